@@ -1,0 +1,34 @@
+//! `galley check [SITE]`: every problem at once, non-zero exit if there is any.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use galley_site_builder::{check, BuildOptions};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The site folder.
+    #[arg(default_value = ".")]
+    pub site: PathBuf,
+    /// Check drafts too.
+    #[arg(long)]
+    pub drafts: bool,
+    /// Check future posts too.
+    #[arg(long)]
+    pub future: bool,
+}
+
+pub fn run(args: Args) -> Result<(), ExitCode> {
+    let options = BuildOptions {
+        drafts: args.drafts,
+        future: args.future,
+        destination: Some(args.site.join("_site")),
+        ..BuildOptions::default()
+    };
+    let report = check(&args.site, &options).map_err(|e| super::report(&e))?;
+    println!(
+        "ok: {} pages, {} internal links checked",
+        report.pages, report.links
+    );
+    Ok(())
+}

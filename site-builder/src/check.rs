@@ -1,0 +1,263 @@
+//! `galley check`: every problem in the site at once — front matter, data, templates, and
+//! internal links (each `href`/`src` must reach an output file, each `#anchor` an id).
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use regex::Regex;
+
+use crate::build::{render_site, BuildOptions};
+use crate::config::Config;
+use crate::discover;
+use crate::document::{self, Selection};
+use crate::error::{BuildError, Diagnostic, Diagnostics, Result};
+use crate::filters::{self, UrlBase};
+use crate::output::RenderedSite;
+use crate::templates::Templates;
+
+/// What a clean check looked at.
+#[derive(Debug)]
+pub struct CheckReport {
+    pub pages: usize,
+    pub links: usize,
+}
+
+pub fn check(root: &Path, options: &BuildOptions) -> Result<CheckReport> {
+    // Sources are checked stage by stage without stopping, so one run shows every problem.
+    let mut config = Config::load(root)?;
+    config.resolve_timezone()?;
+    let sources = discover::discover(root, &config, options.destination.as_deref())?;
+    let mut problems = Diagnostics::default();
+    let selection = Selection {
+        drafts: options.drafts,
+        future: options.future,
+        now: options
+            .now
+            .unwrap_or_else(|| chrono::Utc::now().fixed_offset()),
+    };
+    let mut collect = |r: Result<()>| {
+        if let Err(e) = r {
+            problems.extend(e.diagnostics);
+        }
+    };
+    collect(document::load_all(&sources, &config, &selection).map(|_| ()));
+    collect(crate::data::load(&sources).map(|_| ()));
+    let filters = filters::all(
+        &UrlBase {
+            url: config.url.clone(),
+            baseurl: config.baseurl.clone(),
+        },
+        true,
+    );
+    collect(Templates::load(&sources, &filters).map(|_| ()));
+    problems.into_result()?;
+
+    let built = render_site(root, options)?;
+    let (links, broken) = check_links(&built.site, &built.config.baseurl, root);
+    if !broken.is_empty() {
+        return Err(BuildError::from(broken));
+    }
+    Ok(CheckReport {
+        pages: built
+            .site
+            .files
+            .keys()
+            .filter(|p| p.ends_with(".html"))
+            .count(),
+        links,
+    })
+}
+
+/// Checks every internal link in every HTML page; returns the number checked and the broken.
+pub fn check_links(site: &RenderedSite, baseurl: &str, root: &Path) -> (usize, Vec<Diagnostic>) {
+    let (Ok(attr), Ok(id)) = (
+        Regex::new(r#"(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)')"#),
+        Regex::new(r#"\s(?:id|name)\s*=\s*(?:"([^"]*)"|'([^']*)')"#),
+    ) else {
+        return (0, Vec::new());
+    };
+    let mut ids: HashMap<&str, HashSet<String>> = HashMap::new();
+    let pages: Vec<(&String, String)> = site
+        .files
+        .iter()
+        .filter(|(p, _)| p.ends_with(".html"))
+        .filter_map(|(p, f)| {
+            f.bytes()
+                .ok()
+                .map(|b| (p, String::from_utf8_lossy(&b).into_owned()))
+        })
+        .collect();
+    for (path, html) in &pages {
+        let set = id
+            .captures_iter(html)
+            .filter_map(|c| {
+                c.get(1)
+                    .or_else(|| c.get(2))
+                    .map(|m| m.as_str().to_string())
+            })
+            .collect();
+        ids.insert(path.as_str(), set);
+    }
+    let mut checked = 0;
+    let mut broken = Vec::new();
+    for (path, html) in &pages {
+        for cap in attr.captures_iter(html) {
+            let Some(link) = cap.get(1).or_else(|| cap.get(2)).map(|m| m.as_str()) else {
+                continue;
+            };
+            if is_external(link) {
+                continue;
+            }
+            checked += 1;
+            if let Some(problem) = resolve(link, path, baseurl, site, &ids) {
+                let origin = &site.files[path.as_str()].origin;
+                let mut d = Diagnostic::new(
+                    origin,
+                    format!("broken link `{link}` on /{path}: {problem}"),
+                )
+                .hint("fix the link, or create the page it points to");
+                if let Some(line) = find_line(&root.join(origin), link) {
+                    d = d.at_line(line);
+                }
+                broken.push(d);
+            }
+        }
+    }
+    (checked, broken)
+}
+
+fn is_external(link: &str) -> bool {
+    let link = link.trim();
+    if link.is_empty() || link.starts_with("//") {
+        return true;
+    }
+    match link.find(':') {
+        Some(colon) => {
+            let scheme = &link[..colon];
+            !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && !link[..colon].contains('/')
+        }
+        None => false,
+    }
+}
+
+/// Why `link` on page `from` does not resolve, or None if it does.
+fn resolve(
+    link: &str,
+    from: &str,
+    baseurl: &str,
+    site: &RenderedSite,
+    ids: &HashMap<&str, HashSet<String>>,
+) -> Option<String> {
+    let (path_part, fragment) = link.split_once('#').unwrap_or((link, ""));
+    let path_part = path_part.split('?').next().unwrap_or("");
+    let target = if path_part.is_empty() {
+        from.to_string()
+    } else {
+        let absolute = if let Some(p) = path_part.strip_prefix('/') {
+            let with_slash = format!("/{p}");
+            match with_slash.strip_prefix(baseurl) {
+                Some(rest) if baseurl.is_empty() || rest.is_empty() || rest.starts_with('/') => {
+                    rest.trim_start_matches('/').to_string()
+                }
+                _ => return Some(format!("it is outside the site's baseurl `{baseurl}`")),
+            }
+        } else {
+            let dir = from.rsplit_once('/').map_or("", |(d, _)| d);
+            format!("{dir}/{path_part}")
+        };
+        let normal = normalize(&percent_decode(&absolute))?;
+        let candidates = if normal.is_empty() || normal.ends_with('/') {
+            vec![format!("{normal}index.html")]
+        } else {
+            vec![normal.clone(), format!("{normal}/index.html")]
+        };
+        match candidates.into_iter().find(|c| site.contains(c)) {
+            Some(found) => found,
+            None => return Some("no such page or file".to_string()),
+        }
+    };
+    if fragment.is_empty() || !target.ends_with(".html") {
+        return None;
+    }
+    let fragment = percent_decode(fragment);
+    match ids.get(target.as_str()) {
+        Some(set) if set.contains(&fragment) => None,
+        _ => Some(format!("no element with id `{fragment}` on /{target}")),
+    }
+}
+
+/// Resolves `.` and `..`; None if the path climbs above the site root.
+fn normalize(path: &str) -> Option<String> {
+    let trailing = path.ends_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    let mut out = parts.join("/");
+    if trailing && !out.is_empty() {
+        out.push('/');
+    }
+    Some(out)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn find_line(source: &Path, link: &str) -> Option<usize> {
+    let text = std::fs::read_to_string(source).ok()?;
+    let needle = link
+        .split('#')
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(link);
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn external_links_are_skipped() {
+        assert!(is_external("https://x.org/"));
+        assert!(is_external("mailto:a@b"));
+        assert!(is_external("//cdn.x/y.js"));
+        assert!(!is_external("/about/"));
+        assert!(!is_external("../a.html"));
+        assert!(!is_external("#top"));
+    }
+
+    #[test]
+    fn normalizes_dots() {
+        assert_eq!(
+            normalize("a/b/../c/./d.html").as_deref(),
+            Some("a/c/d.html")
+        );
+        assert_eq!(normalize("../x"), None);
+    }
+}

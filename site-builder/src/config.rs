@@ -1,0 +1,264 @@
+//! `_config.yml`: Jekyll's keys with Jekyll's defaults, so an existing blog's config works as
+//! it is. Keys Galley does not know are kept and reach templates as `site.*`.
+
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::error::{io_error, line_col, Diagnostic, Result};
+
+/// Files the author never wants published, as Jekyll excludes them by default.
+const DEFAULT_EXCLUDES: &[&str] = &[
+    "Gemfile",
+    "Gemfile.lock",
+    "node_modules",
+    "vendor/bundle",
+    "vendor/cache",
+    "vendor/gems",
+    "vendor/ruby",
+    ".sass-cache",
+    ".jekyll-cache",
+    "gemfiles",
+    "README.md",
+    "LICENSE",
+];
+
+/// One `defaults:` entry: front matter applied to every document in a scope.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DefaultsEntry {
+    #[serde(default)]
+    pub scope: Scope,
+    #[serde(default)]
+    pub values: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Scope {
+    #[serde(default)]
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// The config file as written; `Config::load` turns it into the settings the builder uses.
+#[derive(Debug, Default, Deserialize)]
+struct RawConfig {
+    title: Option<String>,
+    description: Option<String>,
+    url: Option<String>,
+    baseurl: Option<String>,
+    permalink: Option<String>,
+    paginate: Option<usize>,
+    paginate_path: Option<String>,
+    timezone: Option<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    #[serde(default)]
+    include: Vec<String>,
+    #[serde(default)]
+    defaults: Vec<DefaultsEntry>,
+    excerpt_separator: Option<String>,
+    #[serde(default)]
+    future: bool,
+    smart_punctuation: Option<bool>,
+    highlight_theme: Option<String>,
+    feed_limit: Option<usize>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+/// The site's settings, with defaults filled in.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub title: String,
+    pub description: String,
+    /// Scheme and host, no trailing slash (`https://example.com`).
+    pub url: String,
+    /// Path prefix of the site, empty or starting with `/`, no trailing slash.
+    pub baseurl: String,
+    pub permalink: String,
+    pub paginate: Option<usize>,
+    pub paginate_path: String,
+    pub timezone: Option<Tz>,
+    pub exclude: Vec<String>,
+    pub include: Vec<String>,
+    pub defaults: Vec<DefaultsEntry>,
+    pub excerpt_separator: String,
+    pub future: bool,
+    pub smart_punctuation: bool,
+    pub highlight_theme: String,
+    pub feed_limit: usize,
+    /// Everything else, `author` and `deploy` included, as written.
+    pub extra: Map<String, Value>,
+    /// Where the config came from, for messages.
+    pub source: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::from_raw(RawConfig::default(), None)
+    }
+}
+
+impl Config {
+    /// Reads `_config.yml` (or `.yaml`, `.toml`) from the site root; a site without one gets
+    /// the defaults.
+    pub fn load(root: &Path) -> Result<Config> {
+        let candidates = ["_config.yml", "_config.yaml", "_config.toml"];
+        let Some(path) = candidates
+            .iter()
+            .map(|c| root.join(c))
+            .find(|p| p.is_file())
+        else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, "read", &e))?;
+        let raw: RawConfig = if path.extension().is_some_and(|e| e == "toml") {
+            toml::from_str(&text).map_err(|e| {
+                let (line, col) = line_col(&text, e.span().map_or(0, |s| s.start));
+                Diagnostic::new(&path, format!("invalid TOML: {}", e.message()))
+                    .at(line, col)
+                    .hint("fix the syntax at this position; TOML strings need quotes")
+            })?
+        } else if text.trim().is_empty() {
+            RawConfig::default()
+        } else {
+            serde_saphyr::from_str(&text).map_err(|e| yaml_diagnostic(&path, &e, 0))?
+        };
+        let config = Config::from_raw(raw, Some(path.clone()));
+        config.validate(&path)?;
+        Ok(config)
+    }
+
+    fn from_raw(raw: RawConfig, source: Option<PathBuf>) -> Config {
+        let mut exclude: Vec<String> = DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect();
+        exclude.extend(raw.exclude);
+        Config {
+            title: raw.title.unwrap_or_default(),
+            description: raw.description.unwrap_or_default(),
+            url: raw
+                .url
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_string(),
+            baseurl: normalize_baseurl(raw.baseurl.as_deref().unwrap_or("")),
+            permalink: raw.permalink.unwrap_or_else(|| "date".to_string()),
+            paginate: raw.paginate.filter(|n| *n > 0),
+            paginate_path: raw
+                .paginate_path
+                .unwrap_or_else(|| "/page:num/".to_string()),
+            timezone: None,
+            exclude,
+            include: raw.include,
+            defaults: raw.defaults,
+            excerpt_separator: raw.excerpt_separator.unwrap_or_else(|| "\n\n".to_string()),
+            future: raw.future,
+            smart_punctuation: raw.smart_punctuation.unwrap_or(true),
+            highlight_theme: raw
+                .highlight_theme
+                .unwrap_or_else(|| "InspiredGitHub".to_string()),
+            feed_limit: raw.feed_limit.unwrap_or(20),
+            extra: {
+                let mut extra = raw.extra;
+                if let Some(tz) = raw.timezone {
+                    extra.insert("timezone".into(), Value::String(tz));
+                }
+                extra
+            },
+            source,
+        }
+    }
+
+    fn validate(&self, path: &Path) -> Result<()> {
+        if !(self.url.is_empty()
+            || self.url.starts_with("http://")
+            || self.url.starts_with("https://"))
+        {
+            return Err(Diagnostic::new(
+                path,
+                format!("`url: {}` is not an absolute URL", self.url),
+            )
+            .hint("write the scheme and host, e.g. `url: https://blog.example.com`")
+            .into());
+        }
+        if !self.paginate_path.contains(":num") {
+            return Err(Diagnostic::new(path, "`paginate_path` must contain `:num`")
+                .hint("e.g. `paginate_path: /page:num/`")
+                .into());
+        }
+        Ok(())
+    }
+
+    /// Resolves `timezone:`; an unknown name is an error rather than a silent UTC.
+    pub fn resolve_timezone(&mut self) -> Result<()> {
+        let Some(Value::String(name)) = self.extra.get("timezone") else {
+            return Ok(());
+        };
+        match name.parse::<Tz>() {
+            Ok(tz) => {
+                self.timezone = Some(tz);
+                Ok(())
+            }
+            Err(_) => {
+                let file = self.source.clone().unwrap_or_else(|| "_config.yml".into());
+                Err(Diagnostic::new(file, format!("unknown timezone `{name}`"))
+                    .hint("use an IANA name such as `Europe/Berlin` or `America/New_York`")
+                    .into())
+            }
+        }
+    }
+
+    /// The site's public root: url plus baseurl, without a trailing slash.
+    pub fn site_root_url(&self) -> String {
+        let url = if self.url.is_empty() {
+            "http://localhost:4000"
+        } else {
+            &self.url
+        };
+        format!("{url}{}", self.baseurl)
+    }
+
+    /// The config as templates see it under `site.*`.
+    pub fn to_site_value(&self) -> Map<String, Value> {
+        let mut map = self.extra.clone();
+        map.insert("title".into(), self.title.clone().into());
+        map.insert("description".into(), self.description.clone().into());
+        map.insert("url".into(), self.url.clone().into());
+        map.insert("baseurl".into(), self.baseurl.clone().into());
+        map.insert("permalink".into(), self.permalink.clone().into());
+        map.insert(
+            "paginate".into(),
+            self.paginate.map_or(Value::Null, |n| n.into()),
+        );
+        map.insert("paginate_path".into(), self.paginate_path.clone().into());
+        map
+    }
+}
+
+fn normalize_baseurl(raw: &str) -> String {
+    let trimmed = raw.trim().trim_end_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else if trimmed.starts_with('/') {
+        trimmed.to_string()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+/// A YAML error as a diagnostic; `line_offset` shifts it for YAML embedded in a file (front matter).
+pub fn yaml_diagnostic(path: &Path, err: &serde_saphyr::Error, line_offset: usize) -> Diagnostic {
+    let message = first_line(&err.to_string());
+    let mut d = Diagnostic::new(path, format!("invalid YAML: {message}"))
+        .hint("check indentation and quoting; a value with `:` or `#` needs quotes");
+    if let Some(loc) = err.location() {
+        d = d.at(loc.line() as usize + line_offset, loc.column() as usize);
+    }
+    d
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).to_string()
+}

@@ -1,0 +1,88 @@
+//! What templates see: borrowing views of documents, serialised straight into Tera's context,
+//! so no page is cloned to be shown.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::dates;
+use crate::document::Document;
+
+/// A document as `page` (or as an entry of `site.posts`, without `content`).
+#[derive(Serialize)]
+pub struct PageView<'a> {
+    /// Front matter first, so the computed fields below win over same-named keys.
+    #[serde(flatten)]
+    pub front: &'a Map<String, Value>,
+    pub title: &'a str,
+    pub url: &'a str,
+    pub id: &'a str,
+    pub path: &'a str,
+    pub slug: &'a str,
+    pub collection: &'static str,
+    pub date: Option<String>,
+    pub categories: &'a [String],
+    pub tags: &'a [String],
+    pub draft: bool,
+    pub title_from_content: bool,
+    pub excerpt: &'a str,
+    pub word_count: usize,
+    pub reading_time: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toc: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<LinkView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<LinkView<'a>>,
+}
+
+/// A neighbouring post, as `page.next` / `page.previous`.
+#[derive(Serialize)]
+pub struct LinkView<'a> {
+    pub title: &'a str,
+    pub url: &'a str,
+    pub date: Option<String>,
+}
+
+impl<'a> LinkView<'a> {
+    pub fn of(doc: &'a Document) -> Self {
+        LinkView {
+            title: &doc.title,
+            url: &doc.url,
+            date: doc.date.as_ref().map(dates::to_rfc3339),
+        }
+    }
+}
+
+impl<'a> PageView<'a> {
+    pub fn new(doc: &'a Document, excerpt: &'a str, words: usize) -> Self {
+        PageView {
+            front: &doc.front,
+            title: &doc.title,
+            url: &doc.url,
+            id: &doc.url,
+            path: &doc.rel,
+            slug: &doc.slug,
+            collection: doc.collection.name(),
+            date: doc.date.as_ref().map(dates::to_rfc3339),
+            categories: &doc.categories,
+            tags: &doc.tags,
+            draft: doc.draft,
+            title_from_content: doc.title_from_content,
+            excerpt,
+            word_count: words,
+            reading_time: words.div_ceil(200).max(1),
+            content: None,
+            toc: None,
+            next: None,
+            previous: None,
+        }
+    }
+}
+
+/// Serialises a view into a JSON value; views hold only strings, maps and lists, so this
+/// cannot fail, but a failure would be reported rather than hidden.
+pub fn to_value<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or_else(|e| Value::String(format!("<unserialisable: {e}>")))
+}

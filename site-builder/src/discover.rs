@@ -1,0 +1,243 @@
+//! Finding the site's sources and sorting them by role, the way Jekyll reads a site:
+//! `_posts`, `_drafts`, `_layouts`, `_includes`, `_data`, `_sass`, pages, static files.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::config::Config;
+use crate::error::{io_error, Diagnostic, Diagnostics, Result};
+use crate::frontmatter::starts_with_fence;
+
+/// What a source file is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Post,
+    Draft,
+    /// A file with front matter outside the special folders: rendered.
+    Page,
+    Layout,
+    Include,
+    Data,
+    /// Copied as it is.
+    Static,
+}
+
+/// A source file: where it is and what it is for.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Relative to the site root, `/`-separated.
+    pub rel: String,
+    pub abs: PathBuf,
+    pub role: Role,
+}
+
+/// Every source of the site, sorted by relative path so builds are deterministic.
+#[derive(Debug, Default)]
+pub struct Sources {
+    pub files: Vec<Source>,
+}
+
+impl Sources {
+    pub fn of(&self, role: Role) -> impl Iterator<Item = &Source> {
+        self.files.iter().filter(move |s| s.role == role)
+    }
+}
+
+/// Walks `root`, skipping the destination and anything excluded.
+pub fn discover(root: &Path, config: &Config, destination: Option<&Path>) -> Result<Sources> {
+    let excludes = glob_set(&config.exclude, config)?;
+    let dest = destination.and_then(|d| d.canonicalize().ok());
+    let mut files = Vec::new();
+    let mut problems = Diagnostics::default();
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            if e.depth() == 0 {
+                return true;
+            }
+            let rel = relative(root, e.path());
+            if excludes.is_match(&rel) {
+                return false;
+            }
+            if let Some(dest) = &dest {
+                if e.file_type().is_dir() && e.path().canonicalize().is_ok_and(|p| &p == dest) {
+                    return false;
+                }
+            }
+            !is_hidden(e.file_name().to_string_lossy().as_ref(), &rel, config)
+        });
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf());
+                problems.push(Diagnostic::new(path, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        if entry.file_type().is_symlink() && !symlink_stays_inside(root, entry.path()) {
+            problems.push(
+                Diagnostic::new(entry.path(), "symlink points outside the site")
+                    .hint("copy the file into the site instead of linking to it"),
+            );
+            continue;
+        }
+        let rel = relative(root, entry.path());
+        let role = match role_by_path(&rel) {
+            Some(role) => role,
+            None => match has_front_matter(entry.path()) {
+                Ok(true) => Role::Page,
+                Ok(false) => Role::Static,
+                Err(d) => {
+                    problems.push(d);
+                    continue;
+                }
+            },
+        };
+        files.push(Source {
+            rel,
+            abs: entry.path().to_path_buf(),
+            role,
+        });
+    }
+    problems.into_result()?;
+    Ok(Sources { files })
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let mut out = String::new();
+    for (i, c) in rel.components().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        out.push_str(&c.as_os_str().to_string_lossy());
+    }
+    out
+}
+
+/// Names starting with `_` or `.` are the site's machinery, not content, unless `include:`d.
+/// The special `_` folders are let through here and given their role later.
+fn is_hidden(name: &str, rel: &str, config: &Config) -> bool {
+    if !(name.starts_with('_') || name.starts_with('.')) {
+        return false;
+    }
+    if config
+        .include
+        .iter()
+        .any(|i| i.trim_matches('/') == name || i.trim_matches('/') == rel)
+    {
+        return false;
+    }
+    if rel == name {
+        return !matches!(
+            name,
+            "_posts" | "_drafts" | "_layouts" | "_includes" | "_data" | "_sass"
+        );
+    }
+    // `category/_posts` and `category/_drafts` hold posts too.
+    !matches!(name, "_posts" | "_drafts")
+}
+
+fn role_by_path(rel: &str) -> Option<Role> {
+    let top = rel.split('/').next().unwrap_or("");
+    match top {
+        "_layouts" => return Some(Role::Layout),
+        "_includes" => return Some(Role::Include),
+        "_data" => return Some(Role::Data),
+        // Sass partials are read through the load path, never output on their own.
+        "_sass" => return Some(Role::Include),
+        _ => {}
+    }
+    let segments: Vec<&str> = rel.split('/').collect();
+    let dirs = &segments[..segments.len().saturating_sub(1)];
+    if dirs.contains(&"_posts") {
+        return Some(Role::Post);
+    }
+    if dirs.contains(&"_drafts") {
+        return Some(Role::Draft);
+    }
+    None
+}
+
+fn has_front_matter(path: &Path) -> Result<bool, Diagnostic> {
+    let mut head = [0u8; 8];
+    let mut file = std::fs::File::open(path).map_err(|e| io_error(path, "open", &e))?;
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => return Err(io_error(path, "read", &e)),
+        }
+    }
+    Ok(starts_with_fence(&head[..n]))
+}
+
+fn symlink_stays_inside(root: &Path, path: &Path) -> bool {
+    match (root.canonicalize(), path.canonicalize()) {
+        (Ok(root), Ok(target)) => target.starts_with(root),
+        _ => false,
+    }
+}
+
+/// `exclude:` entries match a path and everything below it; globs are allowed.
+fn glob_set(patterns: &[String], config: &Config) -> Result<GlobSet> {
+    let mut builder = GlobSetBuilder::new();
+    for p in patterns {
+        let p = p.trim_matches('/');
+        for pattern in [p.to_string(), format!("{p}/**")] {
+            let glob = Glob::new(&pattern).map_err(|e| {
+                Diagnostic::new(
+                    config
+                        .source
+                        .clone()
+                        .unwrap_or_else(|| "_config.yml".into()),
+                    format!("invalid `exclude` pattern `{p}`: {e}"),
+                )
+            })?;
+            builder.add(glob);
+        }
+    }
+    builder.build().map_err(|e| {
+        Diagnostic::new(
+            config
+                .source
+                .clone()
+                .unwrap_or_else(|| "_config.yml".into()),
+            format!("invalid `exclude` patterns: {e}"),
+        )
+        .into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_by_path() {
+        assert_eq!(role_by_path("_posts/2024-01-01-a.md"), Some(Role::Post));
+        assert_eq!(
+            role_by_path("_posts/rust/2024-01-01-a.md"),
+            Some(Role::Post)
+        );
+        assert_eq!(
+            role_by_path("blog/_posts/2024-01-01-a.md"),
+            Some(Role::Post)
+        );
+        assert_eq!(role_by_path("_drafts/a.md"), Some(Role::Draft));
+        assert_eq!(role_by_path("_layouts/post.html"), Some(Role::Layout));
+        assert_eq!(role_by_path("about.md"), None);
+    }
+}

@@ -1,0 +1,176 @@
+//! Diagnostics: every problem the builder finds names a file, a line and a column where it
+//! can, says what is wrong and what to do, so an author can fix it without reading our code.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One problem in the site's sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file at fault, relative to the site root where possible.
+    pub file: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    pub message: String,
+    /// What the author can do about it.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.into(),
+            line: None,
+            column: None,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn at(mut self, line: usize, column: usize) -> Self {
+        self.line = Some(line.max(1));
+        self.column = Some(column.max(1));
+        self
+    }
+
+    pub fn at_line(mut self, line: usize) -> Self {
+        self.line = Some(line.max(1));
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Shifts the position by `lines`, for errors found in a slice of a file (front matter).
+    pub fn offset_lines(mut self, lines: usize) -> Self {
+        if let Some(line) = self.line.as_mut() {
+            *line += lines;
+        }
+        self
+    }
+
+    /// Reports the file relative to `root`, which is how authors think of their site.
+    pub fn relative_to(mut self, root: &Path) -> Self {
+        if let Ok(rel) = self.file.strip_prefix(root) {
+            self.file = rel.to_path_buf();
+        }
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        write!(f, ": error: {}", self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  help: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything that went wrong in one build, reported together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildError {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl BuildError {
+    pub fn one(diagnostic: Diagnostic) -> Self {
+        BuildError {
+            diagnostics: vec![diagnostic],
+        }
+    }
+}
+
+impl From<Diagnostic> for BuildError {
+    fn from(d: Diagnostic) -> Self {
+        BuildError::one(d)
+    }
+}
+
+impl From<Vec<Diagnostic>> for BuildError {
+    fn from(diagnostics: Vec<Diagnostic>) -> Self {
+        BuildError { diagnostics }
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.diagnostics.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        let n = self.diagnostics.len();
+        if n > 1 {
+            write!(f, "\n{n} errors")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+pub type Result<T, E = BuildError> = std::result::Result<T, E>;
+
+/// Collects diagnostics across a stage so that one run reports every problem at once.
+#[derive(Debug, Default)]
+pub struct Diagnostics(Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+
+    pub fn extend(&mut self, ds: impl IntoIterator<Item = Diagnostic>) {
+        self.0.extend(ds);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Ok if nothing was collected, else every diagnostic sorted by file and position.
+    pub fn into_result(mut self) -> Result<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        self.0
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        self.0.dedup();
+        Err(BuildError {
+            diagnostics: self.0,
+        })
+    }
+
+    pub fn into_vec(self) -> Vec<Diagnostic> {
+        self.0
+    }
+}
+
+/// An I/O failure on a named file, with the OS's reason.
+pub fn io_error(path: &Path, action: &str, err: &std::io::Error) -> Diagnostic {
+    Diagnostic::new(path, format!("cannot {action}: {err}"))
+        .hint("check that the file exists and is readable by you")
+}
+
+/// Line and column (1-based) of a byte offset in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}

@@ -1,0 +1,40 @@
+//! Galley's site builder: a Jekyll-style source tree in (`_config.yml`, `_posts`, `_drafts`,
+//! `_layouts`, `_includes`, `_data`, `_sass`, pages and static files), a [`RenderedSite`] out.
+//!
+//! The recipe is [`build::render_site`]: config, discover, read, data, templates, markdown,
+//! plan, render, assemble. [`build::build`] adds one atomic write, so a failed build never
+//! leaves a half-written site. Every error is a [`Diagnostic`] with file, line and a hint.
+
+pub mod build;
+pub mod check;
+pub mod config;
+pub mod context;
+pub mod data;
+pub mod dates;
+pub mod discover;
+pub mod document;
+pub mod error;
+pub mod feed;
+pub mod filters;
+pub mod frontmatter;
+pub mod highlight;
+pub mod kramdown;
+pub mod liquid;
+pub mod markdown;
+pub mod output;
+pub mod paginate;
+pub mod permalink;
+pub mod render;
+pub mod sass;
+pub mod scaffold;
+pub mod sitemap;
+pub mod slug;
+pub mod taxonomy;
+pub mod templates;
+pub mod theme;
+pub mod write;
+
+pub use build::{build, render_site, BuildOptions, Built};
+pub use check::{check, CheckReport};
+pub use error::{BuildError, Diagnostic};
+pub use output::{Body, OutputFile, RenderedSite};

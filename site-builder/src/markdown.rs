@@ -1,0 +1,240 @@
+//! Markdown to HTML with pulldown-cmark: GitHub-style extensions, heading ids, a table of
+//! contents, and code blocks highlighted at build time.
+
+use std::collections::HashMap;
+
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+use crate::highlight;
+use crate::kramdown;
+use crate::slug::heading_id;
+
+/// A heading, for the table of contents.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TocEntry {
+    pub level: u8,
+    pub id: String,
+    pub title: String,
+}
+
+/// A heading whose text is still being read: level, id, classes, attributes.
+type OpenHeading<'a> = (
+    HeadingLevel,
+    Option<CowStr<'a>>,
+    Vec<CowStr<'a>>,
+    Vec<(CowStr<'a>, Option<CowStr<'a>>)>,
+);
+
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub html: String,
+    pub toc: Vec<TocEntry>,
+}
+
+pub fn options(smart_punctuation: bool) -> Options {
+    let mut o = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES;
+    if smart_punctuation {
+        o |= Options::ENABLE_SMART_PUNCTUATION;
+    }
+    o
+}
+
+pub fn render(body: &str, smart_punctuation: bool) -> Rendered {
+    let body = kramdown::preprocess(body);
+    let parser = Parser::new_ext(&body, options(smart_punctuation));
+    let mut events: Vec<Event> = Vec::new();
+    let mut toc = Vec::new();
+    let mut used_ids: HashMap<String, usize> = HashMap::new();
+    let mut heading: Option<OpenHeading> = None;
+    let mut heading_events: Vec<Event> = Vec::new();
+    let mut heading_text = String::new();
+    let mut code: Option<(Option<String>, String)> = None;
+
+    for event in parser {
+        if let Some((_, buf)) = code.as_mut() {
+            match event {
+                Event::Text(t) => buf.push_str(&t),
+                Event::End(TagEnd::CodeBlock) => {
+                    let (lang, text) = code.take().unwrap_or_default();
+                    events.push(Event::Html(highlight::block(&text, lang.as_deref()).into()));
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if heading.is_some() {
+            match event {
+                Event::End(TagEnd::Heading(_)) => {
+                    let (level, id, classes, attrs) =
+                        heading
+                            .take()
+                            .unwrap_or((HeadingLevel::H1, None, vec![], vec![]));
+                    let base = id
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| heading_id(&heading_text));
+                    let id = unique_id(&mut used_ids, base);
+                    toc.push(TocEntry {
+                        level: level as u8,
+                        id: id.clone(),
+                        title: heading_text.trim().to_string(),
+                    });
+                    events.push(Event::Start(Tag::Heading {
+                        level,
+                        id: Some(id.into()),
+                        classes,
+                        attrs,
+                    }));
+                    events.append(&mut heading_events);
+                    events.push(Event::End(TagEnd::Heading(level)));
+                    heading_text.clear();
+                }
+                Event::Text(ref t) | Event::Code(ref t) => {
+                    heading_text.push_str(t);
+                    heading_events.push(event);
+                }
+                other => heading_events.push(other),
+            }
+            continue;
+        }
+        match event {
+            Event::Start(Tag::Heading {
+                level,
+                id,
+                classes,
+                attrs,
+            }) => {
+                heading = Some((level, id, classes, attrs));
+            }
+            Event::Start(Tag::CodeBlock(kind)) => {
+                let lang = match kind {
+                    CodeBlockKind::Fenced(info) => info
+                        .split(|c: char| c.is_whitespace() || c == ',' || c == '{')
+                        .next()
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_string),
+                    CodeBlockKind::Indented => None,
+                };
+                code = Some((lang, String::new()));
+            }
+            other => events.push(other),
+        }
+    }
+    let mut html = String::with_capacity(body.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    if html.contains(kramdown::TOC_MARKER) {
+        html = html.replace(kramdown::TOC_MARKER, &toc_html(&toc));
+    }
+    Rendered { html, toc }
+}
+
+fn unique_id(used: &mut HashMap<String, usize>, base: String) -> String {
+    let n = used.entry(base.clone()).or_insert(0);
+    *n += 1;
+    if *n == 1 {
+        base
+    } else {
+        format!("{base}-{}", *n - 1)
+    }
+}
+
+/// The table of contents as nested lists, for headings h2 to h4 (h1 is the page title).
+pub fn toc_html(entries: &[TocEntry]) -> String {
+    let entries: Vec<&TocEntry> = entries
+        .iter()
+        .filter(|e| (2..=4).contains(&e.level))
+        .collect();
+    if entries.is_empty() {
+        return String::new();
+    }
+    let base = entries.iter().map(|e| e.level).min().unwrap_or(2);
+    let mut out = String::from("<ul class=\"toc\">");
+    let mut depth = 0usize;
+    let mut open_item = false;
+    for e in entries {
+        let want = (e.level - base) as usize;
+        while depth < want {
+            out.push_str("<ul>");
+            depth += 1;
+            open_item = false;
+        }
+        while depth > want {
+            out.push_str("</li></ul>");
+            depth -= 1;
+        }
+        if open_item {
+            out.push_str("</li>");
+        }
+        out.push_str("<li><a href=\"#");
+        out.push_str(&highlight::escape(&e.id));
+        out.push_str("\">");
+        out.push_str(&highlight::escape(&e.title));
+        out.push_str("</a>");
+        open_item = true;
+    }
+    while depth > 0 {
+        out.push_str("</li></ul>");
+        depth -= 1;
+    }
+    out.push_str("</li></ul>");
+    out
+}
+
+/// The first paragraph of rendered HTML, Jekyll's default excerpt.
+pub fn first_paragraph(html: &str) -> &str {
+    let Some(start) = html.find("<p>") else {
+        return "";
+    };
+    match html[start..].find("</p>") {
+        Some(end) => &html[start..start + end + 4],
+        None => &html[start..],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headings_get_unique_ids_and_toc() {
+        let r = render("## Intro\n\ntext\n\n## Intro\n\n### Deep `code`\n", false);
+        assert!(r.html.contains("<h2 id=\"intro\">Intro</h2>"), "{}", r.html);
+        assert!(r.html.contains("<h2 id=\"intro-1\">"));
+        assert!(r.html.contains("<h3 id=\"deep-code\">"));
+        assert_eq!(r.toc.len(), 3);
+        let toc = toc_html(&r.toc);
+        assert_eq!(
+            toc,
+            "<ul class=\"toc\"><li><a href=\"#intro\">Intro</a></li><li><a href=\"#intro-1\">Intro</a><ul><li><a href=\"#deep-code\">Deep code</a></li></ul></li></ul>"
+        );
+    }
+
+    #[test]
+    fn extensions() {
+        let r = render(
+            "| a | b |\n|---|---|\n| 1 | 2 |\n\n~~gone~~\n\n- [x] done\n\nnote[^1]\n\n[^1]: foot\n",
+            true,
+        );
+        assert!(r.html.contains("<table>"));
+        assert!(r.html.contains("<del>gone</del>"));
+        assert!(r.html.contains("type=\"checkbox\""));
+        assert!(r.html.contains("footnote"));
+    }
+
+    #[test]
+    fn fenced_code_is_highlighted() {
+        let r = render("```rust\nlet x = 1;\n```\n", false);
+        assert!(r.html.contains("language-rust"));
+        assert!(r.html.contains("hl-"));
+    }
+
+    #[test]
+    fn kramdown_toc_is_replaced() {
+        let r = render("* TOC\n{:toc}\n\n## One\n\n## Two\n", false);
+        assert!(r.html.contains("<ul class=\"toc\">"), "{}", r.html);
+        assert!(!r.html.contains("galley:toc"));
+    }
+}

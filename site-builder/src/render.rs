@@ -1,0 +1,247 @@
+//! Rendering documents in two parallel passes: first each body (Liquid, then markdown or
+//! Sass), then each output page through its layouts, once the site-wide lists exist.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde_json::Value;
+use tera::Context;
+
+use crate::config::Config;
+use crate::context::{to_value, LinkView, PageView};
+use crate::document::{Collection, Document, Format, LayoutChoice};
+use crate::error::{Diagnostic, Diagnostics, Result};
+use crate::filters::Filter;
+use crate::liquid;
+use crate::markdown::{self, TocEntry};
+use crate::sass;
+use crate::templates::Templates;
+
+/// A document's body, rendered but not yet laid out.
+#[derive(Debug, Default, Clone)]
+pub struct Converted {
+    pub html: String,
+    pub excerpt: String,
+    pub toc: Vec<TocEntry>,
+    pub words: usize,
+}
+
+/// What pass one needs besides the document.
+pub struct Inputs<'a> {
+    pub config: &'a Config,
+    pub root: &'a Path,
+    pub templates: &'a Templates,
+    pub filters: &'a HashMap<&'static str, Filter>,
+    pub site: &'a Value,
+    pub posts: &'a HashMap<String, String>,
+    pub links: &'a HashMap<String, String>,
+}
+
+/// Pass one, in parallel; every document's errors are reported together.
+pub fn convert_all(docs: &[Document], inputs: &Inputs) -> Result<Vec<Converted>> {
+    let results: Vec<Result<Converted, Diagnostic>> =
+        docs.par_iter().map(|d| convert(d, inputs)).collect();
+    let mut problems = Diagnostics::default();
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(c) => out.push(c),
+            Err(d) => {
+                problems.push(d);
+                out.push(Converted::default());
+            }
+        }
+    }
+    problems.into_result()?;
+    Ok(out)
+}
+
+pub fn convert(doc: &Document, inputs: &Inputs) -> Result<Converted, Diagnostic> {
+    let page = to_value(&PageView::new(doc, "", 0));
+    let env = liquid::Env {
+        templates: inputs.templates,
+        filters: inputs.filters,
+        site: inputs.site,
+        page: &page,
+        posts: inputs.posts,
+        links: inputs.links,
+        baseurl: &inputs.config.baseurl,
+        root: inputs.root,
+        file: &doc.abs,
+        line_offset: doc.body_line_offset,
+    };
+    let body = liquid::render(&doc.body, &env)?;
+    let smart = inputs.config.smart_punctuation;
+    let (html, toc) = match doc.format {
+        Format::Markdown => {
+            let r = markdown::render(&body, smart);
+            (r.html, r.toc)
+        }
+        Format::Sass { indented } => (
+            sass::compile(&doc.abs, &body, indented, inputs.root, doc.body_line_offset)?,
+            Vec::new(),
+        ),
+        Format::Html | Format::Other => (body.into_owned(), Vec::new()),
+    };
+    let excerpt = excerpt(doc, &html, inputs.config);
+    let words = if doc.is_post() || doc.format == Format::Markdown {
+        count_words(&html)
+    } else {
+        0
+    };
+    Ok(Converted {
+        html,
+        excerpt,
+        toc,
+        words,
+    })
+}
+
+/// Front matter `excerpt:`, else the text before `excerpt_separator` if the author put one,
+/// else the first paragraph.
+fn excerpt(doc: &Document, html: &str, config: &Config) -> String {
+    if !doc.is_post() && doc.format != Format::Markdown {
+        return String::new();
+    }
+    if let Some(Value::String(e)) = doc.front.get("excerpt") {
+        return markdown::render(e, config.smart_punctuation).html;
+    }
+    let sep = &config.excerpt_separator;
+    if sep != "\n\n" {
+        if let Some((before, _)) = doc.body.split_once(sep.as_str()) {
+            return markdown::render(before, config.smart_punctuation).html;
+        }
+    }
+    markdown::first_paragraph(html).to_string()
+}
+
+fn count_words(html: &str) -> usize {
+    let mut in_tag = false;
+    let mut words = 0;
+    let mut in_word = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                in_word = false;
+            }
+            '>' => in_tag = false,
+            c if in_tag => {
+                let _ = c;
+            }
+            c if c.is_whitespace() => in_word = false,
+            _ => {
+                if !in_word {
+                    words += 1;
+                }
+                in_word = true;
+            }
+        }
+    }
+    words
+}
+
+/// Which layout a document is rendered with; an unknown one is an error at its `layout:` line.
+pub fn layout_for(
+    doc: &Document,
+    templates: &Templates,
+    is_home: bool,
+) -> Result<Option<String>, Diagnostic> {
+    match &doc.layout {
+        LayoutChoice::None => Ok(None),
+        LayoutChoice::Named(name) if templates.has_layout(name) => Ok(Some(name.clone())),
+        LayoutChoice::Named(name) => Err(Diagnostic::new(
+            &doc.abs,
+            format!("unknown layout `{name}`"),
+        )
+        .at_line(doc.key_line("layout").unwrap_or(1))
+        .hint(format!(
+            "create _layouts/{name}.html, or use one of the layouts the site has{}",
+            if templates.theme {
+                " (built-in theme: post, page, home)"
+            } else {
+                ""
+            }
+        ))),
+        LayoutChoice::Unset if templates.theme => Ok(match (doc.collection, doc.format) {
+            (_, Format::Sass { .. } | Format::Other) => None,
+            _ if is_home => Some("home".to_string()),
+            (Collection::Posts | Collection::Drafts, _) => Some("post".to_string()),
+            (Collection::Pages, _) => Some("page".to_string()),
+        }),
+        LayoutChoice::Unset => Ok(None),
+    }
+}
+
+/// One output page: a document (or a generated one) at a URL, with its layout and any extra
+/// context (`paginator`, `taxonomy`).
+pub struct Job<'a> {
+    pub doc: &'a Document,
+    pub converted: &'a Converted,
+    pub layout: Option<String>,
+    pub url: String,
+    pub output: String,
+    pub extra: Vec<(&'static str, Value)>,
+    pub previous: Option<&'a Document>,
+    pub next: Option<&'a Document>,
+}
+
+/// Pass two, in parallel. The site-wide context is cloned once per chunk of pages, not per
+/// page, which keeps a 10,000-post `site.posts` affordable.
+pub fn layout_all(jobs: &[Job], templates: &Templates, base: &Context) -> Result<Vec<Vec<u8>>> {
+    let chunk = (jobs.len() / (rayon::current_num_threads() * 4)).max(1);
+    let results: Vec<Result<Vec<u8>, Diagnostic>> = jobs
+        .par_chunks(chunk)
+        .flat_map_iter(|chunk| {
+            let mut ctx = base.clone();
+            chunk
+                .iter()
+                .map(move |job| render_job(job, templates, &mut ctx))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut problems = Diagnostics::default();
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(b) => out.push(b),
+            Err(d) => problems.push(d),
+        }
+    }
+    problems.into_result()?;
+    Ok(out)
+}
+
+fn render_job(job: &Job, templates: &Templates, ctx: &mut Context) -> Result<Vec<u8>, Diagnostic> {
+    let Some(layout) = &job.layout else {
+        return Ok(job.converted.html.clone().into_bytes());
+    };
+    let toc_html;
+    let mut view = PageView::new(job.doc, &job.converted.excerpt, job.converted.words);
+    view.url = &job.url;
+    view.content = Some(&job.converted.html);
+    if job.doc.front.get("toc") == Some(&Value::Bool(true)) {
+        toc_html = markdown::toc_html(&job.converted.toc);
+        view.toc = Some(&toc_html);
+    }
+    view.previous = job.previous.map(LinkView::of);
+    view.next = job.next.map(LinkView::of);
+    ctx.insert("page", &view);
+    for key in ["paginator", "taxonomy"] {
+        ctx.remove(key);
+    }
+    for (key, value) in &job.extra {
+        ctx.insert(*key, value);
+    }
+    templates
+        .apply_layouts(layout, job.converted.html.clone(), ctx)
+        .map(String::into_bytes)
+        .map_err(|d| {
+            if d.file.as_os_str() == "_layouts" {
+                d.relative_to(Path::new(""))
+            } else {
+                d
+            }
+        })
+}

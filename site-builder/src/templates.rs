@@ -1,0 +1,343 @@
+//! Layouts and includes as Tera templates. A page's `layout:` picks a layout; a layout's own
+//! front matter `layout:` wraps it further (Jekyll's chaining), alongside Tera's `extends`.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+use tera::{Context, Tera};
+
+use crate::discover::{Role, Sources};
+use crate::error::{io_error, Diagnostic, Diagnostics, Result};
+use crate::filters::{self, Filter};
+use crate::frontmatter;
+use crate::theme;
+
+/// A layout: its Tera template, its front matter, and where it came from.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub template: String,
+    pub front: Map<String, Value>,
+    pub parent: Option<String>,
+}
+
+/// Where a template's text came from, to report errors at file lines.
+#[derive(Debug, Clone)]
+struct Origin {
+    rel: String,
+    line_offset: usize,
+    text: String,
+}
+
+pub struct Templates {
+    pub tera: Tera,
+    layouts: HashMap<String, Layout>,
+    includes: HashMap<String, String>,
+    origins: HashMap<String, Origin>,
+    /// True when the site has no `_layouts`, so Galley's built-in theme dresses it.
+    pub theme: bool,
+}
+
+impl Templates {
+    pub fn load(sources: &Sources, filters: &[Filter]) -> Result<Templates> {
+        let mut problems = Diagnostics::default();
+        let mut raw: Vec<(String, String)> = Vec::new();
+        let mut layouts = HashMap::new();
+        let mut includes = HashMap::new();
+        let mut origins = HashMap::new();
+        let mut by_template: HashMap<String, String> = HashMap::new();
+
+        let site_layouts: Vec<_> = sources.of(Role::Layout).collect();
+        let theme = site_layouts.is_empty();
+        for source in site_layouts {
+            let text = match std::fs::read_to_string(&source.abs) {
+                Ok(t) => t,
+                Err(e) => {
+                    problems.push(io_error(&source.abs, "read", &e));
+                    continue;
+                }
+            };
+            let split = match frontmatter::split(&source.abs, &text) {
+                Ok(s) => s,
+                Err(d) => {
+                    problems.push(d);
+                    continue;
+                }
+            };
+            let file = source.rel.trim_start_matches("_layouts/").to_string();
+            let name = file
+                .rsplit_once('.')
+                .map_or(file.as_str(), |(s, _)| s)
+                .to_string();
+            let front = split.front.unwrap_or_default();
+            let parent = match front.get("layout") {
+                Some(Value::String(p)) if p != "none" && !p.is_empty() => Some(p.clone()),
+                _ => None,
+            };
+            if let Some(other) = by_template.insert(file.clone(), source.rel.clone()) {
+                problems.push(clash(&source.rel, &other));
+            }
+            origins.insert(
+                file.clone(),
+                Origin {
+                    rel: source.rel.clone(),
+                    line_offset: split.body_line_offset,
+                    text: split.body.to_string(),
+                },
+            );
+            raw.push((file.clone(), split.body.to_string()));
+            layouts.insert(
+                name,
+                Layout {
+                    template: file,
+                    front,
+                    parent,
+                },
+            );
+        }
+        for source in sources
+            .of(Role::Include)
+            .filter(|s| s.rel.starts_with("_includes/"))
+        {
+            let text = match std::fs::read_to_string(&source.abs) {
+                Ok(t) => t,
+                Err(e) => {
+                    problems.push(io_error(&source.abs, "read", &e));
+                    continue;
+                }
+            };
+            let file = source.rel.trim_start_matches("_includes/").to_string();
+            if let Some(other) = by_template.insert(file.clone(), source.rel.clone()) {
+                problems.push(clash(&source.rel, &other));
+            }
+            origins.insert(
+                file.clone(),
+                Origin {
+                    rel: source.rel.clone(),
+                    line_offset: 0,
+                    text: text.clone(),
+                },
+            );
+            includes.insert(file.clone(), file.clone());
+            raw.push((file, text));
+        }
+        for (template, text) in theme::TEMPLATES {
+            raw.push((template.to_string(), text.to_string()));
+            origins.insert(
+                template.to_string(),
+                Origin {
+                    rel: format!("(built-in theme) {template}"),
+                    line_offset: 0,
+                    text: text.to_string(),
+                },
+            );
+        }
+        if theme {
+            for (name, template) in theme::LAYOUTS {
+                layouts.insert(
+                    name.to_string(),
+                    Layout {
+                        template: template.to_string(),
+                        front: Map::new(),
+                        parent: None,
+                    },
+                );
+            }
+        }
+        problems.into_result()?;
+
+        let mut tera = Tera::default();
+        // Liquid does not escape output and Jekyll layouts print `{{ content }}` as is.
+        tera.autoescape_on(vec![]);
+        filters::register(&mut tera, filters);
+        let mut templates = Templates {
+            tera,
+            layouts,
+            includes,
+            origins,
+            theme,
+        };
+        if let Err(e) = templates.tera.add_raw_templates(raw.clone()) {
+            // Tera stops at the first bad template: parse each alone to report them all.
+            let mut problems = Diagnostics::default();
+            for (name, text) in &raw {
+                let mut probe = Tera::default();
+                filters::register(&mut probe, filters);
+                if let Err(e) = probe.add_raw_template(name, text) {
+                    if !matches!(e.kind, tera::ErrorKind::MissingParent { .. }) {
+                        problems.push(templates.diagnose(name, &e));
+                    }
+                }
+            }
+            if problems.is_empty() {
+                problems.push(templates.diagnose("", &e));
+            }
+            problems.into_result()?;
+        }
+        templates.check_chains()?;
+        Ok(templates)
+    }
+
+    pub fn layout(&self, name: &str) -> Option<&Layout> {
+        self.layouts.get(name)
+    }
+
+    pub fn has_layout(&self, name: &str) -> bool {
+        self.layouts.contains_key(name)
+    }
+
+    pub fn has_include(&self, name: &str) -> bool {
+        self.includes.contains_key(name)
+    }
+
+    /// Every template's source text, to see which site-wide lists templates use.
+    pub fn sources_mention(&self, needle: &str) -> bool {
+        self.origins
+            .iter()
+            .filter(|(name, _)| !name.starts_with("galley/"))
+            .any(|(_, o)| o.text.contains(needle))
+    }
+
+    /// Renders `content` through `layout` and the layouts it names in turn.
+    pub fn apply_layouts(
+        &self,
+        layout: &str,
+        mut content: String,
+        ctx: &mut Context,
+    ) -> Result<String, Diagnostic> {
+        let mut name = layout.to_string();
+        for _ in 0..16 {
+            let Some(l) = self.layouts.get(&name) else {
+                return Err(Diagnostic::new(
+                    "_layouts",
+                    format!("unknown layout `{name}`"),
+                ));
+            };
+            ctx.insert("content", &content);
+            ctx.insert("layout", &l.front);
+            content = self
+                .tera
+                .render(&l.template, ctx)
+                .map_err(|e| self.diagnose(&l.template, &e))?;
+            match &l.parent {
+                Some(p) => name = p.clone(),
+                None => return Ok(content),
+            }
+        }
+        Err(
+            Diagnostic::new(format!("_layouts/{name}"), "layouts nest more than 16 deep")
+                .hint("a layout's `layout:` must not lead back to itself"),
+        )
+    }
+
+    /// Renders an include (for `{% include %}` in content).
+    pub fn render_include(&self, name: &str, ctx: &Context) -> Result<String, Diagnostic> {
+        self.tera
+            .render(name, ctx)
+            .map_err(|e| self.diagnose(name, &e))
+    }
+
+    fn check_chains(&self) -> Result<()> {
+        let mut problems = Diagnostics::default();
+        for (name, layout) in &self.layouts {
+            let mut seen = vec![name.clone()];
+            let mut current = layout.parent.clone();
+            while let Some(p) = current {
+                let file = self
+                    .origins
+                    .get(&layout.template)
+                    .map_or(layout.template.clone(), |o| o.rel.clone());
+                if seen.contains(&p) {
+                    problems.push(
+                        Diagnostic::new(
+                            file,
+                            format!("layout `{name}` wraps itself through `{p}`"),
+                        )
+                        .at_line(2)
+                        .hint("remove the `layout:` that closes the loop"),
+                    );
+                    break;
+                }
+                match self.layouts.get(&p) {
+                    Some(l) => {
+                        seen.push(p);
+                        current = l.parent.clone();
+                    }
+                    None => {
+                        problems.push(
+                            Diagnostic::new(file, format!("unknown layout `{p}`"))
+                                .at_line(2)
+                                .hint(format!(
+                                    "create _layouts/{p}.html or fix the `layout:` name"
+                                )),
+                        );
+                        break;
+                    }
+                }
+            }
+        }
+        problems.into_result()
+    }
+
+    /// Turns a Tera error into a diagnostic at the template's file and line.
+    pub fn diagnose(&self, template: &str, err: &tera::Error) -> Diagnostic {
+        let mut chain = vec![err.to_string()];
+        let mut source = std::error::Error::source(err);
+        while let Some(s) = source {
+            chain.push(s.to_string());
+            source = s.source();
+        }
+        let all = chain.join("\n");
+        // The innermost template named in the chain is the one at fault.
+        let quoted = regex::Regex::new(r"'([^']+)'").ok();
+        let named = quoted
+            .as_ref()
+            .and_then(|re| {
+                chain.iter().rev().find_map(|m| {
+                    re.captures_iter(m)
+                        .filter_map(|c| c.get(1).map(|g| g.as_str().to_string()))
+                        .find(|n| self.origins.contains_key(n))
+                })
+            })
+            .unwrap_or_else(|| template.to_string());
+        let origin = self.origins.get(&named);
+        let file = origin.map_or(named.clone(), |o| o.rel.clone());
+        let offset = origin.map_or(0, |o| o.line_offset);
+        let position = regex::Regex::new(r"--> (\d+):(\d+)").ok().and_then(|re| {
+            re.captures(&all)
+                .map(|c| (c[1].parse().unwrap_or(1), c[2].parse().unwrap_or(1)))
+        });
+        let detail = chain
+            .last()
+            .map(|m| {
+                m.lines()
+                    .map(str::trim)
+                    .find(|l| l.starts_with("= "))
+                    .map_or_else(
+                        || m.lines().next().unwrap_or("").to_string(),
+                        |l| l[2..].to_string(),
+                    )
+            })
+            .unwrap_or_default();
+        let mut d = Diagnostic::new(file, format!("template error: {detail}"));
+        match position {
+            Some((line, col)) => d = d.at(line + offset, col),
+            None => {
+                // Render errors carry no position: find the variable's first use.
+                let var = regex::Regex::new(r"`([^`]+)`")
+                    .ok()
+                    .and_then(|re| re.captures(&detail).map(|c| c[1].to_string()));
+                if let (Some(var), Some(o)) = (var, origin) {
+                    if let Some(i) = o.text.lines().position(|l| l.contains(&var)) {
+                        d = d.at_line(i + 1 + offset);
+                    }
+                }
+            }
+        }
+        d.hint("layouts are Tera templates: see https://keats.github.io/tera/docs/; undefined values need `| default(value=\"\")`")
+    }
+}
+
+fn clash(a: &str, b: &str) -> Diagnostic {
+    Diagnostic::new(a, format!("template name clashes with {b}"))
+        .hint("layouts and includes share one namespace; rename one of the two files")
+}

@@ -1,0 +1,88 @@
+//! Writing the rendered site atomically: everything goes into a staging folder beside the
+//! destination, which is then swapped in with one rename. A failed build never touches the
+//! previous site.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::error::{io_error, Diagnostic, Result};
+use crate::output::{Body, RenderedSite};
+
+pub fn write_atomically(site: &RenderedSite, destination: &Path) -> Result<()> {
+    let parent = destination
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| io_error(parent, "create folder", &e))?;
+    let name = destination
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "_site".to_string());
+    let staging = parent.join(format!(".{name}.galley-tmp-{}", std::process::id()));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .map_err(|e| io_error(&staging, "remove stale staging folder", &e))?;
+    }
+    let result = fill(site, &staging).and_then(|()| swap(&staging, destination));
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+fn fill(site: &RenderedSite, staging: &Path) -> Result<()> {
+    let dirs: BTreeSet<PathBuf> = site
+        .files
+        .keys()
+        .filter_map(|p| Path::new(p).parent().map(|d| staging.join(d)))
+        .collect();
+    std::fs::create_dir_all(staging).map_err(|e| io_error(staging, "create folder", &e))?;
+    for dir in &dirs {
+        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, "create folder", &e))?;
+    }
+    site.files
+        .par_iter()
+        .try_for_each(|(rel, file)| -> Result<(), Diagnostic> {
+            let target = staging.join(rel);
+            match &file.body {
+                Body::Bytes(bytes) => {
+                    std::fs::write(&target, bytes).map_err(|e| io_error(&target, "write", &e))
+                }
+                Body::Copy(source) => std::fs::copy(source, &target)
+                    .map(|_| ())
+                    .map_err(|e| io_error(source, "copy", &e)),
+            }
+        })
+        .map_err(Into::into)
+}
+
+/// Puts `staging` where `destination` is. On Linux an exchanging rename swaps the two folders
+/// in one step, so readers see the old site or the new one, never neither.
+fn swap(staging: &Path, destination: &Path) -> Result<()> {
+    if !destination.exists() {
+        return std::fs::rename(staging, destination)
+            .map_err(|e| io_error(destination, "move the new site into place", &e).into());
+    }
+    let exchanged = rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        staging,
+        rustix::fs::CWD,
+        destination,
+        rustix::fs::RenameFlags::EXCHANGE,
+    );
+    if exchanged.is_ok() {
+        // `staging` now holds the previous site.
+        return std::fs::remove_dir_all(staging)
+            .map_err(|e| io_error(staging, "remove the previous site", &e).into());
+    }
+    let old = staging.with_extension("old");
+    std::fs::rename(destination, &old)
+        .map_err(|e| io_error(destination, "move the previous site aside", &e))?;
+    if let Err(e) = std::fs::rename(staging, destination) {
+        let _ = std::fs::rename(&old, destination);
+        return Err(io_error(destination, "move the new site into place", &e).into());
+    }
+    std::fs::remove_dir_all(&old).map_err(|e| io_error(&old, "remove the previous site", &e).into())
+}
