@@ -52,13 +52,17 @@ pub fn build(root: &Path, destination: &Path, options: &BuildOptions) -> Result<
     options.destination = Some(destination.to_path_buf());
     let mut built = render_site(root, &options)?;
     let started = Instant::now();
-    write::write_atomically(&built.site, destination)?;
+    write::write_atomically(&built.site, destination).map_err(|e| e.under_site(root))?;
     built.timings.push(("write", started.elapsed()));
     Ok(built)
 }
 
 /// Renders the whole site in memory.
 pub fn render_site(root: &Path, options: &BuildOptions) -> Result<Built> {
+    render_steps(root, options).map_err(|e| e.under_site(root))
+}
+
+fn render_steps(root: &Path, options: &BuildOptions) -> Result<Built> {
     let mut t = Timings::default();
     let config = t.step("config", || load_config(root, options))?;
     let sources = t.step("discover", || {

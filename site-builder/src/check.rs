@@ -23,6 +23,10 @@ pub struct CheckReport {
 }
 
 pub fn check(root: &Path, options: &BuildOptions) -> Result<CheckReport> {
+    check_steps(root, options).map_err(|e| e.under_site(root))
+}
+
+fn check_steps(root: &Path, options: &BuildOptions) -> Result<CheckReport> {
     // Sources are checked stage by stage without stopping, so one run shows every problem.
     let mut config = Config::load(root)?;
     config.resolve_timezone()?;

@@ -203,7 +203,12 @@ impl Config {
             }
             Err(_) => {
                 let file = self.source.clone().unwrap_or_else(|| "_config.yml".into());
+                let line = std::fs::read_to_string(&file)
+                    .ok()
+                    .and_then(|t| t.lines().position(|l| l.starts_with("timezone:")))
+                    .map_or(1, |i| i + 1);
                 Err(Diagnostic::new(file, format!("unknown timezone `{name}`"))
+                    .at_line(line)
                     .hint("use an IANA name such as `Europe/Berlin` or `America/New_York`")
                     .into())
             }
@@ -259,6 +264,9 @@ pub fn yaml_diagnostic(path: &Path, err: &serde_saphyr::Error, line_offset: usiz
     d
 }
 
+/// The parser's first line, without the position it repeats (we report the file's own).
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or(s).to_string()
+    let line = s.lines().next().unwrap_or(s);
+    let re = regex::Regex::new(r"^(?:error: )?line \d+ column \d+: ").ok();
+    re.map_or(line.to_string(), |re| re.replace(line, "").into_owned())
 }

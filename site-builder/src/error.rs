@@ -93,6 +93,20 @@ impl BuildError {
     }
 }
 
+impl BuildError {
+    /// Names every file as the author reaches it from where they ran Galley: the site folder
+    /// joined with the file's path inside the site.
+    pub fn under_site(mut self, root: &Path) -> Self {
+        for d in &mut self.diagnostics {
+            let generated = d.file.to_string_lossy().starts_with('(');
+            if d.file.is_relative() && !generated && !d.file.starts_with(root) {
+                d.file = root.join(&d.file);
+            }
+        }
+        self
+    }
+}
+
 impl From<Diagnostic> for BuildError {
     fn from(d: Diagnostic) -> Self {
         BuildError::one(d)

@@ -79,7 +79,9 @@ pub fn render<'s>(src: &'s str, env: &Env) -> Result<Cow<'s, str>, Diagnostic> {
             "highlight" => {
                 let (body_end, next) = closing(src, after, "endhighlight").ok_or_else(|| unclosed(env, src, start, "highlight"))?;
                 let lang = args.split_whitespace().next();
-                let code = src[after..body_end].trim_start_matches(['\r', '\n']).trim_end();
+                // Liquid runs inside the block first, as in Jekyll, so `{% raw %}` works there.
+                let inner = render(&src[after..body_end], env)?;
+                let code = inner.trim_start_matches(['\r', '\n']).trim_end();
                 out.push_str("\n\n");
                 out.push_str(&highlight::block(&format!("{code}\n"), lang));
                 out.push_str("\n\n");

@@ -76,5 +76,6 @@ pub fn duplicate(path: &str, a: &str, b: &str) -> Diagnostic {
         second,
         format!("writes to /{path}, which {first} writes too"),
     )
+    .at_line(1)
     .hint("give one of them another `permalink:` or file name")
 }

@@ -84,7 +84,11 @@ pub fn convert(doc: &Document, inputs: &Inputs) -> Result<Converted, Diagnostic>
         ),
         Format::Html | Format::Other => (body.into_owned(), Vec::new()),
     };
-    let excerpt = excerpt(doc, &html, inputs.config);
+    // Excerpts are shown on other pages, so in-page links must name their page.
+    let excerpt = excerpt(doc, &html, inputs.config).replace(
+        "href=\"#",
+        &format!("href=\"{}{}#", inputs.config.baseurl, doc.url),
+    );
     let words = if doc.is_post() || doc.format == Format::Markdown {
         count_words(&html)
     } else {

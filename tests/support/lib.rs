@@ -1,1 +1,81 @@
+//! Helpers for Galley's end-to-end tests: fixture sites, copies to scratch folders, fixed
+//! clocks, and whole-folder snapshots for "nothing changed" assertions.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset};
+use galley_site_builder::BuildOptions;
+use sha2::{Digest, Sha256};
+
+/// `tests/fixtures/<rel>`.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
+}
+
+/// A scratch copy of a fixture, so tests can edit it and build into it.
+pub fn copy_fixture(rel: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dest = tmp.path().join("site");
+    copy_dir(&fixture(rel), &dest);
+    (tmp, dest)
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read fixture dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy fixture file");
+        }
+    }
+}
+
+/// A fixed "now" (2025-01-01), so future-post filtering does not depend on the clock.
+pub fn now() -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339("2025-01-01T00:00:00+00:00").expect("valid date")
+}
+
+pub fn options() -> BuildOptions {
+    BuildOptions {
+        now: Some(now()),
+        ..BuildOptions::default()
+    }
+}
+
+/// Every file under `dir` (relative path, `/`-separated) with the sha256 of its bytes.
+pub fn tree(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            walk(root, &path, out);
+        } else {
+            let rel = path
+                .strip_prefix(root)
+                .expect("under root")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let bytes = std::fs::read(&path).expect("read output");
+            out.insert(rel, format!("{:x}", Sha256::digest(&bytes)));
+        }
+    }
+}
+
+/// Reads an output file as text.
+pub fn read(dir: &Path, rel: &str) -> String {
+    std::fs::read_to_string(dir.join(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
+}

@@ -1,0 +1,120 @@
+//! The `galley` binary as authors and CI run it: output, exit codes, files written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn galley(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_galley"))
+        .args(args)
+        .output()
+        .expect("run galley")
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(rel)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn build_prints_a_one_line_summary() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("out");
+    let site = fixture("sites/theme-blog");
+    let run = galley(&[
+        "build",
+        site.to_str().expect("utf-8 path"),
+        "--destination",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let stdout = text(&run.stdout);
+    let re = regex::Regex::new(r"^built 2 posts, \d+ pages, \d+ files in \d+ ms -> .*out\n$")
+        .expect("regex");
+    assert!(re.is_match(&stdout), "{stdout:?}");
+    assert!(out.join("index.html").is_file());
+}
+
+#[test]
+fn bad_input_exits_non_zero_with_file_and_line_and_keeps_the_old_site() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    std::fs::write(out.join("index.html"), "previous").expect("seed");
+    let site = fixture("invalid/bad-yaml");
+    let run = galley(&[
+        "build",
+        site.to_str().expect("utf-8"),
+        "-d",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.contains("_posts/2024-01-01-post.md:3:7: error: invalid YAML"),
+        "{stderr}"
+    );
+    assert!(run.stdout.is_empty());
+    assert_eq!(
+        std::fs::read_to_string(out.join("index.html")).expect("read"),
+        "previous"
+    );
+}
+
+#[test]
+fn new_site_builds_and_new_post_lands_in_posts() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("blog");
+    let s = site.to_str().expect("utf-8");
+    assert!(galley(&["new", "site", s]).status.success());
+    let again = galley(&["new", "site", s]);
+    assert_eq!(again.status.code(), Some(1), "never overwrites a site");
+
+    let post = galley(&["new", "post", "Hello, There!", "--site", s]);
+    assert!(post.status.success(), "{}", text(&post.stderr));
+    let path = PathBuf::from(text(&post.stdout).trim());
+    let name = path
+        .file_name()
+        .expect("file name")
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        regex::Regex::new(r"^\d{4}-\d{2}-\d{2}-hello-there\.md$")
+            .expect("regex")
+            .is_match(&name),
+        "{name}"
+    );
+    assert!(path.starts_with(site.join("_posts")));
+    assert!(std::fs::read_to_string(&path)
+        .expect("read")
+        .contains("title: \"Hello, There!\""));
+    assert_eq!(
+        galley(&["new", "post", "Hello, There!", "--site", s])
+            .status
+            .code(),
+        Some(1)
+    );
+
+    let build = galley(&["build", s]);
+    assert!(build.status.success(), "{}", text(&build.stderr));
+    assert!(text(&build.stdout).starts_with("built 2 posts"));
+    assert!(site.join("_site/index.html").is_file());
+    let check = galley(&["check", s]);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+}
+
+#[test]
+fn check_fails_on_broken_links() {
+    let site = fixture("invalid/broken-links");
+    let run = galley(&["check", site.to_str().expect("utf-8")]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.contains("_posts/2024-01-01-post.md:7: error: broken link `/nowhere/`"),
+        "{stderr}"
+    );
+}
