@@ -1,1 +1,165 @@
-fn main() {}
+//! `galley-bench`: Galley side by side with its peers, in one run, reported as ratios.
+//!
+//! `galley-bench site-build --posts 1000,10000` generates the synthetic blog for Galley,
+//! Hugo and Jekyll and builds each, printing a markdown table for BENCHMARKS.md.
+
+mod measure;
+mod sites;
+mod synth;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build the synthetic blog with Galley, Hugo and Jekyll; wall time and peak memory.
+    SiteBuild {
+        /// Post counts to run, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        posts: Vec<usize>,
+        /// Runs per tool (the median is reported); Jekyll gets one run above 2,000 posts.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// The galley binary to measure (a release build).
+        #[arg(long, default_value = "target/release/galley")]
+        galley: PathBuf,
+        /// Scratch folder for the generated sites and outputs.
+        #[arg(long, default_value = "bench/out")]
+        work: PathBuf,
+        /// Leave Jekyll out (it takes minutes at 10k posts).
+        #[arg(long)]
+        skip_jekyll: bool,
+    },
+    /// Only write the synthetic sites (for trying a peer by hand).
+    Generate {
+        #[arg(long, default_value_t = 1000)]
+        posts: usize,
+        #[arg(long, default_value = "bench/out")]
+        work: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Cmd::SiteBuild {
+            posts,
+            runs,
+            galley,
+            work,
+            skip_jekyll,
+        } => site_build(&posts, runs, &galley, &work, skip_jekyll),
+        Cmd::Generate { posts, work } => generate(posts, &work).map(|_| ()),
+    }
+}
+
+struct Sites {
+    galley: PathBuf,
+    hugo: PathBuf,
+    jekyll: PathBuf,
+}
+
+fn generate(n: usize, work: &std::path::Path) -> Result<Sites> {
+    let base = work.join(format!("{n}"));
+    let _ = std::fs::remove_dir_all(&base);
+    let posts = synth::posts(n);
+    let s = Sites {
+        galley: base.join("galley"),
+        hugo: base.join("hugo"),
+        jekyll: base.join("jekyll"),
+    };
+    sites::galley(&s.galley, &posts)?;
+    sites::hugo(&s.hugo, &posts)?;
+    sites::jekyll(&s.jekyll, &posts)?;
+    Ok(s)
+}
+
+fn site_build(
+    counts: &[usize],
+    runs: usize,
+    galley: &std::path::Path,
+    work: &std::path::Path,
+    skip_jekyll: bool,
+) -> Result<()> {
+    let galley = galley
+        .canonicalize()
+        .context("the galley binary (build it with `cargo build --release -p galley-cli`)")?;
+    let hugo_version = version("hugo", &["version"]);
+    let jekyll_version = version("jekyll", &["--version"]);
+    println!("| posts | tool | wall time | peak memory | time vs Galley | memory vs Galley |");
+    println!("|---:|---|---:|---:|---:|---:|");
+    for &n in counts {
+        let sites = generate(n, work)?;
+        let out = work.join(format!("{n}/out"));
+        let g = measure::repeat(runs, &out, "galley", || {
+            let mut c = Command::new(&galley);
+            c.arg("build")
+                .arg(&sites.galley)
+                .arg("--destination")
+                .arg(&out);
+            c
+        })?;
+        let h = measure::repeat(runs, &out, "hugo", || {
+            let mut c = Command::new("hugo");
+            c.arg("--quiet")
+                .arg("-s")
+                .arg(&sites.hugo)
+                .arg("-d")
+                .arg(out.canonicalize().unwrap_or(out.clone()));
+            c
+        })?;
+        row(n, "Galley", g, g);
+        row(n, &format!("Hugo {hugo_version}"), h, g);
+        if !skip_jekyll {
+            let jruns = if n > 2000 { 1 } else { runs };
+            let j = measure::repeat(jruns, &out, "jekyll", || {
+                let mut c = Command::new("jekyll");
+                c.arg("build")
+                    .arg("--quiet")
+                    .arg("-s")
+                    .arg(&sites.jekyll)
+                    .arg("-d")
+                    .arg(&out);
+                c
+            })?;
+            row(n, &format!("Jekyll {jekyll_version}"), j, g);
+        }
+    }
+    Ok(())
+}
+
+fn row(n: usize, tool: &str, s: measure::Sample, galley: measure::Sample) {
+    println!(
+        "| {n} | {tool} | {:.2} s | {:.0} MiB | {:.2}× | {:.2}× |",
+        s.wall.as_secs_f64(),
+        s.max_rss_kib as f64 / 1024.0,
+        s.wall.as_secs_f64() / galley.wall.as_secs_f64(),
+        s.max_rss_kib as f64 / galley.max_rss_kib.max(1) as f64,
+    );
+}
+
+fn version(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .and_then(|s| {
+            s.split_whitespace()
+                .find(|w| {
+                    w.chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_digit() || c == 'v')
+                })
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "?".to_string())
+}

@@ -1,0 +1,63 @@
+//! Running a peer's command and measuring it: wall time, and peak resident memory from the
+//! kernel's own accounting for that child (`wait4`'s rusage).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub wall: Duration,
+    pub max_rss_kib: u64,
+}
+
+/// Runs `cmd` once with output discarded; fails if it exits non-zero.
+pub fn run(mut cmd: Command, label: &str) -> Result<Sample> {
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().with_context(|| format!("starting {label}"))?;
+    let stderr = child.stderr.take();
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is plain data the kernel fills in; `pid` is our own child, waited for
+    // exactly once here (the `Child` is not waited on again).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = started.elapsed();
+    if rc < 0 {
+        bail!("waiting for {label}: {}", std::io::Error::last_os_error());
+    }
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        let mut err = String::new();
+        if let Some(mut s) = stderr {
+            use std::io::Read;
+            let _ = s.read_to_string(&mut err);
+        }
+        bail!(
+            "{label} failed: {}",
+            err.lines().take(20).collect::<Vec<_>>().join("\n")
+        );
+    }
+    Ok(Sample {
+        wall,
+        max_rss_kib: usage.ru_maxrss as u64,
+    })
+}
+
+/// Median wall time and the highest peak memory over `runs` runs, after clearing `out`.
+pub fn repeat(runs: usize, out: &Path, label: &str, make: impl Fn() -> Command) -> Result<Sample> {
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let _ = std::fs::remove_dir_all(out);
+        samples.push(run(make(), label)?);
+    }
+    samples.sort_by_key(|s| s.wall);
+    let median = samples[samples.len() / 2].wall;
+    let rss = samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0);
+    Ok(Sample {
+        wall: median,
+        max_rss_kib: rss,
+    })
+}
