@@ -51,6 +51,9 @@ pub fn repeat(runs: usize, out: &Path, label: &str, make: impl Fn() -> Command) 
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs {
         let _ = std::fs::remove_dir_all(out);
+        // Flush the previous run's writes so no tool pays for another's writeback.
+        // SAFETY: sync(2) takes no arguments and cannot fail.
+        unsafe { libc::sync() };
         samples.push(run(make(), label)?);
     }
     samples.sort_by_key(|s| s.wall);

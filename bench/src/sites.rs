@@ -38,16 +38,18 @@ fn posts_into(dir: &Path, posts: &[Post], name: impl Fn(&Post) -> String) -> Res
 const CONFIG: &str =
     "title: Bench Blog\nurl: https://bench.example\npermalink: /:year/:month/:day/:title/\n";
 
+/// Layouts whose text is valid both as Tera (Galley) and as Liquid (Jekyll).
+const DEFAULT_LAYOUT: &str = "<!doctype html><html><head><title>{{ page.title }} - {{ site.title }}</title><link rel=\"stylesheet\" href=\"/assets/highlight.css\"></head><body><header><a href=\"/\">{{ site.title }}</a></header><main>{{ content }}</main></body></html>\n";
+const POST_LAYOUT: &str = "---\nlayout: default\n---\n<article><h1>{{ page.title }}</h1><time>{{ page.date | date_to_string }}</time><ul>{% for t in page.tags %}<li>{{ t }}</li>{% endfor %}</ul>{{ content }}</article>\n";
+const POSTS_DEFAULTS: &str = "defaults:\n  - scope: {type: posts}\n    values: {layout: post}\n";
+
 pub fn galley(root: &Path, posts: &[Post]) -> Result<()> {
-    write(&root.join("_config.yml"), CONFIG)?;
     write(
-        &root.join("_layouts/default.html"),
-        "<!doctype html><html><head><title>{{ page.title }} - {{ site.title }}</title><link rel=\"stylesheet\" href=\"/assets/highlight.css\"></head><body><header><a href=\"/\">{{ site.title }}</a></header><main>{{ content }}</main></body></html>\n",
+        &root.join("_config.yml"),
+        &format!("{CONFIG}{POSTS_DEFAULTS}"),
     )?;
-    write(
-        &root.join("_layouts/post.html"),
-        "---\nlayout: default\n---\n<article><h1>{{ page.title }}</h1><time>{{ page.date | date_to_string }}</time><ul>{% for t in page.tags %}<li>{{ t }}</li>{% endfor %}</ul>{{ content }}</article>\n",
-    )?;
+    write(&root.join("_layouts/default.html"), DEFAULT_LAYOUT)?;
+    write(&root.join("_layouts/post.html"), POST_LAYOUT)?;
     write(
         &root.join("_layouts/home.html"),
         "---\nlayout: default\n---\n<ul>{% for post in site.posts | slice(end=10) %}<li><a href=\"{{ post.url }}\">{{ post.title }}</a></li>{% endfor %}</ul>\n",
@@ -56,26 +58,16 @@ pub fn galley(root: &Path, posts: &[Post]) -> Result<()> {
         &root.join("index.html"),
         "---\nlayout: home\ntitle: Home\n---\n",
     )?;
-    write(
-        &root.join("_config.yml"),
-        &format!("{CONFIG}defaults:\n  - scope: {{type: posts}}\n    values: {{layout: post}}\n"),
-    )?;
     posts_into(&root.join("_posts"), posts, |p| format!("{}.md", p.stem))
 }
 
 pub fn jekyll(root: &Path, posts: &[Post]) -> Result<()> {
     write(
         &root.join("_config.yml"),
-        &format!("{CONFIG}plugins: [jekyll-feed]\ndefaults:\n  - scope: {{type: posts}}\n    values: {{layout: post}}\n"),
+        &format!("{CONFIG}plugins: [jekyll-feed]\n{POSTS_DEFAULTS}"),
     )?;
-    write(
-        &root.join("_layouts/default.html"),
-        "<!doctype html><html><head><title>{{ page.title }} - {{ site.title }}</title><link rel=\"stylesheet\" href=\"/assets/highlight.css\"></head><body><header><a href=\"/\">{{ site.title }}</a></header><main>{{ content }}</main></body></html>\n",
-    )?;
-    write(
-        &root.join("_layouts/post.html"),
-        "---\nlayout: default\n---\n<article><h1>{{ page.title }}</h1><time>{{ page.date | date_to_string }}</time><ul>{% for t in page.tags %}<li>{{ t }}</li>{% endfor %}</ul>{{ content }}</article>\n",
-    )?;
+    write(&root.join("_layouts/default.html"), DEFAULT_LAYOUT)?;
+    write(&root.join("_layouts/post.html"), POST_LAYOUT)?;
     write(
         &root.join("_layouts/home.html"),
         "---\nlayout: default\n---\n<ul>{% for post in site.posts limit:10 %}<li><a href=\"{{ post.url }}\">{{ post.title }}</a></li>{% endfor %}</ul>\n",

@@ -38,6 +38,19 @@ pub struct BuildOptions {
     pub now: Option<DateTime<FixedOffset>>,
 }
 
+impl BuildOptions {
+    /// Which documents this build includes.
+    pub fn selection(&self) -> Selection {
+        Selection {
+            drafts: self.drafts,
+            future: self.future,
+            now: self
+                .now
+                .unwrap_or_else(|| chrono::Utc::now().fixed_offset()),
+        }
+    }
+}
+
 /// A rendered site and how long each step took.
 #[derive(Debug)]
 pub struct Built {
@@ -68,13 +81,7 @@ fn render_steps(root: &Path, options: &BuildOptions) -> Result<Built> {
     let sources = t.step("discover", || {
         discover::discover(root, &config, options.destination.as_deref())
     })?;
-    let selection = Selection {
-        drafts: options.drafts,
-        future: options.future,
-        now: options
-            .now
-            .unwrap_or_else(|| chrono::Utc::now().fixed_offset()),
-    };
+    let selection = options.selection();
     let mut docs = t.step("read", || document::load_all(&sources, &config, &selection))?;
     sort_documents(&mut docs);
     let data = t.step("data", || data::load(&sources))?;
@@ -124,7 +131,8 @@ fn render_steps(root: &Path, options: &BuildOptions) -> Result<Built> {
     })
 }
 
-fn load_config(root: &Path, options: &BuildOptions) -> Result<Config> {
+/// `_config.yml` with the time zone resolved and `--base-url` applied.
+pub(crate) fn load_config(root: &Path, options: &BuildOptions) -> Result<Config> {
     let mut config = Config::load(root)?;
     config.resolve_timezone()?;
     if let Some(base) = &options.base_url {

@@ -6,10 +6,9 @@ use std::path::Path;
 
 use regex::Regex;
 
-use crate::build::{render_site, BuildOptions};
-use crate::config::Config;
+use crate::build::{load_config, render_site, BuildOptions};
 use crate::discover;
-use crate::document::{self, Selection};
+use crate::document;
 use crate::error::{BuildError, Diagnostic, Diagnostics, Result};
 use crate::filters::{self, UrlBase};
 use crate::output::RenderedSite;
@@ -28,17 +27,10 @@ pub fn check(root: &Path, options: &BuildOptions) -> Result<CheckReport> {
 
 fn check_steps(root: &Path, options: &BuildOptions) -> Result<CheckReport> {
     // Sources are checked stage by stage without stopping, so one run shows every problem.
-    let mut config = Config::load(root)?;
-    config.resolve_timezone()?;
+    let config = load_config(root, options)?;
     let sources = discover::discover(root, &config, options.destination.as_deref())?;
     let mut problems = Diagnostics::default();
-    let selection = Selection {
-        drafts: options.drafts,
-        future: options.future,
-        now: options
-            .now
-            .unwrap_or_else(|| chrono::Utc::now().fixed_offset()),
-    };
+    let selection = options.selection();
     let mut collect = |r: Result<()>| {
         if let Err(e) = r {
             problems.extend(e.diagnostics);

@@ -49,12 +49,8 @@ impl Templates {
         let site_layouts: Vec<_> = sources.of(Role::Layout).collect();
         let theme = site_layouts.is_empty();
         for source in site_layouts {
-            let text = match std::fs::read_to_string(&source.abs) {
-                Ok(t) => t,
-                Err(e) => {
-                    problems.push(io_error(&source.abs, "read", &e));
-                    continue;
-                }
+            let Some(text) = read(&source.abs, &mut problems) else {
+                continue;
             };
             let split = match frontmatter::split(&source.abs, &text) {
                 Ok(s) => s,
@@ -98,12 +94,8 @@ impl Templates {
             .of(Role::Include)
             .filter(|s| s.rel.starts_with("_includes/"))
         {
-            let text = match std::fs::read_to_string(&source.abs) {
-                Ok(t) => t,
-                Err(e) => {
-                    problems.push(io_error(&source.abs, "read", &e));
-                    continue;
-                }
+            let Some(text) = read(&source.abs, &mut problems) else {
+                continue;
             };
             let file = source.rel.trim_start_matches("_includes/").to_string();
             if let Some(other) = by_template.insert(file.clone(), source.rel.clone()) {
@@ -335,6 +327,13 @@ impl Templates {
         }
         d.hint("layouts are Tera templates: see https://keats.github.io/tera/docs/; undefined values need `| default(value=\"\")`")
     }
+}
+
+/// A template file's text; a failure is collected so the other templates are still checked.
+fn read(path: &std::path::Path, problems: &mut Diagnostics) -> Option<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| problems.push(io_error(path, "read", &e)))
+        .ok()
 }
 
 fn clash(a: &str, b: &str) -> Diagnostic {
