@@ -38,6 +38,11 @@ enum Cmd {
         /// Leave Jekyll out (it takes minutes at 10k posts).
         #[arg(long)]
         skip_jekyll: bool,
+        /// Where the tools write their output. The default is tmpfs: this VM's disk slows
+        /// down with every delete-and-rewrite cycle, which would measure the disk, not the
+        /// generators. Pass a folder on disk to include disk writes.
+        #[arg(long, default_value = "/dev/shm/galley-bench-out")]
+        output: PathBuf,
     },
     /// Only write the synthetic sites (for trying a peer by hand).
     Generate {
@@ -56,7 +61,8 @@ fn main() -> Result<()> {
             galley,
             work,
             skip_jekyll,
-        } => site_build(&posts, runs, &galley, &work, skip_jekyll),
+            output,
+        } => site_build(&posts, runs, &galley, &work, skip_jekyll, &output),
         Cmd::Generate { posts, work } => generate(posts, &work).map(|_| ()),
     }
 }
@@ -88,6 +94,7 @@ fn site_build(
     galley: &std::path::Path,
     work: &std::path::Path,
     skip_jekyll: bool,
+    output: &std::path::Path,
 ) -> Result<()> {
     let galley = galley
         .canonicalize()
@@ -98,39 +105,53 @@ fn site_build(
     println!("|---:|---|---:|---:|---:|---:|");
     for &n in counts {
         let sites = generate(n, work)?;
-        let out = work.join(format!("{n}/out"));
-        let g = measure::repeat(runs, &out, "galley", || {
-            let mut c = Command::new(&galley);
-            c.arg("build")
-                .arg(&sites.galley)
-                .arg("--destination")
-                .arg(&out);
-            c
-        })?;
-        let h = measure::repeat(runs, &out, "hugo", || {
-            let mut c = Command::new("hugo");
-            c.arg("--quiet")
-                .arg("-s")
-                .arg(&sites.hugo)
-                .arg("-d")
-                .arg(out.canonicalize().unwrap_or(out.clone()));
-            c
-        })?;
-        row(n, "Galley", g, g);
-        row(n, &format!("Hugo {hugo_version}"), h, g);
+        let out = output.join(format!("{n}"));
+        let mut tools = vec![
+            measure::Tool {
+                label: "Galley".into(),
+                runs,
+                make: Box::new(|| {
+                    let mut c = Command::new(&galley);
+                    c.arg("build")
+                        .arg(&sites.galley)
+                        .arg("--destination")
+                        .arg(&out);
+                    c
+                }),
+            },
+            measure::Tool {
+                label: format!("Hugo {hugo_version}"),
+                runs,
+                make: Box::new(|| {
+                    let mut c = Command::new("hugo");
+                    c.arg("--quiet")
+                        .arg("-s")
+                        .arg(&sites.hugo)
+                        .arg("-d")
+                        .arg(std::path::absolute(&out).unwrap_or(out.clone()));
+                    c
+                }),
+            },
+        ];
         if !skip_jekyll {
-            let jruns = if n > 2000 { 1 } else { runs };
-            let j = measure::repeat(jruns, &out, "jekyll", || {
-                let mut c = Command::new("jekyll");
-                c.arg("build")
-                    .arg("--quiet")
-                    .arg("-s")
-                    .arg(&sites.jekyll)
-                    .arg("-d")
-                    .arg(&out);
-                c
-            })?;
-            row(n, &format!("Jekyll {jekyll_version}"), j, g);
+            tools.push(measure::Tool {
+                label: format!("Jekyll {jekyll_version}"),
+                runs: if n > 2000 { 1 } else { runs },
+                make: Box::new(|| {
+                    let mut c = Command::new("jekyll");
+                    c.arg("build")
+                        .arg("--quiet")
+                        .arg("-s")
+                        .arg(&sites.jekyll)
+                        .arg("-d")
+                        .arg(&out);
+                    c
+                }),
+            });
+        }
+        let samples = measure::interleaved(&tools, &out)?;
+        for (tool, sample) in tools.iter().zip(&samples) {
+            row(n, &tool.label, *sample, samples[0]);
         }
     }
     Ok(())

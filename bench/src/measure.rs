@@ -46,21 +46,48 @@ pub fn run(mut cmd: Command, label: &str) -> Result<Sample> {
     })
 }
 
-/// Median wall time and the highest peak memory over `runs` runs, after clearing `out`.
-pub fn repeat(runs: usize, out: &Path, label: &str, make: impl Fn() -> Command) -> Result<Sample> {
-    let mut samples = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let _ = std::fs::remove_dir_all(out);
-        // Flush the previous run's writes so no tool pays for another's writeback.
-        // SAFETY: sync(2) takes no arguments and cannot fail.
-        unsafe { libc::sync() };
-        samples.push(run(make(), label)?);
+/// A tool to measure: its label and how to make its command.
+pub struct Tool<'a> {
+    pub label: String,
+    pub runs: usize,
+    pub make: Box<dyn Fn() -> Command + 'a>,
+}
+
+/// Runs the tools in rounds, rotating their order each round, so that no tool always runs
+/// after another on a disk still busy with the previous output's deletion. Returns, per
+/// tool, the median wall time and the highest peak memory.
+pub fn interleaved(tools: &[Tool], out: &Path) -> Result<Vec<Sample>> {
+    let rounds = tools.iter().map(|t| t.runs).max().unwrap_or(0);
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); tools.len()];
+    for round in 0..rounds {
+        for k in 0..tools.len() {
+            let i = (k + round) % tools.len();
+            let tool = &tools[i];
+            if samples[i].len() >= tool.runs {
+                continue;
+            }
+            let _ = std::fs::remove_dir_all(out);
+            // Flush the previous run's writes so no tool pays for another's writeback.
+            // SAFETY: sync(2) takes no arguments and cannot fail.
+            unsafe { libc::sync() };
+            let sample = run((tool.make)(), &tool.label)?;
+            eprintln!(
+                "{}: {:.2} s, {} KiB",
+                tool.label,
+                sample.wall.as_secs_f64(),
+                sample.max_rss_kib
+            );
+            samples[i].push(sample);
+        }
     }
-    samples.sort_by_key(|s| s.wall);
-    let median = samples[samples.len() / 2].wall;
-    let rss = samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0);
-    Ok(Sample {
-        wall: median,
-        max_rss_kib: rss,
-    })
+    Ok(samples
+        .into_iter()
+        .map(|mut s| {
+            s.sort_by_key(|x| x.wall);
+            Sample {
+                wall: s[s.len() / 2].wall,
+                max_rss_kib: s.iter().map(|x| x.max_rss_kib).max().unwrap_or(0),
+            }
+        })
+        .collect())
 }

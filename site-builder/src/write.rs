@@ -3,7 +3,7 @@
 //! previous site.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rayon::prelude::*;
 
@@ -32,30 +32,62 @@ pub fn write_atomically(site: &RenderedSite, destination: &Path) -> Result<()> {
     result
 }
 
+/// Threads for writing: file creation waits on the disk, not the CPU, so more requests in
+/// flight than cores keeps the disk busy.
+const IO_THREADS: usize = 16;
+
 fn fill(site: &RenderedSite, staging: &Path) -> Result<()> {
-    let dirs: BTreeSet<PathBuf> = site
-        .files
-        .keys()
-        .filter_map(|p| Path::new(p).parent().map(|d| staging.join(d)))
-        .collect();
     std::fs::create_dir_all(staging).map_err(|e| io_error(staging, "create folder", &e))?;
-    for dir in &dirs {
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, "create folder", &e))?;
-    }
-    site.files
-        .par_iter()
-        .try_for_each(|(rel, file)| -> Result<(), Diagnostic> {
-            let target = staging.join(rel);
-            match &file.body {
-                Body::Bytes(bytes) => {
-                    std::fs::write(&target, bytes).map_err(|e| io_error(&target, "write", &e))
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(IO_THREADS)
+        .build()
+        .map_err(|e| Diagnostic::new(staging, format!("cannot start writer threads: {e}")))?;
+    pool.install(|| {
+        make_folders(site, staging)?;
+        site.files
+            .par_iter()
+            .try_for_each(|(rel, file)| -> Result<(), Diagnostic> {
+                let target = staging.join(rel);
+                match &file.body {
+                    Body::Bytes(bytes) => {
+                        std::fs::write(&target, bytes).map_err(|e| io_error(&target, "write", &e))
+                    }
+                    Body::Copy(source) => std::fs::copy(source, &target)
+                        .map(|_| ())
+                        .map_err(|e| io_error(source, "copy", &e)),
                 }
-                Body::Copy(source) => std::fs::copy(source, &target)
-                    .map(|_| ())
-                    .map_err(|e| io_error(source, "copy", &e)),
+            })
+            .map_err(Into::into)
+    })
+}
+
+/// Creates every output folder, shallowest first, each level in parallel.
+fn make_folders(site: &RenderedSite, staging: &Path) -> Result<()> {
+    let mut dirs: BTreeSet<&str> = BTreeSet::new();
+    for rel in site.files.keys() {
+        let mut path = rel.as_str();
+        while let Some((parent, _)) = path.rsplit_once('/') {
+            if !dirs.insert(parent) {
+                break;
             }
-        })
-        .map_err(Into::into)
+            path = parent;
+        }
+    }
+    let mut by_depth: Vec<Vec<&str>> = Vec::new();
+    for d in dirs {
+        let depth = d.matches('/').count();
+        if by_depth.len() <= depth {
+            by_depth.resize_with(depth + 1, Vec::new);
+        }
+        by_depth[depth].push(d);
+    }
+    for level in by_depth {
+        level.par_iter().try_for_each(|d| {
+            let dir = staging.join(d);
+            std::fs::create_dir(&dir).map_err(|e| io_error(&dir, "create folder", &e))
+        })?;
+    }
+    Ok(())
 }
 
 /// Puts `staging` where `destination` is. On Linux an exchanging rename swaps the two folders
