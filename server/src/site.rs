@@ -1,0 +1,324 @@
+//! The site in memory: every file's bytes, headers computed once, and its precompressed
+//! variants. Serving never touches the disk, and nothing outside the root was ever loaded.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::cache_control;
+use crate::mime;
+use crate::path::SitePath;
+
+/// Files smaller than this are not worth compressing.
+const MIN_COMPRESS: usize = 512;
+/// Brotli quality when a variant has to be made at start (the image writer uses 11).
+const START_BROTLI_QUALITY: u32 = 5;
+
+/// One servable file.
+#[derive(Debug)]
+pub struct Entry {
+    pub body: Bytes,
+    pub content_type: &'static str,
+    /// Strong validator: a quoted prefix of the sha256 of the identity bytes.
+    pub etag: String,
+    pub last_modified: String,
+    pub modified: SystemTime,
+    pub cache_control: &'static str,
+    pub br: Option<Bytes>,
+    pub gzip: Option<Bytes>,
+}
+
+/// A file as handed to the index: path relative to the root (`/`-separated), bytes, mtime.
+pub struct File {
+    pub path: String,
+    pub bytes: Vec<u8>,
+    pub modified: SystemTime,
+}
+
+/// What a sanitised path resolves to.
+#[derive(Debug)]
+pub enum Lookup<'a> {
+    Found(&'a Arc<Entry>),
+    /// A folder asked for without its slash: 301 to this location.
+    Redirect(String),
+    NotFound,
+}
+
+#[derive(Debug, Default)]
+pub struct Site {
+    files: HashMap<String, Arc<Entry>>,
+    /// sha256 over every path and ETag: names the release in `/healthz`.
+    pub digest: String,
+    pub bytes: u64,
+    pub load_time_ms: u128,
+}
+
+impl Site {
+    /// Loads every regular file under `root`. Symlinks are followed only when they stay
+    /// inside the root; `x.br`/`x.gz` beside `x` become its variants.
+    pub fn load_dir(root: &Path) -> std::io::Result<Site> {
+        let started = Instant::now();
+        let root = root.canonicalize()?;
+        let mut files = Vec::new();
+        for entry in walkdir::WalkDir::new(&root)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
+            let entry = entry.map_err(std::io::Error::other)?;
+            let path = entry.path();
+            let real = if entry.file_type().is_symlink() {
+                match path.canonicalize() {
+                    Ok(r) if r.starts_with(&root) && r.is_file() => r,
+                    _ => continue,
+                }
+            } else if entry.file_type().is_file() {
+                path.to_path_buf()
+            } else {
+                continue;
+            };
+            let rel = path.strip_prefix(&root).map_err(std::io::Error::other)?;
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            let bytes = std::fs::read(&real)?;
+            let modified = std::fs::metadata(&real)?
+                .modified()
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            files.push(File {
+                path: rel,
+                bytes,
+                modified,
+            });
+        }
+        let mut site = Site::from_files(files);
+        site.load_time_ms = started.elapsed().as_millis();
+        Ok(site)
+    }
+
+    /// Builds the index from files already in memory (what `galley serve` renders).
+    pub fn from_files(files: Vec<File>) -> Site {
+        let mut by_path: HashMap<String, File> =
+            files.into_iter().map(|f| (f.path.clone(), f)).collect();
+        let variant_keys: Vec<String> = by_path
+            .keys()
+            .filter(|k| {
+                k.strip_suffix(".br")
+                    .or_else(|| k.strip_suffix(".gz"))
+                    .is_some_and(|base| by_path.contains_key(base))
+            })
+            .cloned()
+            .collect();
+        let mut variants: HashMap<String, Vec<u8>> = HashMap::new();
+        for k in variant_keys {
+            if let Some(f) = by_path.remove(&k) {
+                variants.insert(k, f.bytes);
+            }
+        }
+        let entries: Vec<(String, Arc<Entry>)> = by_path
+            .into_par_iter()
+            .map(|(path, file)| {
+                let br = variants.get(&format!("{path}.br")).cloned();
+                let gz = variants.get(&format!("{path}.gz")).cloned();
+                let entry = make_entry(&path, file, br, gz);
+                (path, Arc::new(entry))
+            })
+            .collect();
+        let mut sorted: Vec<(&String, &Arc<Entry>)> = entries.iter().map(|(p, e)| (p, e)).collect();
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        let mut hasher = Sha256::new();
+        let mut bytes = 0u64;
+        for (p, e) in &sorted {
+            hasher.update(p.as_bytes());
+            hasher.update([0]);
+            hasher.update(e.etag.as_bytes());
+            bytes += e.body.len() as u64;
+        }
+        Site {
+            digest: format!("sha256:{}", hex(&hasher.finalize())),
+            files: entries.into_iter().collect(),
+            bytes,
+            load_time_ms: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Arc<Entry>> {
+        self.files.get(key)
+    }
+
+    /// Pretty URLs: `/` and `/about/` serve their `index.html`; `/about` redirects to
+    /// `/about/` when that folder has an index; `/x.html` is served as written.
+    pub fn lookup(&self, path: &SitePath) -> Lookup<'_> {
+        if path.key.is_empty() {
+            return self
+                .get("index.html")
+                .map_or(Lookup::NotFound, Lookup::Found);
+        }
+        if path.trailing_slash {
+            return self
+                .get(&format!("{}/index.html", path.key))
+                .map_or(Lookup::NotFound, Lookup::Found);
+        }
+        if let Some(e) = self.get(&path.key) {
+            return Lookup::Found(e);
+        }
+        if self.files.contains_key(&format!("{}/index.html", path.key)) {
+            return Lookup::Redirect(format!("/{}/", path.key));
+        }
+        Lookup::NotFound
+    }
+}
+
+fn make_entry(path: &str, file: File, br: Option<Vec<u8>>, gz: Option<Vec<u8>>) -> Entry {
+    let content_type = mime::content_type(path);
+    let compress = mime::is_compressible(content_type) && file.bytes.len() >= MIN_COMPRESS;
+    let br = br.or_else(|| compress.then(|| brotli(&file.bytes)).flatten());
+    let gz = gz.or_else(|| compress.then(|| gzip(&file.bytes)).flatten());
+    // A variant that is not smaller is not worth sending.
+    let keep = |v: Option<Vec<u8>>| v.filter(|v| v.len() < file.bytes.len()).map(Bytes::from);
+    let etag = format!("\"{}\"", &hex(&Sha256::digest(&file.bytes))[..32]);
+    Entry {
+        content_type,
+        etag,
+        last_modified: httpdate::fmt_http_date(file.modified),
+        modified: file.modified,
+        cache_control: cache_control::for_path(path, content_type),
+        br: keep(br),
+        gzip: keep(gz),
+        body: Bytes::from(file.bytes),
+    }
+}
+
+fn brotli(data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(data.len() / 3);
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: START_BROTLI_QUALITY as i32,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &data[..], &mut out, &params).ok()?;
+    Some(out)
+}
+
+fn gzip(data: &[u8]) -> Option<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 3),
+        flate2::Compression::best(),
+    );
+    enc.write_all(data).ok()?;
+    enc.finish().ok()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::sanitize;
+
+    fn file(path: &str, bytes: &[u8]) -> File {
+        File {
+            path: path.to_string(),
+            bytes: bytes.to_vec(),
+            modified: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000),
+        }
+    }
+
+    fn site() -> Site {
+        let page = "<p>hello</p>".repeat(200);
+        Site::from_files(vec![
+            file("index.html", page.as_bytes()),
+            file("about/index.html", b"about"),
+            file("x.html", b"x"),
+            file("logo.png", &[0u8; 2048]),
+            file("feed.xml", page.as_bytes()),
+            file("feed.xml.gz", b"not really gzip but given"),
+        ])
+    }
+
+    #[test]
+    fn pretty_urls() {
+        let s = site();
+        let look = |t: &str| match s.lookup(&sanitize(t).expect("valid path")) {
+            Lookup::Found(e) => format!("found {}", e.body.len()),
+            Lookup::Redirect(to) => format!("redirect {to}"),
+            Lookup::NotFound => "404".to_string(),
+        };
+        assert_eq!(look("/"), format!("found {}", 12 * 200));
+        assert_eq!(look("/about/"), "found 5");
+        assert_eq!(look("/about"), "redirect /about/");
+        assert_eq!(look("/x.html"), "found 1");
+        assert_eq!(look("/missing"), "404");
+        assert_eq!(look("/about/index.html"), "found 5");
+    }
+
+    #[test]
+    fn variants_headers_and_digest() {
+        let s = site();
+        let index = s.get("index.html").expect("index");
+        assert!(index
+            .br
+            .as_ref()
+            .is_some_and(|b| b.len() < index.body.len()));
+        assert!(index.gzip.is_some());
+        assert_eq!(index.content_type, "text/html; charset=utf-8");
+        assert_eq!(index.cache_control, cache_control::HTML);
+        assert_eq!(index.last_modified, "Tue, 14 Nov 2023 22:13:20 GMT");
+        assert_eq!(index.etag.len(), 34);
+        let png = s.get("logo.png").expect("png");
+        assert!(
+            png.br.is_none() && png.gzip.is_none(),
+            "images are not recompressed"
+        );
+        let feed = s.get("feed.xml").expect("feed");
+        assert_eq!(
+            feed.gzip.as_deref(),
+            Some(&b"not really gzip but given"[..]),
+            "a given sibling is used as is"
+        );
+        assert!(
+            s.get("feed.xml.gz").is_none(),
+            "variants are not served on their own"
+        );
+        assert_eq!(
+            Site::from_files(vec![file("a", b"1")]).digest,
+            Site::from_files(vec![file("a", b"1")]).digest
+        );
+        assert_ne!(
+            Site::from_files(vec![file("a", b"1")]).digest,
+            Site::from_files(vec![file("a", b"2")]).digest
+        );
+    }
+
+    #[test]
+    fn symlinks_outside_the_root_are_not_loaded() {
+        let tmp = tempfile::tempdir().expect("temp");
+        let root = tmp.path().join("root");
+        std::fs::create_dir_all(&root).expect("mkdir");
+        std::fs::write(tmp.path().join("secret.txt"), "secret").expect("secret");
+        std::fs::write(root.join("page.html"), "page").expect("page");
+        std::os::unix::fs::symlink(tmp.path().join("secret.txt"), root.join("leak.txt"))
+            .expect("symlink");
+        std::os::unix::fs::symlink(root.join("page.html"), root.join("alias.html"))
+            .expect("symlink");
+        let s = Site::load_dir(&root).expect("load");
+        assert!(s.get("leak.txt").is_none());
+        assert!(
+            s.get("alias.html").is_some(),
+            "a link that stays inside is fine"
+        );
+        assert_eq!(s.len(), 2);
+    }
+}
