@@ -56,6 +56,8 @@ pub struct Site {
     /// sha256 over every path and ETag: names the release in `/healthz`.
     pub digest: String,
     pub bytes: u64,
+    /// When the newest file was made (an HTTP date): the release's build time in `/healthz`.
+    pub built: String,
     pub load_time_ms: u128,
 }
 
@@ -137,7 +139,13 @@ impl Site {
             hasher.update(e.etag.as_bytes());
             bytes += e.body.len() as u64;
         }
+        let newest = sorted
+            .iter()
+            .map(|(_, e)| e.modified)
+            .max()
+            .unwrap_or(SystemTime::UNIX_EPOCH);
         Site {
+            built: httpdate::fmt_http_date(newest),
             digest: format!("sha256:{}", hex(&hasher.finalize())),
             files: entries.into_iter().collect(),
             bytes,
