@@ -6,14 +6,17 @@
 //! file per step: [`path`] sanitises the target into a key of the site, [`encoding`] picks a
 //! variant, [`range`] handles `Range`, [`cache_control`] and [`mime`] set headers.
 //!
-//! [`handler::respond`] runs the pipeline for one request. Status (issue #4): the index,
-//! the steps and the handler exist and are tested; the socket layer,
-//! `galley-server`, `galley serve` and the benchmarks do not yet.
+//! [`handler::respond`] runs the pipeline for one request; [`listener::serve`] puts it on a
+//! socket (hyper, HTTP/1.1 keep-alive, timeouts, connection cap, graceful drain).
+//!
+//! Status (issue #4): `galley serve` (live reload), the static LTO build of the binary, the
+//! fuzz target and the benchmarks against nginx are not done yet.
 
 pub mod cache_control;
 pub mod conditional;
 pub mod encoding;
 pub mod handler;
+pub mod listener;
 pub mod mime;
 pub mod path;
 pub mod range;

@@ -1,0 +1,144 @@
+//! `galley-server`: serves a built site from memory. The binary that goes into the image.
+//!
+//! `galley-server --root DIR [--listen ADDR]`; every option can also come from an environment
+//! variable, so no config file is needed. `galley-server --check URL` is a health probe that
+//! needs no shell (for the image's HEALTHCHECK): exit 0 on a 200, else 1.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use clap::Parser;
+use galley_server::handler::Settings;
+use galley_server::listener::{serve, shutdown_signal, Limits};
+use galley_server::site::Site;
+
+#[derive(Parser)]
+#[command(
+    name = "galley-server",
+    version,
+    about = "Serve a built static site from memory."
+)]
+struct Args {
+    /// The built site.
+    #[arg(long, env = "GALLEY_ROOT", default_value = "/site")]
+    root: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "GALLEY_LISTEN", default_value = "0.0.0.0:8080")]
+    listen: SocketAddr,
+    /// Path of the health check.
+    #[arg(long, env = "GALLEY_HEALTH_PATH", default_value = "/healthz")]
+    health_path: String,
+    /// Seconds a client has to send request headers (also the keep-alive idle limit).
+    #[arg(long, env = "GALLEY_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds in-flight responses get to finish on SIGTERM/SIGINT.
+    #[arg(long, env = "GALLEY_DRAIN_TIMEOUT", default_value_t = 10)]
+    drain_timeout: u64,
+    /// Connections served at once.
+    #[arg(long, env = "GALLEY_MAX_CONNECTIONS", default_value_t = 10_000)]
+    max_connections: usize,
+    /// Turn the JSON access log off.
+    #[arg(long, env = "GALLEY_NO_ACCESS_LOG")]
+    no_access_log: bool,
+    /// Probe URL (http://host:port/path) and exit 0 if it answers 200, else 1.
+    #[arg(long, value_name = "URL")]
+    check: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Some(url) = &args.check {
+        return if probe(url) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    let site = match Site::load_dir(&args.root) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("galley-server: cannot load {}: {e}", args.root.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "{}",
+        serde_json::json!({"event": "loaded", "root": args.root, "files": site.len(), "bytes": site.bytes,
+            "ms": site.load_time_ms, "digest": site.digest})
+    );
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("galley-server: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let limits = Limits {
+        header_timeout: Duration::from_secs(args.header_timeout),
+        drain_timeout: Duration::from_secs(args.drain_timeout),
+        max_connections: args.max_connections,
+        access_log: !args.no_access_log,
+        ..Limits::default()
+    };
+    let settings = Arc::new(Settings {
+        health_path: args.health_path.clone(),
+    });
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen).await?;
+        eprintln!(
+            "{}",
+            serde_json::json!({"event": "listening", "address": listener.local_addr()?.to_string()})
+        );
+        serve(
+            listener,
+            Arc::new(RwLock::new(Arc::new(site))),
+            settings,
+            limits,
+            shutdown_signal(),
+        )
+        .await
+    });
+    match result {
+        Ok(()) => {
+            eprintln!("{}", serde_json::json!({"event": "stopped"}));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("galley-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 GET, enough for a health check with no shell and no curl in the image.
+fn probe(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
+    let Ok(addrs) = std::net::ToSocketAddrs::to_socket_addrs(authority) else {
+        return false;
+    };
+    let Some(addr) = addrs.into_iter().next() else {
+        return false;
+    };
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(3)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(3)));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nUser-Agent: galley-server-check\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
+}

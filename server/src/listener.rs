@@ -1,0 +1,170 @@
+//! The socket side: accept connections (up to a cap), speak HTTP/1.1 with keep-alive through
+//! hyper, close connections that are slow to send their headers or sit idle, log each
+//! request, and on shutdown stop accepting and let in-flight responses finish.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::handler::{respond, Request, Settings};
+use crate::site::Site;
+
+/// Limits and switches for the listener.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Time a client has to send a request's headers, from connecting or from the end of the
+    /// previous response: closes slowloris and idle keep-alive connections alike.
+    pub header_timeout: Duration,
+    /// Time in-flight responses get to finish after shutdown starts.
+    pub drain_timeout: Duration,
+    /// Connections served at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// Largest request head (request line and headers) accepted.
+    pub max_header_bytes: usize,
+    pub access_log: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            max_header_bytes: 16 * 1024,
+            access_log: true,
+        }
+    }
+}
+
+/// The site being served; `galley serve` swaps in each new build.
+pub type SharedSite = Arc<RwLock<Arc<Site>>>;
+
+/// Serves until `shutdown` resolves, then drains. Returns once every connection is done or
+/// the drain timeout passed.
+pub async fn serve(
+    listener: TcpListener,
+    site: SharedSite,
+    settings: Arc<Settings>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors and the like: keep serving the connections we have.
+                Err(_) => continue,
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let site = site.clone();
+        let settings = settings.clone();
+        let log = limits.access_log;
+        let service = service_fn(move |req: hyper::Request<Incoming>| {
+            let site = site.read().map(|s| s.clone()).unwrap_or_default();
+            let settings = settings.clone();
+            async move { Ok::<_, Infallible>(handle(&site, &settings, &req, peer, log)) }
+        });
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .max_buf_size(limits.max_header_bytes.max(8192))
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(limits.drain_timeout) => {}
+    }
+    Ok(())
+}
+
+fn handle(
+    site: &Site,
+    settings: &Settings,
+    req: &hyper::Request<Incoming>,
+    peer: SocketAddr,
+    log: bool,
+) -> hyper::Response<Full<Bytes>> {
+    let started = Instant::now();
+    let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let response = respond(
+        site,
+        settings,
+        &Request {
+            method: req.method(),
+            target,
+            headers: req.headers(),
+        },
+    );
+    if log {
+        access_log(req, target, &response, peer, started);
+    }
+    response.map(Full::new)
+}
+
+/// One JSON line per request on stdout.
+fn access_log(
+    req: &hyper::Request<Incoming>,
+    target: &str,
+    response: &http::Response<Bytes>,
+    peer: SocketAddr,
+    started: Instant,
+) {
+    let line = serde_json::json!({
+        "method": req.method().as_str(),
+        "path": target,
+        "status": response.status().as_u16(),
+        "bytes": response.body().len(),
+        "duration_us": started.elapsed().as_micros() as u64,
+        "user_agent": req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()),
+        "remote": peer.ip().to_string(),
+    });
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,226 @@
+//! `galley-server` over real TCP: the binary is started on a loopback port with a site of
+//! the test's own, and spoken to with plain sockets.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    _root: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the binary on 127.0.0.1:0 and waits for its "listening" line (no sleeps).
+fn start(extra: &[&str]) -> Server {
+    let root = tempfile::tempdir().expect("temp dir");
+    std::fs::write(root.path().join("index.html"), "<h1>home</h1>").expect("index");
+    std::fs::write(root.path().join("big.bin"), vec![7u8; 32 * 1024 * 1024]).expect("big file");
+    std::fs::write(root.path().join("secret-sibling.txt"), "inside").expect("file");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_galley-server"))
+        .arg("--root")
+        .arg(root.path())
+        .args(["--listen", "127.0.0.1:0", "--no-access-log"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start galley-server");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("server exited before listening")
+            .expect("read stderr");
+        if let Some(rest) = line.split("\"address\":\"").nth(1) {
+            break rest
+                .split('"')
+                .next()
+                .expect("address")
+                .parse()
+                .expect("socket address");
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        addr,
+        _root: root,
+    }
+}
+
+fn connect(s: &Server) -> TcpStream {
+    let stream = TcpStream::connect(s.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    stream
+}
+
+/// Reads one response head and its body (by Content-Length).
+fn read_response(reader: &mut BufReader<&TcpStream>) -> (String, Vec<u8>) {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("read head");
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let len = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(|v| v.trim().parse::<usize>().expect("length"))
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).expect("read body");
+    (head, body)
+}
+
+#[test]
+fn keep_alive_serves_several_requests_on_one_connection() {
+    let s = start(&[]);
+    let stream = connect(&s);
+    let mut reader = BufReader::new(&stream);
+    for _ in 0..3 {
+        (&stream)
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("write");
+        let (head, body) = read_response(&mut reader);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert_eq!(body, b"<h1>home</h1>");
+    }
+}
+
+#[test]
+fn slowloris_connection_is_closed() {
+    let s = start(&["--header-timeout", "1"]);
+    let mut stream = connect(&s);
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .expect("partial headers");
+    let mut buf = Vec::new();
+    // The server closes the connection (possibly after a 408); either way the read ends.
+    let _ = stream.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        !text.contains("200 OK"),
+        "no response to an unfinished request: {text}"
+    );
+}
+
+#[test]
+fn idle_keep_alive_connection_is_closed() {
+    let s = start(&["--header-timeout", "1"]);
+    let stream = connect(&s);
+    (&stream)
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    let mut reader = BufReader::new(&stream);
+    let (head, _) = read_response(&mut reader);
+    assert!(head.starts_with("HTTP/1.1 200"));
+    let mut rest = Vec::new();
+    let n = reader
+        .read_to_end(&mut rest)
+        .expect("server closes the idle connection");
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn malformed_requests_get_400_and_the_server_lives_on() {
+    let s = start(&[]);
+    for garbage in [
+        &b"GARBAGE\r\n\r\n"[..],
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"\x00\x01\x02 / HTTP/1.1\r\n\r\n",
+    ] {
+        let mut stream = connect(&s);
+        stream.write_all(garbage).expect("write");
+        let mut buf = Vec::new();
+        let _ = stream.read_to_end(&mut buf);
+        let text = String::from_utf8_lossy(&buf);
+        assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 4") || text.starts_with("HTTP/1.1 505"),
+            "{text}"
+        );
+    }
+    let stream = connect(&s);
+    (&stream)
+        .write_all(b"GET /../secret-sibling.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    let (head, _) = read_response(&mut BufReader::new(&stream));
+    assert!(
+        head.starts_with("HTTP/1.1 400"),
+        "traversal over the wire: {head}"
+    );
+    let stream = connect(&s);
+    (&stream)
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    let (head, _) = read_response(&mut BufReader::new(&stream));
+    assert!(head.starts_with("HTTP/1.1 200"), "still serving: {head}");
+}
+
+#[test]
+fn oversized_headers_are_refused() {
+    let s = start(&[]);
+    let mut stream = connect(&s);
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
+    let _ = stream.write_all(big.as_bytes());
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    assert!(!text.contains("200 OK"), "{text}");
+}
+
+#[test]
+fn in_flight_download_completes_across_sigterm() {
+    let mut s = start(&["--drain-timeout", "30"]);
+    let stream = connect(&s);
+    (&stream)
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    let mut reader = BufReader::new(&stream);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("head");
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let mut first = vec![0u8; 64 * 1024];
+    reader.read_exact(&mut first).expect("first part");
+    // The rest is still in flight (it does not fit in the socket buffers) when SIGTERM lands.
+    // SAFETY: sending a signal to our own child process.
+    let rc = unsafe { libc::kill(s.child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    let mut rest = Vec::new();
+    reader.read_to_end(&mut rest).expect("rest of the body");
+    assert_eq!(
+        first.len() + rest.len(),
+        32 * 1024 * 1024,
+        "the whole file arrived"
+    );
+    assert!(rest.iter().all(|b| *b == 7));
+    let status = s.child.wait().expect("server exits");
+    assert!(status.success(), "exit 0 after draining: {status:?}");
+}
