@@ -24,6 +24,8 @@ enum Command {
     Build(commands::build::Args),
     /// Report every problem in the site: front matter, templates, internal links.
     Check(commands::check::Args),
+    /// Preview the site on 127.0.0.1 with live reload.
+    Serve(commands::serve::Args),
     /// Create a new site or post.
     #[command(subcommand)]
     New(commands::new::What),
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(args) => commands::build::run(args),
         Command::Check(args) => commands::check::run(args),
+        Command::Serve(args) => commands::serve::run(args),
         Command::New(what) => commands::new::run(what),
     };
     match result {

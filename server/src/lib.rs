@@ -9,8 +9,10 @@
 //! [`handler::respond`] runs the pipeline for one request; [`listener::serve`] puts it on a
 //! socket (hyper, HTTP/1.1 keep-alive, timeouts, connection cap, graceful drain).
 //!
-//! Status (issue #4): `galley serve` (live reload), the static LTO build of the binary, the
-//! fuzz target and the benchmarks against nginx are not done yet.
+//! [`preview`] adds live reload for `galley serve`.
+//!
+//! Status (issue #4): the static LTO build of the binary, the fuzz target, incremental
+//! preview rebuilds and the benchmarks against nginx are not done yet.
 
 pub mod cache_control;
 pub mod conditional;
@@ -19,6 +21,7 @@ pub mod handler;
 pub mod listener;
 pub mod mime;
 pub mod path;
+pub mod preview;
 pub mod range;
 pub mod security_headers;
 pub mod site;

@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::handler::{respond, Request, Settings};
+use crate::preview::{Events, Preview, EVENTS_PATH};
 use crate::site::Site;
 
 /// Limits and switches for the listener.
@@ -53,11 +54,13 @@ pub type SharedSite = Arc<RwLock<Arc<Site>>>;
 
 /// Serves until `shutdown` resolves, then drains. Returns once every connection is done or
 /// the drain timeout passed.
+/// `preview` adds the live-reload event stream (only `galley serve` passes one).
 pub async fn serve(
     listener: TcpListener,
     site: SharedSite,
     settings: Arc<Settings>,
     limits: Limits,
+    preview: Option<Arc<Preview>>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
@@ -83,10 +86,20 @@ pub async fn serve(
         let site = site.clone();
         let settings = settings.clone();
         let log = limits.access_log;
+        let preview = preview.clone();
         let service = service_fn(move |req: hyper::Request<Incoming>| {
             let site = site.read().map(|s| s.clone()).unwrap_or_default();
             let settings = settings.clone();
-            async move { Ok::<_, Infallible>(handle(&site, &settings, &req, peer, log)) }
+            let events = preview
+                .as_ref()
+                .filter(|_| req.uri().path() == EVENTS_PATH)
+                .map(|p| p.subscribe());
+            async move {
+                Ok::<_, Infallible>(match events {
+                    Some(events) => event_stream(events),
+                    None => handle(&site, &settings, &req, peer, log).map(Either::Left),
+                })
+            }
         });
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
@@ -130,6 +143,20 @@ fn handle(
         access_log(req, target, &response, peer, started);
     }
     response.map(Full::new)
+}
+
+fn event_stream(events: Events) -> hyper::Response<Either<Full<Bytes>, Events>> {
+    let mut r = hyper::Response::new(Either::Right(events));
+    let h = r.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    r
 }
 
 /// One JSON line per request on stdout.

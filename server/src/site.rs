@@ -101,8 +101,18 @@ impl Site {
         Ok(site)
     }
 
-    /// Builds the index from files already in memory (what `galley serve` renders).
+    /// Builds the index from files already in memory, making missing br/gzip variants.
     pub fn from_files(files: Vec<File>) -> Site {
+        Site::index(files, true)
+    }
+
+    /// The same without compressing: what the local preview uses, where every rebuild
+    /// counts and the network is loopback.
+    pub fn from_files_uncompressed(files: Vec<File>) -> Site {
+        Site::index(files, false)
+    }
+
+    fn index(files: Vec<File>, compress: bool) -> Site {
         let mut by_path: HashMap<String, File> =
             files.into_iter().map(|f| (f.path.clone(), f)).collect();
         let variant_keys: Vec<String> = by_path
@@ -125,7 +135,7 @@ impl Site {
             .map(|(path, file)| {
                 let br = variants.get(&format!("{path}.br")).cloned();
                 let gz = variants.get(&format!("{path}.gz")).cloned();
-                let entry = make_entry(&path, file, br, gz);
+                let entry = make_entry(&path, file, br, gz, compress);
                 (path, Arc::new(entry))
             })
             .collect();
@@ -188,9 +198,16 @@ impl Site {
     }
 }
 
-fn make_entry(path: &str, file: File, br: Option<Vec<u8>>, gz: Option<Vec<u8>>) -> Entry {
+fn make_entry(
+    path: &str,
+    file: File,
+    br: Option<Vec<u8>>,
+    gz: Option<Vec<u8>>,
+    compress: bool,
+) -> Entry {
     let content_type = mime::content_type(path);
-    let compress = mime::is_compressible(content_type) && file.bytes.len() >= MIN_COMPRESS;
+    let compress =
+        compress && mime::is_compressible(content_type) && file.bytes.len() >= MIN_COMPRESS;
     let br = br.or_else(|| compress.then(|| brotli(&file.bytes)).flatten());
     let gz = gz.or_else(|| compress.then(|| gzip(&file.bytes)).flatten());
     // A variant that is not smaller is not worth sending.

@@ -101,6 +101,7 @@ fn main() -> ExitCode {
             Arc::new(RwLock::new(Arc::new(site))),
             settings,
             limits,
+            None,
             shutdown_signal(),
         )
         .await

@@ -1,0 +1,221 @@
+//! `galley serve [SITE] [--port P] [--open]`: builds the site into memory, serves it with the
+//! production server library on 127.0.0.1, rebuilds on every save and tells open pages to
+//! reload. A failed rebuild shows in the terminal and over the page, and the last good build
+//! keeps being served.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use galley_server::handler::Settings;
+use galley_server::listener::{serve, shutdown_signal, Limits, SharedSite};
+use galley_server::preview::{inject, Preview};
+use galley_server::site::{File, Site};
+use galley_site_builder::{render_site, BuildOptions, RenderedSite};
+use notify_debouncer_mini::notify::RecursiveMode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The site folder.
+    #[arg(default_value = ".")]
+    pub site: PathBuf,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 4000)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Open the site in a browser.
+    #[arg(long)]
+    pub open: bool,
+    /// Include drafts and unpublished posts.
+    #[arg(long)]
+    pub drafts: bool,
+    /// Include posts dated in the future.
+    #[arg(long)]
+    pub future: bool,
+}
+
+pub fn run(args: Args) -> Result<(), ExitCode> {
+    let listener =
+        std::net::TcpListener::bind(SocketAddr::new(args.host, args.port)).map_err(|e| {
+            eprintln!("cannot listen on {}:{}: {e}", args.host, args.port);
+            ExitCode::from(super::EXIT_SITE_ERROR)
+        })?;
+    let addr = listener.local_addr().map_err(|_| ExitCode::FAILURE)?;
+    // The preview serves from its own root, so links use this address and no baseurl.
+    let options = BuildOptions {
+        drafts: args.drafts,
+        future: args.future,
+        base_url: Some(format!("http://{addr}")),
+        destination: Some(args.site.join("_site")),
+        now: None,
+    };
+    let started = Instant::now();
+    let built = render_site(&args.site, &options).map_err(|e| super::report(&e))?;
+    let shared: SharedSite = Arc::new(RwLock::new(Arc::new(preview_site(&built.site))));
+    println!(
+        "built {} pages in {} ms",
+        built.site.files.len(),
+        started.elapsed().as_millis()
+    );
+    let preview = Arc::new(Preview::default());
+    let _watcher = watch(&args.site, options, shared.clone(), preview.clone()).map_err(|e| {
+        eprintln!("cannot watch {}: {e}", args.site.display());
+        ExitCode::FAILURE
+    })?;
+    let url = format!("http://{addr}/");
+    println!("serving {url} (Ctrl-C to stop)");
+    if args.open {
+        let _ = std::process::Command::new("xdg-open").arg(&url).spawn();
+    }
+    let runtime = tokio::runtime::Runtime::new().map_err(|_| ExitCode::FAILURE)?;
+    let result = runtime.block_on(async {
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let limits = Limits {
+            access_log: false,
+            drain_timeout: Duration::from_secs(1),
+            ..Limits::default()
+        };
+        serve(
+            listener,
+            shared,
+            Arc::new(Settings::default()),
+            limits,
+            Some(preview),
+            shutdown_signal(),
+        )
+        .await
+    });
+    result.map_err(|e| {
+        eprintln!("preview server: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+/// The rendered site as the server's files, with the reload script in every page.
+fn preview_site(site: &RenderedSite) -> Site {
+    let now = SystemTime::now();
+    let files = site
+        .files
+        .iter()
+        .filter_map(|(path, file)| {
+            let bytes = file.bytes().ok()?;
+            let bytes = if path.ends_with(".html") {
+                inject(&bytes)
+            } else {
+                bytes.into_owned()
+            };
+            Some(File {
+                path: path.clone(),
+                bytes,
+                modified: now,
+            })
+        })
+        .collect();
+    Site::from_files_uncompressed(files)
+}
+
+/// Rebuilds after every burst of saves (debounced) and swaps the new site in.
+fn watch(
+    root: &Path,
+    options: BuildOptions,
+    shared: SharedSite,
+    preview: Arc<Preview>,
+) -> Result<
+    notify_debouncer_mini::Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>,
+    String,
+> {
+    let root_owned = root.to_path_buf();
+    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let mut seen = Fingerprints::scan(&canonical);
+    let mut debouncer = notify_debouncer_mini::new_debouncer(
+        Duration::from_millis(30),
+        move |res: notify_debouncer_mini::DebounceEventResult| {
+            let Ok(events) = res else { return };
+            let changed: Vec<String> = events
+                .iter()
+                .filter_map(|e| relevant(&canonical, &e.path).map(|rel| (e, rel)))
+                .filter(|(e, _)| seen.changed(&e.path))
+                .map(|(_, rel)| rel)
+                .collect();
+            if changed.is_empty() {
+                return;
+            }
+            let started = Instant::now();
+            match render_site(&root_owned, &options) {
+                Ok(built) => {
+                    let site = preview_site(&built.site);
+                    if let Ok(mut s) = shared.write() {
+                        *s = Arc::new(site);
+                    }
+                    preview.reload();
+                    println!(
+                        "rebuilt in {} ms ({})",
+                        started.elapsed().as_millis(),
+                        changed.join(", ")
+                    );
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    preview.error(&e.to_string());
+                }
+            }
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    debouncer
+        .watcher()
+        .watch(root, RecursiveMode::Recursive)
+        .map_err(|e| e.to_string())?;
+    Ok(debouncer)
+}
+
+/// What each source file looked like (modification time and size). inotify also reports
+/// reads, our own among them while rebuilding; only a file whose fingerprint moved, or that
+/// appeared or vanished, is a change.
+struct Fingerprints(HashMap<PathBuf, Option<(SystemTime, u64)>>);
+
+impl Fingerprints {
+    fn scan(root: &Path) -> Self {
+        let map = walkdir::WalkDir::new(root)
+            .into_iter()
+            .filter_entry(|e| relevant(root, e.path()).is_some() || e.depth() == 0)
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| (e.path().to_path_buf(), fingerprint(e.path())))
+            .collect();
+        Fingerprints(map)
+    }
+
+    fn changed(&mut self, path: &Path) -> bool {
+        if path.is_dir() {
+            return false;
+        }
+        let now = fingerprint(path);
+        self.0.insert(path.to_path_buf(), now) != Some(now)
+    }
+}
+
+fn fingerprint(path: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
+}
+
+/// A change that can affect the site: not the output, not VCS or editor scratch files.
+fn relevant(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let rel_str = rel.to_string_lossy().replace('\\', "/");
+    let ignored = rel.components().any(|c| {
+        let name = c.as_os_str().to_string_lossy();
+        name == "_site" || name == ".git" || name == ".galley" || name.starts_with(".#")
+    }) || rel_str.ends_with('~')
+        || rel_str.ends_with(".swp")
+        || rel_str.ends_with(".swx")
+        || rel_str.contains(".galley-tmp-");
+    (!ignored && !rel_str.is_empty()).then_some(rel_str)
+}
