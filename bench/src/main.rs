@@ -4,6 +4,7 @@
 //! Hugo and Jekyll and builds each, printing a markdown table for BENCHMARKS.md.
 
 mod measure;
+mod serving;
 mod sites;
 mod synth;
 
@@ -44,6 +45,24 @@ enum Cmd {
         #[arg(long, default_value = "/dev/shm/galley-bench-out")]
         output: PathBuf,
     },
+    /// galley-server against nginx with wrk (10 KB page, 1 MB asset, 404; with and without
+    /// Accept-Encoding).
+    Serve {
+        /// The galley-server to measure (`scripts/build-server` builds it).
+        #[arg(
+            long,
+            default_value = "target/x86_64-unknown-linux-gnu/dist/galley-server"
+        )]
+        galley_server: PathBuf,
+        #[arg(long, default_value = "bench/out")]
+        work: PathBuf,
+        /// Seconds per wrk run.
+        #[arg(long, default_value_t = 8)]
+        seconds: u32,
+        /// Open connections per wrk run.
+        #[arg(long, default_value_t = 64)]
+        connections: u32,
+    },
     /// Only write the synthetic sites (for trying a peer by hand).
     Generate {
         #[arg(long, default_value_t = 1000)]
@@ -63,6 +82,19 @@ fn main() -> Result<()> {
             skip_jekyll,
             output,
         } => site_build(&posts, runs, &galley, &work, skip_jekyll, &output),
+        Cmd::Serve {
+            galley_server,
+            work,
+            seconds,
+            connections,
+        } => serving::run(&serving::Options {
+            galley_server: galley_server
+                .canonicalize()
+                .context("the galley-server binary (run scripts/build-server)")?,
+            work,
+            seconds,
+            connections,
+        }),
         Cmd::Generate { posts, work } => generate(posts, &work).map(|_| ()),
     }
 }

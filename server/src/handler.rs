@@ -96,59 +96,60 @@ fn serve(entry: &Entry, status: StatusCode, req: &Request) -> Response<Bytes> {
             entry.gzip.is_some(),
         )
     };
+    let ready = &entry.headers;
     let (body, etag) = match encoding {
-        Encoding::Brotli => (
-            entry.br.clone().unwrap_or_default(),
-            variant_etag(&entry.etag, "br"),
-        ),
-        Encoding::Gzip => (
-            entry.gzip.clone().unwrap_or_default(),
-            variant_etag(&entry.etag, "gz"),
-        ),
-        Encoding::Identity => (entry.body.clone(), entry.etag.clone()),
+        Encoding::Brotli => (entry.br.clone().unwrap_or_default(), &ready.etag_br),
+        Encoding::Gzip => (entry.gzip.clone().unwrap_or_default(), &ready.etag_gzip),
+        Encoding::Identity => (entry.body.clone(), &ready.etag),
     };
-    let mut builder = Response::builder()
-        .header(header::CONTENT_TYPE, entry.content_type)
-        .header(header::CACHE_CONTROL, entry.cache_control)
-        .header(header::VARY, "Accept-Encoding")
-        .header(header::ETAG, &etag)
-        .header(header::LAST_MODIFIED, &entry.last_modified)
-        .header(header::ACCEPT_RANGES, "bytes");
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.reserve(16);
+    headers.insert(header::CONTENT_TYPE, ready.content_type.clone());
+    headers.insert(header::CACHE_CONTROL, ready.cache_control.clone());
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    headers.insert(header::ETAG, etag.clone());
+    headers.insert(header::LAST_MODIFIED, ready.last_modified.clone());
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if let Some(enc) = encoding.header_value() {
-        builder = builder.header(header::CONTENT_ENCODING, enc);
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
     }
+    let etag_text = etag.to_str().unwrap_or("");
     if status == StatusCode::OK
         && not_modified(
             get(header::IF_NONE_MATCH),
             get(header::IF_MODIFIED_SINCE),
-            &etag,
+            etag_text,
             entry.modified,
         )
     {
-        return builder
-            .status(StatusCode::NOT_MODIFIED)
-            .body(Bytes::new())
-            .unwrap_or_default();
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        return response;
     }
     let len = body.len() as u64;
     match range::parse(range_header, len) {
-        RangeReply::Full => builder.status(status).body(body).unwrap_or_default(),
-        RangeReply::Partial { start, end } => builder
-            .status(StatusCode::PARTIAL_CONTENT)
-            .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"))
-            .body(body.slice(start as usize..=end as usize))
-            .unwrap_or_default(),
-        RangeReply::Unsatisfiable => builder
-            .status(StatusCode::RANGE_NOT_SATISFIABLE)
-            .header(header::CONTENT_RANGE, format!("bytes */{len}"))
-            .body(Bytes::new())
-            .unwrap_or_default(),
+        RangeReply::Full => *response.body_mut() = body,
+        RangeReply::Partial { start, end } => {
+            *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+            content_range(
+                response.headers_mut(),
+                &format!("bytes {start}-{end}/{len}"),
+            );
+            *response.body_mut() = body.slice(start as usize..=end as usize);
+        }
+        RangeReply::Unsatisfiable => {
+            *response.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+            content_range(response.headers_mut(), &format!("bytes */{len}"));
+        }
     }
+    response
 }
 
-/// Each representation needs its own strong validator.
-fn variant_etag(etag: &str, suffix: &str) -> String {
-    format!("{}-{suffix}\"", etag.trim_end_matches('"'))
+fn content_range(headers: &mut HeaderMap, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(header::CONTENT_RANGE, v);
+    }
 }
 
 fn health(site: &Site) -> Response<Bytes> {

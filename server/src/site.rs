@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
+use http::HeaderValue;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -32,6 +33,19 @@ pub struct Entry {
     pub cache_control: &'static str,
     pub br: Option<Bytes>,
     pub gzip: Option<Bytes>,
+    /// Header values made once at load, so a response only clones them.
+    pub headers: Headers,
+}
+
+/// Ready-made header values of one file.
+#[derive(Debug)]
+pub struct Headers {
+    pub content_type: HeaderValue,
+    pub cache_control: HeaderValue,
+    pub last_modified: HeaderValue,
+    pub etag: HeaderValue,
+    pub etag_br: HeaderValue,
+    pub etag_gzip: HeaderValue,
 }
 
 /// A file as handed to the index: path relative to the root (`/`-separated), bytes, mtime.
@@ -213,16 +227,33 @@ fn make_entry(
     // A variant that is not smaller is not worth sending.
     let keep = |v: Option<Vec<u8>>| v.filter(|v| v.len() < file.bytes.len()).map(Bytes::from);
     let etag = format!("\"{}\"", &hex(&Sha256::digest(&file.bytes))[..32]);
+    let last_modified = httpdate::fmt_http_date(file.modified);
+    let cache_control = cache_control::for_path(path, content_type);
+    let value = |s: &str| HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""));
+    let headers = Headers {
+        content_type: HeaderValue::from_static(content_type),
+        cache_control: HeaderValue::from_static(cache_control),
+        last_modified: value(&last_modified),
+        etag_br: value(&variant_etag(&etag, "br")),
+        etag_gzip: value(&variant_etag(&etag, "gz")),
+        etag: value(&etag),
+    };
     Entry {
+        headers,
         content_type,
         etag,
-        last_modified: httpdate::fmt_http_date(file.modified),
+        last_modified,
         modified: file.modified,
-        cache_control: cache_control::for_path(path, content_type),
+        cache_control,
         br: keep(br),
         gzip: keep(gz),
         body: Bytes::from(file.bytes),
     }
+}
+
+/// Each representation needs its own strong validator: `"abc"` becomes `"abc-br"`.
+pub fn variant_etag(etag: &str, suffix: &str) -> String {
+    format!("{}-{suffix}\"", etag.trim_end_matches('"'))
 }
 
 fn brotli(data: &[u8]) -> Option<Vec<u8>> {

@@ -1,0 +1,206 @@
+//! `galley-server` against nginx on the same files, with wrk, in one run: a 10 KB page, a
+//! 1 MB asset and a 404, each with and without `Accept-Encoding: br, gzip`. Both servers get
+//! the same precompressed `.br`/`.gz` files (nginx through gzip_static and brotli_static).
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::synth::Lcg;
+
+pub struct Options {
+    pub galley_server: PathBuf,
+    pub work: PathBuf,
+    pub seconds: u32,
+    pub connections: u32,
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One wrk result.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    pub rps: f64,
+    pub p99_ms: f64,
+}
+
+pub fn run(o: &Options) -> Result<()> {
+    let root = o.work.join("serve-root");
+    write_site(&root)?;
+    let galley_port = free_port()?;
+    let nginx_port = free_port()?;
+    let _galley = start_galley(&o.galley_server, &root, galley_port)?;
+    let _nginx = start_nginx(&o.work, &root, nginx_port)?;
+    wait_ready(galley_port)?;
+    wait_ready(nginx_port)?;
+    println!("| request | Accept-Encoding | Galley req/s | nginx req/s | req/s ratio | Galley p99 | nginx p99 |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for (label, path) in [
+        ("10 KB page", "/page.html"),
+        ("1 MB asset", "/asset.jpg"),
+        ("404", "/missing"),
+    ] {
+        for ae in [false, true] {
+            let g = wrk(galley_port, path, ae, o)?;
+            let n = wrk(nginx_port, path, ae, o)?;
+            println!(
+                "| {label} | {} | {:.0} | {:.0} | {:.2}× | {:.2} ms | {:.2} ms |",
+                if ae { "br, gzip" } else { "none" },
+                g.rps,
+                n.rps,
+                g.rps / n.rps,
+                g.p99_ms,
+                n.p99_ms
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The files: a 10 KB HTML page (with .br and .gz made ahead, as the image writer will), an
+/// incompressible 1 MB asset, and a 404 page.
+fn write_site(root: &Path) -> Result<()> {
+    let _ = std::fs::remove_dir_all(root);
+    std::fs::create_dir_all(root)?;
+    let mut rng = Lcg::new(7);
+    let mut page =
+        String::from("<!doctype html><html><head><title>Bench page</title></head><body><main>");
+    while page.len() < 10 * 1024 - 40 {
+        page.push_str(&format!(
+            "<p>Paragraph {} of the benchmark page, with some words.</p>\n",
+            rng.next() % 1000
+        ));
+    }
+    page.push_str("</main></body></html>\n");
+    std::fs::write(root.join("page.html"), &page)?;
+    let mut br = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut page.as_bytes(), &mut br, &params)?;
+    std::fs::write(root.join("page.html.br"), br)?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(page.as_bytes())?;
+    std::fs::write(root.join("page.html.gz"), gz.finish()?)?;
+    let asset: Vec<u8> = (0..1024 * 1024)
+        .map(|_| (rng.next() & 0xff) as u8)
+        .collect();
+    std::fs::write(root.join("asset.jpg"), asset)?;
+    std::fs::write(
+        root.join("404.html"),
+        "<!doctype html><title>Not found</title><h1>Not found</h1>\n",
+    )?;
+    Ok(())
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn start_galley(bin: &Path, root: &Path, port: u16) -> Result<Running> {
+    let child = Command::new(bin)
+        .arg("--root")
+        .arg(root)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--no-access-log"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    Ok(Running(child))
+}
+
+/// nginx as the issue asks: worker_processes auto, sendfile, gzip_static (and brotli_static),
+/// keep-alive, no access log (galley-server runs with its log off too).
+fn start_nginx(work: &Path, root: &Path, port: u16) -> Result<Running> {
+    let prefix = std::path::absolute(work.join("nginx"))?;
+    std::fs::create_dir_all(prefix.join("logs"))?;
+    let brotli_module = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so";
+    if !Path::new(brotli_module).is_file() {
+        bail!("nginx's brotli_static module is missing: apt-get install libnginx-mod-http-brotli-static");
+    }
+    let modules = format!("load_module {brotli_module};");
+    let conf = format!(
+        "{modules}\nworker_processes auto;\ndaemon off;\npid {pid};\nerror_log {err} warn;\nevents {{ worker_connections 4096; }}\nhttp {{\n  include /etc/nginx/mime.types;\n  sendfile on;\n  tcp_nopush on;\n  tcp_nodelay on;\n  keepalive_timeout 65;\n  keepalive_requests 1000000;\n  access_log off;\n  gzip_static on;\n  brotli_static on;\n  server {{\n    listen 127.0.0.1:{port};\n    root {root};\n    error_page 404 /404.html;\n    location / {{ try_files $uri $uri/ =404; }}\n  }}\n}}\n",
+        pid = prefix.join("nginx.pid").display(),
+        err = prefix.join("logs/error.log").display(),
+        root = root.canonicalize()?.display(),
+    );
+    let conf_path = prefix.join("nginx.conf");
+    std::fs::write(&conf_path, conf)?;
+    let child = Command::new("nginx")
+        .arg("-p")
+        .arg(&prefix)
+        .arg("-c")
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting nginx (apt-get install nginx libnginx-mod-http-brotli-static)")?;
+    Ok(Running(child))
+}
+
+/// Connects until the server answers; bounded.
+fn wait_ready(port: u16) -> Result<()> {
+    for _ in 0..500 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    bail!("nothing listening on port {port}")
+}
+
+fn wrk(port: u16, path: &str, accept_encoding: bool, o: &Options) -> Result<Load> {
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        "-t2",
+        &format!("-c{}", o.connections),
+        &format!("-d{}s", o.seconds),
+        "--latency",
+    ]);
+    if accept_encoding {
+        cmd.args(["-H", "Accept-Encoding: br, gzip"]);
+    }
+    cmd.arg(format!("http://127.0.0.1:{port}{path}"));
+    let out = cmd.output().context("running wrk (apt-get install wrk)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rps = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .with_context(|| format!("no Requests/sec in wrk output:\n{text}"))?;
+    let p99 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("99%"))
+        .map(|v| to_ms(v.trim()))
+        .with_context(|| format!("no 99% latency in wrk output:\n{text}"))?;
+    if text.contains("Non-2xx or 3xx responses") && !path.contains("missing") {
+        bail!("errors from the server under load:\n{text}");
+    }
+    Ok(Load { rps, p99_ms: p99 })
+}
+
+/// wrk prints `812.00us`, `1.23ms`, `1.02s`.
+fn to_ms(v: &str) -> f64 {
+    let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
+    let n: f64 = num.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        "m" => n * 60_000.0,
+        _ => f64::NAN,
+    }
+}
