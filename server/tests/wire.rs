@@ -25,6 +25,13 @@ fn start(extra: &[&str]) -> Server {
     std::fs::write(root.path().join("index.html"), "<h1>home</h1>").expect("index");
     std::fs::write(root.path().join("big.bin"), vec![7u8; 32 * 1024 * 1024]).expect("big file");
     std::fs::write(root.path().join("secret-sibling.txt"), "inside").expect("file");
+    std::fs::create_dir_all(root.path().join("about")).expect("about dir");
+    std::fs::write(
+        root.path().join("about/index.html"),
+        "<p>about</p>".repeat(100),
+    )
+    .expect("about");
+    std::fs::write(root.path().join("404.html"), "<p>custom 404</p>").expect("404");
     let mut child = Command::new(env!("CARGO_BIN_EXE_galley-server"))
         .arg("--root")
         .arg(root.path())
@@ -223,4 +230,112 @@ fn in_flight_download_completes_across_sigterm() {
     assert!(rest.iter().all(|b| *b == 7));
     let status = s.child.wait().expect("server exits");
     assert!(status.success(), "exit 0 after draining: {status:?}");
+}
+
+/// One request on a fresh connection; the head (lower-cased) and the body.
+fn exchange(s: &Server, request: &str) -> (String, Vec<u8>) {
+    let stream = connect(s);
+    (&stream).write_all(request.as_bytes()).expect("write");
+    let (head, body) = read_response(&mut BufReader::new(&stream));
+    (head.to_ascii_lowercase(), body)
+}
+
+#[test]
+fn http_semantics_over_the_wire() {
+    let s = start(&[]);
+    let (head, _) = exchange(
+        &s,
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert!(
+        head.starts_with("http/1.1 405") && head.contains("allow: get, head"),
+        "{head}"
+    );
+
+    let (head, body) = exchange(
+        &s,
+        "GET /about/ HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, br\r\n\r\n",
+    );
+    assert!(
+        head.contains("content-encoding: br") && head.contains("vary: accept-encoding"),
+        "{head}"
+    );
+    assert!(body.len() < 1200, "compressed body");
+    assert!(!head.contains("strict-transport-security"));
+    let etag = head
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .expect("etag")
+        .trim()
+        .to_string();
+
+    let (head, body) = exchange(&s, &format!("GET /about/ HTTP/1.1\r\nHost: x\r\nAccept-Encoding: br\r\nIf-None-Match: {etag}\r\n\r\n"));
+    assert!(
+        head.starts_with("http/1.1 304") && body.is_empty(),
+        "{head}"
+    );
+
+    let (head, body) = exchange(
+        &s,
+        "GET /about/index.html HTTP/1.1\r\nHost: x\r\nRange: bytes=3-8\r\n\r\n",
+    );
+    assert!(
+        head.starts_with("http/1.1 206") && head.contains("content-range: bytes 3-8/1200"),
+        "{head}"
+    );
+    assert_eq!(body, b"about<");
+    let (head, _) = exchange(
+        &s,
+        "GET /about/index.html HTTP/1.1\r\nHost: x\r\nRange: bytes=5000-\r\n\r\n",
+    );
+    assert!(
+        head.starts_with("http/1.1 416") && head.contains("content-range: bytes */1200"),
+        "{head}"
+    );
+
+    let (head, _) = exchange(&s, "GET /about HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(
+        head.starts_with("http/1.1 301") && head.contains("location: /about/"),
+        "{head}"
+    );
+    let (head, body) = exchange(&s, "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(head.starts_with("http/1.1 404"), "{head}");
+    assert_eq!(body, b"<p>custom 404</p>");
+
+    let (head, _) = exchange(
+        &s,
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-Proto: https\r\n\r\n",
+    );
+    assert!(
+        head.contains("strict-transport-security: max-age="),
+        "{head}"
+    );
+    assert!(
+        head.contains("x-content-type-options: nosniff") && !head.contains("\nserver:"),
+        "{head}"
+    );
+
+    // HEAD: the length of the full representation, then the next response on the same
+    // connection starts right away (no body bytes in between).
+    let stream = connect(&s);
+    (&stream)
+        .write_all(b"HEAD /about/ HTTP/1.1\r\nHost: x\r\n\r\nGET /secret-sibling.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    let mut reader = BufReader::new(&stream);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("head");
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line.to_ascii_lowercase());
+    }
+    assert!(
+        head.starts_with("http/1.1 200") && head.contains("content-length: 1200"),
+        "{head}"
+    );
+    let (next, body) = read_response(&mut reader);
+    assert!(next.starts_with("HTTP/1.1 200"), "{next}");
+    assert_eq!(body, b"inside");
 }
