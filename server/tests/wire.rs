@@ -73,17 +73,22 @@ fn connect(s: &Server) -> TcpStream {
     stream
 }
 
-/// Reads one response head and its body (by Content-Length).
-fn read_response(reader: &mut BufReader<&TcpStream>) -> (String, Vec<u8>) {
+/// Reads a response head, up to the blank line.
+fn read_head(reader: &mut BufReader<&TcpStream>) -> String {
     let mut head = String::new();
     loop {
         let mut line = String::new();
         reader.read_line(&mut line).expect("read head");
         if line == "\r\n" || line.is_empty() {
-            break;
+            return head;
         }
         head.push_str(&line);
     }
+}
+
+/// Reads one response head and its body (by Content-Length).
+fn read_response(reader: &mut BufReader<&TcpStream>) -> (String, Vec<u8>) {
+    let head = read_head(reader);
     let len = head
         .lines()
         .find_map(|l| {
@@ -204,15 +209,7 @@ fn in_flight_download_completes_across_sigterm() {
         .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
         .expect("write");
     let mut reader = BufReader::new(&stream);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("head");
-        if line == "\r\n" {
-            break;
-        }
-        head.push_str(&line);
-    }
+    let head = read_head(&mut reader);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     let mut first = vec![0u8; 64 * 1024];
     reader.read_exact(&mut first).expect("first part");
@@ -322,15 +319,7 @@ fn http_semantics_over_the_wire() {
         .write_all(b"HEAD /about/ HTTP/1.1\r\nHost: x\r\n\r\nGET /secret-sibling.txt HTTP/1.1\r\nHost: x\r\n\r\n")
         .expect("write");
     let mut reader = BufReader::new(&stream);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("head");
-        if line == "\r\n" {
-            break;
-        }
-        head.push_str(&line.to_ascii_lowercase());
-    }
+    let head = read_head(&mut reader).to_ascii_lowercase();
     assert!(
         head.starts_with("http/1.1 200") && head.contains("content-length: 1200"),
         "{head}"

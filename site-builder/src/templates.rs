@@ -43,8 +43,7 @@ impl Templates {
         let mut raw: Vec<(String, String)> = Vec::new();
         let mut layouts = HashMap::new();
         let mut includes = HashMap::new();
-        let mut origins = HashMap::new();
-        let mut by_template: HashMap<String, String> = HashMap::new();
+        let mut names = Names::default();
 
         let site_layouts: Vec<_> = sources.of(Role::Layout).collect();
         let theme = site_layouts.is_empty();
@@ -69,16 +68,12 @@ impl Templates {
                 Some(Value::String(p)) if p != "none" && !p.is_empty() => Some(p.clone()),
                 _ => None,
             };
-            if let Some(other) = by_template.insert(file.clone(), source.rel.clone()) {
-                problems.push(clash(&source.rel, &other));
-            }
-            origins.insert(
-                file.clone(),
-                Origin {
-                    rel: source.rel.clone(),
-                    line_offset: split.body_line_offset,
-                    text: split.body.to_string(),
-                },
+            claim(
+                &mut names,
+                &file,
+                &source.rel,
+                split.body_line_offset,
+                split.body,
             );
             raw.push((file.clone(), split.body.to_string()));
             layouts.insert(
@@ -98,23 +93,13 @@ impl Templates {
                 continue;
             };
             let file = source.rel.trim_start_matches("_includes/").to_string();
-            if let Some(other) = by_template.insert(file.clone(), source.rel.clone()) {
-                problems.push(clash(&source.rel, &other));
-            }
-            origins.insert(
-                file.clone(),
-                Origin {
-                    rel: source.rel.clone(),
-                    line_offset: 0,
-                    text: text.clone(),
-                },
-            );
+            claim(&mut names, &file, &source.rel, 0, &text);
             includes.insert(file.clone(), file.clone());
             raw.push((file, text));
         }
         for (template, text) in theme::TEMPLATES {
             raw.push((template.to_string(), text.to_string()));
-            origins.insert(
+            names.origins.insert(
                 template.to_string(),
                 Origin {
                     rel: format!("(built-in theme) {template}"),
@@ -135,6 +120,7 @@ impl Templates {
                 );
             }
         }
+        problems.extend(names.clashes);
         problems.into_result()?;
 
         let mut tera = Tera::default();
@@ -145,7 +131,7 @@ impl Templates {
             tera,
             layouts,
             includes,
-            origins,
+            origins: names.origins,
             theme,
         };
         if let Err(e) = templates.tera.add_raw_templates(raw.clone()) {
@@ -327,6 +313,27 @@ impl Templates {
         }
         d.hint("layouts are Tera templates: see https://keats.github.io/tera/docs/; undefined values need `| default(value=\"\")`")
     }
+}
+
+/// Template names taken so far and where each came from; a second claim is a clash.
+#[derive(Default)]
+struct Names {
+    owners: HashMap<String, String>,
+    origins: HashMap<String, Origin>,
+    clashes: Vec<Diagnostic>,
+}
+
+/// Registers `file` (a template name) as coming from `rel`, for messages at file lines.
+fn claim(names: &mut Names, file: &str, rel: &str, line_offset: usize, text: &str) {
+    if let Some(other) = names.owners.insert(file.to_string(), rel.to_string()) {
+        names.clashes.push(clash(rel, &other));
+    }
+    let origin = Origin {
+        rel: rel.to_string(),
+        line_offset,
+        text: text.to_string(),
+    };
+    names.origins.insert(file.to_string(), origin);
 }
 
 /// A template file's text; a failure is collected so the other templates are still checked.
