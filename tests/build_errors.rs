@@ -160,3 +160,13 @@ fn broken_config() {
 fn broken_data_file() {
     assert_error("bad-data", "_data/people.json:4:1", "invalid JSON");
 }
+
+#[test]
+fn layout_and_include_with_one_name_clash() {
+    let text = error_of("template-clash");
+    assert!(
+        text.contains("_layouts/card.html") && text.contains("_includes/card.html"),
+        "{text}"
+    );
+    assert!(text.contains("clashes"), "{text}");
+}
