@@ -25,12 +25,8 @@ const START_BROTLI_QUALITY: u32 = 5;
 #[derive(Debug)]
 pub struct Entry {
     pub body: Bytes,
-    pub content_type: &'static str,
-    /// Strong validator: a quoted prefix of the sha256 of the identity bytes.
-    pub etag: String,
-    pub last_modified: String,
+    /// For `If-Modified-Since`; the header form is in `headers.last_modified`.
     pub modified: SystemTime,
-    pub cache_control: &'static str,
     pub br: Option<Bytes>,
     pub gzip: Option<Bytes>,
     /// Header values made once at load, so a response only clones them.
@@ -43,6 +39,7 @@ pub struct Headers {
     pub content_type: HeaderValue,
     pub cache_control: HeaderValue,
     pub last_modified: HeaderValue,
+    /// Strong validator: a quoted prefix of the sha256 of the identity bytes.
     pub etag: HeaderValue,
     pub etag_br: HeaderValue,
     pub etag_gzip: HeaderValue,
@@ -160,7 +157,7 @@ impl Site {
         for (p, e) in &sorted {
             hasher.update(p.as_bytes());
             hasher.update([0]);
-            hasher.update(e.etag.as_bytes());
+            hasher.update(e.headers.etag.as_bytes());
             bytes += e.body.len() as u64;
         }
         let newest = sorted
@@ -227,24 +224,18 @@ fn make_entry(
     // A variant that is not smaller is not worth sending.
     let keep = |v: Option<Vec<u8>>| v.filter(|v| v.len() < file.bytes.len()).map(Bytes::from);
     let etag = format!("\"{}\"", &hex(&Sha256::digest(&file.bytes))[..32]);
-    let last_modified = httpdate::fmt_http_date(file.modified);
-    let cache_control = cache_control::for_path(path, content_type);
     let value = |s: &str| HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""));
     let headers = Headers {
         content_type: HeaderValue::from_static(content_type),
-        cache_control: HeaderValue::from_static(cache_control),
-        last_modified: value(&last_modified),
+        cache_control: HeaderValue::from_static(cache_control::for_path(path, content_type)),
+        last_modified: value(&httpdate::fmt_http_date(file.modified)),
         etag_br: value(&variant_etag(&etag, "br")),
         etag_gzip: value(&variant_etag(&etag, "gz")),
         etag: value(&etag),
     };
     Entry {
         headers,
-        content_type,
-        etag,
-        last_modified,
         modified: file.modified,
-        cache_control,
         br: keep(br),
         gzip: keep(gz),
         body: Bytes::from(file.bytes),
@@ -252,7 +243,7 @@ fn make_entry(
 }
 
 /// Each representation needs its own strong validator: `"abc"` becomes `"abc-br"`.
-pub fn variant_etag(etag: &str, suffix: &str) -> String {
+fn variant_etag(etag: &str, suffix: &str) -> String {
     format!("{}-{suffix}\"", etag.trim_end_matches('"'))
 }
 
@@ -329,10 +320,10 @@ mod tests {
             .as_ref()
             .is_some_and(|b| b.len() < index.body.len()));
         assert!(index.gzip.is_some());
-        assert_eq!(index.content_type, "text/html; charset=utf-8");
-        assert_eq!(index.cache_control, cache_control::HTML);
-        assert_eq!(index.last_modified, "Tue, 14 Nov 2023 22:13:20 GMT");
-        assert_eq!(index.etag.len(), 34);
+        assert_eq!(index.headers.content_type, "text/html; charset=utf-8");
+        assert_eq!(index.headers.cache_control, cache_control::HTML);
+        assert_eq!(index.headers.last_modified, "Tue, 14 Nov 2023 22:13:20 GMT");
+        assert_eq!(index.headers.etag.len(), 34);
         let png = s.get("logo.png").expect("png");
         assert!(
             png.br.is_none() && png.gzip.is_none(),

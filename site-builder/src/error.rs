@@ -91,9 +91,7 @@ impl BuildError {
             diagnostics: vec![diagnostic],
         }
     }
-}
 
-impl BuildError {
     /// Names every file as the author reaches it from where they ran Galley: the site folder
     /// joined with the file's path inside the site.
     pub fn under_site(mut self, root: &Path) -> Self {
