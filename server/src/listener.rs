@@ -49,6 +49,9 @@ impl Default for Limits {
     }
 }
 
+/// Pause after a failed accept (e.g. EMFILE), so the loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
 /// The site being served; `galley serve` swaps in each new build.
 pub type SharedSite = Arc<RwLock<Arc<Site>>>;
 
@@ -77,8 +80,12 @@ pub async fn serve(
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
-                // Out of file descriptors and the like: keep serving the connections we have.
-                Err(_) => continue,
+                // Out of file descriptors and the like: these repeat at once, so wait a moment
+                // (instead of spinning a core) and keep serving the connections we have.
+                Err(_) => {
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
             },
             () = &mut shutdown => break,
         };
