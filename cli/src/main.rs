@@ -1,6 +1,7 @@
 //! `galley`: one command from markdown to a live site. This crate only parses arguments and
 //! wires the builder, server, image and deployment crates together.
 
+mod bake;
 mod commands;
 
 use std::process::ExitCode;
@@ -26,6 +27,9 @@ enum Command {
     Check(commands::check::Args),
     /// Preview the site on 127.0.0.1 with live reload.
     Serve(commands::serve::Args),
+    /// Bake the site into an OCI image; load, run or push it.
+    #[command(subcommand)]
+    Image(commands::image::Command),
     /// Create a new site or post.
     #[command(subcommand)]
     New(commands::new::What),
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::New(what) => commands::new::run(what),
+        Command::Image(command) => commands::image::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

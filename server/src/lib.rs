@@ -11,8 +11,11 @@
 //!
 //! [`preview`] adds live reload for `galley serve`.
 //!
-//! Status (issue #4): the static LTO build of the binary, the fuzz target, incremental
-//! preview rebuilds and the benchmarks against nginx are not done yet.
+//! [`precompress`] decides which files carry `.br`/`.gz` variants; the image writer uses it
+//! to make them once, at image time.
+//!
+//! Status (issue #4): incremental preview rebuilds are not done yet (every save rebuilds the
+//! whole site in memory).
 
 pub mod cache_control;
 pub mod conditional;
@@ -21,6 +24,7 @@ pub mod handler;
 pub mod listener;
 pub mod mime;
 pub mod path;
+pub mod precompress;
 pub mod preview;
 pub mod range;
 pub mod security_headers;

@@ -2,7 +2,6 @@
 //! variants. Serving never touches the disk, and nothing outside the root was ever loaded.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -15,11 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::cache_control;
 use crate::mime;
 use crate::path::SitePath;
-
-/// Files smaller than this are not worth compressing.
-const MIN_COMPRESS: usize = 512;
-/// Brotli quality when a variant has to be made at start (the image writer uses 11).
-const START_BROTLI_QUALITY: u32 = 5;
+use crate::precompress;
 
 /// One servable file.
 #[derive(Debug)]
@@ -217,12 +212,16 @@ fn make_entry(
     compress: bool,
 ) -> Entry {
     let content_type = mime::content_type(path);
-    let compress =
-        compress && mime::is_compressible(content_type) && file.bytes.len() >= MIN_COMPRESS;
-    let br = br.or_else(|| compress.then(|| brotli(&file.bytes)).flatten());
-    let gz = gz.or_else(|| compress.then(|| gzip(&file.bytes)).flatten());
+    let compress = compress && precompress::worth_compressing(path, file.bytes.len());
+    let br = br.or_else(|| {
+        compress
+            .then(|| precompress::brotli(&file.bytes, precompress::START_BROTLI_QUALITY))
+            .flatten()
+    });
+    let gz = gz.or_else(|| compress.then(|| precompress::gzip(&file.bytes)).flatten());
     // A variant that is not smaller is not worth sending.
-    let keep = |v: Option<Vec<u8>>| v.filter(|v| v.len() < file.bytes.len()).map(Bytes::from);
+    let keep =
+        |v: Option<Vec<u8>>| precompress::keep_if_smaller(v, file.bytes.len()).map(Bytes::from);
     let etag = format!("\"{}\"", &hex(&Sha256::digest(&file.bytes))[..32]);
     let value = |s: &str| HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""));
     let headers = Headers {
@@ -245,25 +244,6 @@ fn make_entry(
 /// Each representation needs its own strong validator: `"abc"` becomes `"abc-br"`.
 fn variant_etag(etag: &str, suffix: &str) -> String {
     format!("{}-{suffix}\"", etag.trim_end_matches('"'))
-}
-
-fn brotli(data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(data.len() / 3);
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: START_BROTLI_QUALITY as i32,
-        ..Default::default()
-    };
-    brotli::BrotliCompress(&mut &data[..], &mut out, &params).ok()?;
-    Some(out)
-}
-
-fn gzip(data: &[u8]) -> Option<Vec<u8>> {
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(data.len() / 3),
-        flate2::Compression::best(),
-    );
-    enc.write_all(data).ok()?;
-    enc.finish().ok()
 }
 
 fn hex(bytes: &[u8]) -> String {

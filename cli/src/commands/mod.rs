@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod check;
+pub mod image;
 pub mod new;
 pub mod serve;
 
@@ -11,6 +12,18 @@ use galley_site_builder::BuildError;
 
 /// Exit code for problems in the site's sources (bad input): the author must fix something.
 pub const EXIT_SITE_ERROR: u8 = 1;
+
+/// Exit code for a wrong command line (clap uses it too).
+pub const EXIT_USAGE: u8 = 2;
+
+/// Exit code when a service Galley talks to failed: the Docker engine, a registry, AWS.
+pub const EXIT_SERVICE: u8 = 3;
+
+/// Prints `message` to stderr and gives `code` as the exit code.
+pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(code)
+}
 
 /// Prints a build error's diagnostics to stderr and gives the exit code for it.
 pub fn report(err: &BuildError) -> ExitCode {

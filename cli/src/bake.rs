@@ -1,0 +1,129 @@
+//! Site to image: renders the site in memory and hands its files to the image writer. The
+//! one place that knows both the builder's output and the image's input; `image build` and
+//! `publish` share it.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use galley_image::epoch::{self, Epoch};
+use galley_image::input::Content;
+use galley_image::{Image, ImageInput, Metadata, SiteFile};
+use galley_site_builder::{render_site, Body, BuildOptions, Built};
+
+/// What to bake and where.
+pub struct Recipe<'a> {
+    pub site: &'a Path,
+    pub out: &'a Path,
+    pub tag: Option<String>,
+    pub server_binary: Option<PathBuf>,
+    pub brotli_quality: u32,
+    pub options: BuildOptions,
+}
+
+pub struct Baked {
+    pub image: Image,
+    pub built: Built,
+    pub epoch: Epoch,
+    pub render_ms: u128,
+    pub image_ms: u128,
+}
+
+#[derive(Debug)]
+pub enum BakeError {
+    Site(galley_site_builder::BuildError),
+    Image(String),
+}
+
+impl std::fmt::Display for BakeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BakeError::Site(e) => write!(f, "{e}"),
+            BakeError::Image(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Renders, writes the image atomically to `out`, and returns it. A failure at any step
+/// leaves the previous image in `out` untouched.
+pub fn bake(recipe: &Recipe) -> Result<Baked, BakeError> {
+    let started = Instant::now();
+    let built = render_site(recipe.site, &recipe.options).map_err(BakeError::Site)?;
+    let render_ms = started.elapsed().as_millis();
+    let started = Instant::now();
+    let epoch = Epoch::resolve(recipe.site).map_err(BakeError::Image)?;
+    let server_binary = galley_image::server_binary::locate(recipe.server_binary.as_deref())
+        .map_err(|e| BakeError::Image(e.to_string()))?;
+    let files = built
+        .site
+        .files
+        .iter()
+        .map(|(path, file)| SiteFile {
+            path: path.clone(),
+            content: match &file.body {
+                Body::Bytes(b) => Content::Bytes(b.clone()),
+                Body::Copy(p) => Content::File(p.clone()),
+            },
+        })
+        .collect();
+    let input = ImageInput {
+        server_binary,
+        files,
+        metadata: metadata(recipe.site, &built, &epoch),
+        epoch,
+        tag: recipe
+            .tag
+            .clone()
+            .unwrap_or_else(|| default_tag(recipe.site)),
+        brotli_quality: recipe.brotli_quality,
+    };
+    let image = galley_image::build(&input).map_err(|e| BakeError::Image(e.to_string()))?;
+    galley_image::layout::write(&image, recipe.out).map_err(|e| BakeError::Image(e.to_string()))?;
+    Ok(Baked {
+        image,
+        built,
+        epoch,
+        render_ms,
+        image_ms: started.elapsed().as_millis(),
+    })
+}
+
+fn metadata(site: &Path, built: &Built, epoch: &Epoch) -> Metadata {
+    let url = format!("{}{}", built.config.url, built.config.baseurl);
+    Metadata {
+        title: built.config.title.clone(),
+        source: epoch::git_remote_url(site).unwrap_or(if url.is_empty() {
+            "unknown".into()
+        } else {
+            url
+        }),
+        revision: epoch::git_revision(site).unwrap_or_else(|| "unknown".into()),
+        version: epoch::git_describe(site).unwrap_or_else(|| {
+            chrono::DateTime::from_timestamp(epoch.seconds, 0)
+                .unwrap_or_default()
+                .format("%Y.%m.%d")
+                .to_string()
+        }),
+    }
+}
+
+/// `<site folder name>:latest`, lowercased to a valid repository name.
+pub fn default_tag(site: &Path) -> String {
+    let name = site
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let clean: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let clean = clean.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    format!("{}:latest", if clean.is_empty() { "site" } else { clean })
+}

@@ -1,0 +1,146 @@
+//! The recipe: site files and a server binary in, an [`Image`] (blobs in memory) out.
+
+use std::collections::HashSet;
+
+use galley_server::precompress;
+use rayon::prelude::*;
+
+use crate::blob::Blob;
+use crate::config;
+use crate::error::{ImageError, Result};
+use crate::input::{Content, ImageInput};
+use crate::layer::{self, Entry, Layer, LayerKind, SITE_DIR};
+use crate::server_binary;
+
+/// An image: its manifest, config and layers, each a blob with its digest. What `layout`
+/// writes, and what `docker` and `registry` consume (read back from the layout).
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub manifest: Blob,
+    pub config: Blob,
+    pub layers: Vec<Layer>,
+    /// `name:tag`.
+    pub tag: String,
+}
+
+impl Image {
+    /// The image's identity: the manifest digest (`sha256:…`).
+    pub fn digest(&self) -> &str {
+        &self.manifest.digest
+    }
+}
+
+const PASSWD: &str = "root:x:0:0:root:/root:/sbin/nologin\n\
+nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n";
+const GROUP: &str = "root:x:0:\nnonroot:x:65532:\n";
+
+pub fn build(input: &ImageInput) -> Result<Image> {
+    let server = server_binary::read_static(&input.server_binary)?;
+    let site = read_site(input)?;
+    let (assets, pages): (Vec<Entry>, Vec<Entry>) = site
+        .into_iter()
+        .partition(|e| layer::classify(strip_site(&e.path)) == LayerKind::Assets);
+    let pages = with_variants(pages, input.brotli_quality);
+    let server_layer = vec![
+        Entry {
+            path: config::SERVER_PATH.trim_start_matches('/').to_string(),
+            bytes: server,
+            mode: 0o755,
+        },
+        Entry {
+            path: "etc/passwd".into(),
+            bytes: PASSWD.as_bytes().to_vec(),
+            mode: 0o644,
+        },
+        Entry {
+            path: "etc/group".into(),
+            bytes: GROUP.as_bytes().to_vec(),
+            mode: 0o644,
+        },
+    ];
+    let mtime = input.epoch.tar_mtime();
+    let layers = [
+        (LayerKind::Server, server_layer),
+        (LayerKind::Assets, assets),
+        (LayerKind::Pages, pages),
+    ]
+    .into_par_iter()
+    .map(|(kind, entries)| layer::write(kind, entries, mtime))
+    .collect::<Result<Vec<Layer>>>()?;
+    let created = input.epoch.rfc3339();
+    let config = config::config_blob(&layers, &input.metadata, &created)?;
+    let manifest = config::manifest_blob(&config, &layers)?;
+    Ok(Image {
+        manifest,
+        config,
+        layers,
+        tag: input.tag.clone(),
+    })
+}
+
+fn strip_site(path: &str) -> &str {
+    path.strip_prefix(SITE_DIR)
+        .and_then(|p| p.strip_prefix('/'))
+        .unwrap_or(path)
+}
+
+/// Reads every site file (in parallel: static assets come from disk) under `site/`.
+fn read_site(input: &ImageInput) -> Result<Vec<Entry>> {
+    input
+        .files
+        .par_iter()
+        .map(|f| {
+            let clean = f.path.trim_start_matches('/');
+            if clean.is_empty()
+                || clean
+                    .split('/')
+                    .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+            {
+                return Err(ImageError::Invalid(format!(
+                    "site file {:?} is not a plain relative path",
+                    f.path
+                )));
+            }
+            let bytes = match &f.content {
+                Content::Bytes(b) => b.clone(),
+                Content::File(p) => std::fs::read(p).map_err(|e| ImageError::io(p, e))?,
+            };
+            Ok(Entry {
+                path: format!("{SITE_DIR}/{clean}"),
+                bytes,
+                mode: 0o644,
+            })
+        })
+        .collect()
+}
+
+/// Adds `.br` and `.gz` beside every text file worth compressing that does not have them
+/// already, so the server never compresses at start.
+fn with_variants(pages: Vec<Entry>, brotli_quality: u32) -> Vec<Entry> {
+    let existing: HashSet<&str> = pages.iter().map(|e| e.path.as_str()).collect();
+    let variants: Vec<Entry> = pages
+        .par_iter()
+        .filter(|e| precompress::worth_compressing(&e.path, e.bytes.len()))
+        .flat_map_iter(|e| {
+            let want_br = !existing.contains(format!("{}.br", e.path).as_str());
+            let want_gz = !existing.contains(format!("{}.gz", e.path).as_str());
+            let br = want_br
+                .then(|| precompress::brotli(&e.bytes, brotli_quality))
+                .flatten();
+            let gz = want_gz.then(|| precompress::gzip(&e.bytes)).flatten();
+            [("br", br), ("gz", gz)]
+                .into_iter()
+                .filter_map(|(ext, v)| {
+                    precompress::keep_if_smaller(v, e.bytes.len()).map(|bytes| Entry {
+                        path: format!("{}.{ext}", e.path),
+                        bytes,
+                        mode: 0o644,
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut all = pages;
+    all.extend(variants);
+    all
+}

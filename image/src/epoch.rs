@@ -1,0 +1,104 @@
+//! The one timestamp an image carries (every file's mtime and the config's `created`):
+//! `SOURCE_DATE_EPOCH`, else the last git commit time of the site, else a fixed date. Never
+//! the wall clock, so the same site gives the same digest anywhere.
+
+use std::path::Path;
+use std::process::Command;
+
+/// 2020-01-01T00:00:00Z: the fallback for a site outside git. Not 0 or 1, which caches and
+/// servers treat as "unknown".
+pub const FIXED_EPOCH: i64 = 1_577_836_800;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpochSource {
+    SourceDateEpoch,
+    GitCommit,
+    Fixed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Epoch {
+    pub seconds: i64,
+    pub source: EpochSource,
+}
+
+impl Epoch {
+    /// Resolves the epoch for a site at `site_root`. A malformed `SOURCE_DATE_EPOCH` is an
+    /// error rather than silently ignored: reproducibility depends on it.
+    pub fn resolve(site_root: &Path) -> Result<Epoch, String> {
+        if let Ok(raw) = std::env::var("SOURCE_DATE_EPOCH") {
+            let seconds = raw.trim().parse::<i64>().map_err(|_| {
+                format!("SOURCE_DATE_EPOCH={raw:?} is not a number of seconds since 1970")
+            })?;
+            return Ok(Epoch {
+                seconds,
+                source: EpochSource::SourceDateEpoch,
+            });
+        }
+        if let Some(seconds) = git(site_root, &["log", "-1", "--format=%ct", "--", "."])
+            .and_then(|s| s.parse::<i64>().ok())
+        {
+            return Ok(Epoch {
+                seconds,
+                source: EpochSource::GitCommit,
+            });
+        }
+        Ok(Epoch {
+            seconds: FIXED_EPOCH,
+            source: EpochSource::Fixed,
+        })
+    }
+
+    /// RFC 3339, as OCI's `created` wants it.
+    pub fn rfc3339(&self) -> String {
+        chrono::DateTime::from_timestamp(self.seconds, 0)
+            .unwrap_or_default()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    }
+
+    /// Tar headers hold unsigned seconds; a date before 1970 is clamped to the fallback.
+    pub fn tar_mtime(&self) -> u64 {
+        u64::try_from(self.seconds).unwrap_or(FIXED_EPOCH as u64)
+    }
+}
+
+/// The site's commit (`git rev-parse HEAD`), if it is in a git work tree.
+pub fn git_revision(site_root: &Path) -> Option<String> {
+    git(site_root, &["rev-parse", "HEAD"])
+}
+
+/// `git describe --tags --always`, if the site is in git.
+pub fn git_describe(site_root: &Path) -> Option<String> {
+    git(site_root, &["describe", "--tags", "--always"])
+}
+
+/// `git remote get-url origin`, unless it carries credentials (`user:token@host`).
+pub fn git_remote_url(site_root: &Path) -> Option<String> {
+    git(site_root, &["remote", "get-url", "origin"]).filter(|u| !u.contains('@'))
+}
+
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_of_the_fixed_epoch() {
+        let e = Epoch {
+            seconds: FIXED_EPOCH,
+            source: EpochSource::Fixed,
+        };
+        assert_eq!(e.rfc3339(), "2020-01-01T00:00:00Z");
+    }
+}

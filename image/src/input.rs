@@ -1,0 +1,42 @@
+//! What an image is made of: the server binary, the site's files (paths and bytes, however
+//! they were produced) and the metadata for its labels.
+
+use std::path::PathBuf;
+
+use crate::epoch::Epoch;
+
+/// A file of the rendered site, keyed by its path under the site root (`posts/a/index.html`).
+#[derive(Debug, Clone)]
+pub struct SiteFile {
+    pub path: String,
+    pub content: Content,
+}
+
+#[derive(Debug, Clone)]
+pub enum Content {
+    Bytes(Vec<u8>),
+    /// A file on disk, read when the layer is written (static assets are not copied twice).
+    File(PathBuf),
+}
+
+/// Labels of the image (`org.opencontainers.image.*`).
+#[derive(Debug, Clone, Default)]
+pub struct Metadata {
+    pub title: String,
+    pub source: String,
+    pub revision: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImageInput {
+    /// A static x86_64 Linux `galley-server` (see [`crate::server_binary`]).
+    pub server_binary: PathBuf,
+    pub files: Vec<SiteFile>,
+    pub metadata: Metadata,
+    pub epoch: Epoch,
+    /// `name:tag` written into `index.json` and Docker's `manifest.json`.
+    pub tag: String,
+    /// Brotli quality of the `.br` variants (11 = smallest, slowest).
+    pub brotli_quality: u32,
+}

@@ -1,0 +1,236 @@
+//! Layers: which file goes in which layer, and a reproducible gzip tar of each.
+//!
+//! Order matters for pushes: what changes least comes first. The server binary and the
+//! account files, then large and binary assets, then pages and text with their variants. A
+//! post edit then changes only the last layer.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use galley_server::mime;
+
+use crate::blob::{sha256_digest, Blob};
+use crate::error::{ImageError, Result};
+
+/// gzip level of layer blobs: `gzip`'s default, fixed so digests never drift.
+pub const LAYER_GZIP_LEVEL: u32 = 6;
+
+/// Where the site lives inside the image.
+pub const SITE_DIR: &str = "site";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LayerKind {
+    /// `galley-server`, `/etc/passwd`, `/etc/group`.
+    Server,
+    /// Images, fonts, media and other binary files.
+    Assets,
+    /// HTML, CSS, JS, XML, JSON and other text, with their `.br`/`.gz` variants.
+    Pages,
+}
+
+impl LayerKind {
+    pub const ALL: [LayerKind; 3] = [LayerKind::Server, LayerKind::Assets, LayerKind::Pages];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LayerKind::Server => "server",
+            LayerKind::Assets => "assets",
+            LayerKind::Pages => "pages",
+        }
+    }
+
+    /// What the layer's history entry says made it.
+    pub fn created_by(self) -> &'static str {
+        match self {
+            LayerKind::Server => "galley image: galley-server, /etc/passwd, /etc/group",
+            LayerKind::Assets => "galley image: site assets (images, fonts, media)",
+            LayerKind::Pages => "galley image: site pages and text, with .br/.gz variants",
+        }
+    }
+}
+
+/// The layer of a site file. `path` is relative to the site root; a variant (`x.css.br`)
+/// goes with its original, which is text.
+pub fn classify(path: &str) -> LayerKind {
+    let base = path
+        .strip_suffix(".br")
+        .or_else(|| path.strip_suffix(".gz"))
+        .filter(|b| mime::is_compressible(mime::content_type(b)))
+        .unwrap_or(path);
+    if mime::is_compressible(mime::content_type(base)) {
+        LayerKind::Pages
+    } else {
+        LayerKind::Assets
+    }
+}
+
+/// One regular file in a layer, by its path inside the image (no leading `/`).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub path: String,
+    pub bytes: Vec<u8>,
+    pub mode: u32,
+}
+
+/// A written layer: the compressed blob the manifest names, and the digest of the
+/// uncompressed tar (its `diff_id` in the config).
+#[derive(Debug, Clone)]
+pub struct Layer {
+    pub kind: LayerKind,
+    pub blob: Blob,
+    pub diff_id: String,
+    pub files: usize,
+    pub uncompressed_size: u64,
+}
+
+/// Writes `entries` as a reproducible tar: sorted by path, parent directories included,
+/// owner 0:0, fixed modes, every mtime `mtime`, no user or group names, then gzips it with a
+/// fixed header and level.
+pub fn write(kind: LayerKind, mut entries: Vec<Entry>, mtime: u64) -> Result<Layer> {
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    if let Some(w) = entries.windows(2).find(|w| w[0].path == w[1].path) {
+        return Err(ImageError::Invalid(format!(
+            "two files at /{} in the {} layer",
+            w[0].path,
+            kind.name()
+        )));
+    }
+    let dirs: BTreeSet<String> = entries.iter().flat_map(|e| parents(&e.path)).collect();
+    // Directories and files in one sorted order: a parent always sorts before its children.
+    let mut items: Vec<(&str, Option<&Entry>)> = dirs.iter().map(|d| (d.as_str(), None)).collect();
+    items.extend(entries.iter().map(|e| (e.path.as_str(), Some(e))));
+    items.sort_by(|a, b| a.0.cmp(b.0));
+
+    let tar_err =
+        |e: std::io::Error| ImageError::Invalid(format!("writing the {} layer: {e}", kind.name()));
+    let mut tar = tar::Builder::new(Vec::new());
+    for (path, entry) in &items {
+        let mut header = tar::Header::new_gnu();
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(mtime);
+        match entry {
+            None => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_mode(0o755);
+                header.set_size(0);
+                tar.append_data(&mut header, format!("{path}/"), std::io::empty())
+                    .map_err(tar_err)?;
+            }
+            Some(e) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_mode(e.mode);
+                header.set_size(e.bytes.len() as u64);
+                tar.append_data(&mut header, path, &e.bytes[..])
+                    .map_err(tar_err)?;
+            }
+        }
+    }
+    let tar_bytes = tar.into_inner().map_err(tar_err)?;
+    let diff_id = sha256_digest(&tar_bytes);
+    let mut gz = flate2::GzBuilder::new().write(
+        Vec::with_capacity(tar_bytes.len() / 2),
+        flate2::Compression::new(LAYER_GZIP_LEVEL),
+    );
+    gz.write_all(&tar_bytes).map_err(tar_err)?;
+    let compressed = gz.finish().map_err(tar_err)?;
+    Ok(Layer {
+        kind,
+        blob: Blob::new(compressed),
+        diff_id,
+        files: entries.len(),
+        uncompressed_size: tar_bytes.len() as u64,
+    })
+}
+
+/// `a/b/c.html` -> `a`, `a/b`.
+fn parents(path: &str) -> impl Iterator<Item = String> + '_ {
+    path.match_indices('/')
+        .map(move |(i, _)| path[..i].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, body: &str) -> Entry {
+        Entry {
+            path: path.into(),
+            bytes: body.as_bytes().to_vec(),
+            mode: 0o644,
+        }
+    }
+
+    #[test]
+    fn files_go_to_the_layer_of_their_kind() {
+        assert_eq!(classify("index.html"), LayerKind::Pages);
+        assert_eq!(classify("index.html.br"), LayerKind::Pages);
+        assert_eq!(classify("assets/site.css.gz"), LayerKind::Pages);
+        assert_eq!(classify("feed.xml"), LayerKind::Pages);
+        assert_eq!(classify("images/cat.jpg"), LayerKind::Assets);
+        assert_eq!(classify("fonts/a.woff2"), LayerKind::Assets);
+        assert_eq!(classify("downloads/src.tar.gz"), LayerKind::Assets);
+    }
+
+    #[test]
+    fn the_same_files_in_any_order_give_the_same_layer() {
+        let a = write(
+            LayerKind::Pages,
+            vec![entry("site/b/index.html", "b"), entry("site/a.html", "a")],
+            1_600_000_000,
+        )
+        .unwrap();
+        let b = write(
+            LayerKind::Pages,
+            vec![entry("site/a.html", "a"), entry("site/b/index.html", "b")],
+            1_600_000_000,
+        )
+        .unwrap();
+        assert_eq!(a.blob, b.blob);
+        assert_eq!(a.diff_id, b.diff_id);
+    }
+
+    #[test]
+    fn the_tar_is_sorted_owned_by_root_with_fixed_times() {
+        let layer = write(
+            LayerKind::Pages,
+            vec![entry("site/z.html", "z"), entry("site/a/index.html", "a")],
+            1_600_000_000,
+        )
+        .unwrap();
+        let tar_bytes = {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(
+                &mut flate2::read::GzDecoder::new(&layer.blob.bytes[..]),
+                &mut out,
+            )
+            .unwrap();
+            out
+        };
+        assert_eq!(sha256_digest(&tar_bytes), layer.diff_id);
+        let mut archive = tar::Archive::new(&tar_bytes[..]);
+        let mut seen = Vec::new();
+        for e in archive.entries().unwrap() {
+            let e = e.unwrap();
+            let h = e.header();
+            assert_eq!((h.uid().unwrap(), h.gid().unwrap()), (0, 0));
+            assert_eq!(h.mtime().unwrap(), 1_600_000_000);
+            seen.push(e.path().unwrap().to_string_lossy().into_owned());
+        }
+        assert_eq!(
+            seen,
+            ["site/", "site/a/", "site/a/index.html", "site/z.html"]
+        );
+    }
+
+    #[test]
+    fn two_files_at_one_path_are_an_error() {
+        let err = write(
+            LayerKind::Pages,
+            vec![entry("site/a.html", "1"), entry("site/a.html", "2")],
+            1,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("/site/a.html"), "{err}");
+    }
+}
