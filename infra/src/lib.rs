@@ -1,1 +1,12 @@
-//! placeholder
+//! Galley's deployment stage: puts an image (pushed, pinned by digest) live.
+//!
+//! [`rollout`] is the engine: health-gated blue/green with rollback, driven through three
+//! traits (compute, load balancer, health gate) so it knows nothing of AWS. [`settings`] is
+//! `deploy:` from `_config.yml`; [`release`] names what goes live.
+
+pub mod release;
+pub mod rollout;
+pub mod settings;
+
+pub use release::Release;
+pub use settings::DeploySettings;

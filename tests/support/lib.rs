@@ -1,6 +1,10 @@
 //! Helpers for Galley's end-to-end tests: fixture sites, copies to scratch folders, fixed
 //! clocks, and whole-folder snapshots for "nothing changed" assertions.
 
+pub mod fault_proxy;
+pub mod http;
+pub mod services;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -78,4 +82,38 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
 /// Reads an output file as text.
 pub fn read(dir: &Path, rel: &str) -> String {
     std::fs::read_to_string(dir.join(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
+}
+
+/// The `galley` binary `cargo test --workspace` built beside this test.
+pub fn galley() -> std::process::Command {
+    let bin = services::target_bin_dir().join("galley");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run the tests with `cargo test --workspace` (or ./scripts/test)",
+        bin.display()
+    );
+    std::process::Command::new(bin)
+}
+
+/// The static `galley-server` for images: `GALLEY_SERVER_BINARY`, else where
+/// scripts/build-server puts it in this target directory.
+pub fn server_binary() -> PathBuf {
+    let path = std::env::var_os("GALLEY_SERVER_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = services::target_bin_dir();
+            let target = target.parent().expect("target dir");
+            target.join("x86_64-unknown-linux-gnu/dist/galley-server")
+        });
+    assert!(
+        path.is_file(),
+        "{} is missing: run ./scripts/build-server (./scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// Output of a finished command as text, for assertion messages.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }

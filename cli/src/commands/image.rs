@@ -185,6 +185,7 @@ async fn run_container(args: RunArgs) -> Result<(), ExitCode> {
         .map_err(|e| fail(EXIT_SERVICE, e.to_string()))?;
     let options = galley_image::docker::RunOptions {
         port: args.port,
+        labels: [("galley.image".to_string(), layout.manifest_digest.clone())].into(),
         ..Default::default()
     };
     let running = galley_image::docker::run(&docker, &name, &options)

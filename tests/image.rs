@@ -1,0 +1,665 @@
+//! `galley image`: the OCI image checked by real tools (skopeo, umoci), reproducibility,
+//! the real Docker engine, a real registry, and every failure leaving the image untouched.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use galley_tests::fault_proxy::FaultProxy;
+use galley_tests::services::{require, Moto, Registry};
+use galley_tests::{copy_fixture, galley, server_binary, text, tree};
+
+const EPOCH: &str = "1700000000";
+
+/// A site with a post, a page and a binary asset (so every layer has something).
+fn site() -> (tempfile::TempDir, PathBuf) {
+    let (tmp, site) = copy_fixture("sites/theme-blog");
+    std::fs::create_dir_all(site.join("images")).expect("images dir");
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n"
+        .iter()
+        .copied()
+        .chain((0..4000u32).map(|i| (i * 7919 % 251) as u8))
+        .collect();
+    std::fs::write(site.join("images/cat.png"), png).expect("asset");
+    (tmp, site)
+}
+
+fn image_build(site: &Path, out: &Path, extra: &[&str]) -> Output {
+    galley()
+        .args(["image", "build"])
+        .arg(site)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .env("GALLEY_SERVER_BINARY", server_binary())
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .output()
+        .expect("run galley image build")
+}
+
+fn built_json(site: &Path, out: &Path) -> serde_json::Value {
+    let run = image_build(site, out, &["--json"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    serde_json::from_slice(&run.stdout).expect("--json output")
+}
+
+fn layer_digests(doc: &serde_json::Value) -> BTreeMap<String, String> {
+    doc["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| {
+            (
+                l["name"].as_str().unwrap_or("").to_string(),
+                l["digest"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn edit_post(site: &Path) {
+    let post = site.join("_posts/2024-06-01-theme-post.md");
+    let body = std::fs::read_to_string(&post).expect("post");
+    std::fs::write(&post, format!("{body}\nOne more line.\n")).expect("edit post");
+}
+
+#[test]
+fn skopeo_and_umoci_accept_the_image_and_it_holds_exactly_the_site_and_the_server() {
+    require("skopeo");
+    require("umoci");
+    let (tmp, site) = site();
+    let out = tmp.path().join("image");
+    let run = image_build(&site, &out, &[]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let digest = text(&run.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        digest.starts_with("sha256:") && digest.len() == 71,
+        "{digest:?}"
+    );
+
+    let inspect = Command::new("skopeo")
+        .arg("inspect")
+        .arg(format!("oci:{}", out.display()))
+        .output()
+        .expect("skopeo");
+    assert!(inspect.status.success(), "{}", text(&inspect.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&inspect.stdout).expect("skopeo json");
+    assert_eq!(info["Digest"], digest.as_str());
+    assert_eq!(info["Architecture"], "amd64");
+    assert_eq!(info["Os"], "linux");
+    for label in ["created", "revision", "source", "title", "version"] {
+        assert!(
+            info["Labels"][format!("org.opencontainers.image.{label}")].is_string(),
+            "label {label}: {info}"
+        );
+    }
+    assert_eq!(
+        info["Labels"]["org.opencontainers.image.created"],
+        "2023-11-14T22:13:20Z"
+    );
+
+    let config = Command::new("skopeo")
+        .args(["inspect", "--config"])
+        .arg(format!("oci:{}", out.display()))
+        .output()
+        .expect("skopeo config");
+    let config: serde_json::Value = serde_json::from_slice(&config.stdout).expect("config json");
+    assert_eq!(config["config"]["User"], "65532:65532");
+    assert_eq!(config["config"]["Entrypoint"][0], "/galley-server");
+    assert!(config["config"]["ExposedPorts"]["8080/tcp"].is_object());
+    // skopeo parses the config as OCI, which has no healthcheck: read Docker's from the blob.
+    let docker_manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("manifest.json"))
+            .expect("json");
+    let raw = std::fs::read(out.join(docker_manifest[0]["Config"].as_str().expect("Config path")))
+        .expect("config blob");
+    let raw: serde_json::Value = serde_json::from_slice(&raw).expect("config json");
+    assert_eq!(
+        raw["config"]["Healthcheck"]["Test"],
+        serde_json::json!([
+            "CMD",
+            "/galley-server",
+            "--check",
+            "http://127.0.0.1:8080/healthz"
+        ])
+    );
+    assert_eq!(config["history"].as_array().map(Vec::len), Some(3));
+
+    let bundle = tmp.path().join("bundle");
+    let unpack = Command::new("umoci")
+        .args(["unpack", "--rootless", "--image"])
+        .arg(format!("{}:latest", out.display()))
+        .arg(&bundle)
+        .output()
+        .expect("umoci");
+    assert!(unpack.status.success(), "{}", text(&unpack.stderr));
+    let rootfs = bundle.join("rootfs");
+
+    let built = tmp.path().join("built");
+    let b = galley()
+        .arg("build")
+        .arg(&site)
+        .arg("--destination")
+        .arg(&built)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .output()
+        .expect("galley build");
+    assert!(b.status.success(), "{}", text(&b.stderr));
+    let expected = tree(&built);
+    let unpacked = tree(&rootfs.join("site"));
+    let originals: BTreeMap<&String, &String> = unpacked
+        .iter()
+        .filter(|(p, _)| {
+            !(p.ends_with(".br") || p.ends_with(".gz")) || !unpacked.contains_key(&p[..p.len() - 3])
+        })
+        .collect();
+    let expected_ref: BTreeMap<&String, &String> = expected.iter().collect();
+    assert_eq!(
+        originals, expected_ref,
+        "the image's /site differs from `galley build`"
+    );
+    // Every variant is a compressed copy of its original.
+    for (path, _) in unpacked.iter().filter(|(p, _)| p.ends_with(".gz")) {
+        let original =
+            std::fs::read(rootfs.join("site").join(&path[..path.len() - 3])).expect("original");
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(
+                &std::fs::read(rootfs.join("site").join(path)).expect("gz")[..],
+            ),
+            &mut plain,
+        )
+        .expect("gunzip");
+        assert_eq!(plain, original, "{path}");
+    }
+    let br = std::fs::read(rootfs.join("site/index.html.br")).expect("index.html.br");
+    let mut plain = Vec::new();
+    brotli::BrotliDecompress(&mut &br[..], &mut plain).expect("brotli");
+    assert_eq!(
+        plain,
+        std::fs::read(rootfs.join("site/index.html")).expect("index")
+    );
+
+    let top: BTreeSet<String> = std::fs::read_dir(&rootfs)
+        .expect("rootfs")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        top,
+        BTreeSet::from(["etc".into(), "galley-server".into(), "site".into()])
+    );
+    assert_eq!(
+        std::fs::read(rootfs.join("galley-server")).expect("server"),
+        std::fs::read(server_binary()).expect("server binary")
+    );
+    assert!(std::fs::read_to_string(rootfs.join("etc/passwd"))
+        .expect("passwd")
+        .contains(":65532:65532:"));
+}
+
+#[test]
+fn the_same_site_in_two_folders_gives_the_same_digest_and_an_edit_changes_only_the_pages() {
+    let (tmp_a, site_a) = site();
+    let (tmp_b, site_b) = site();
+    let a = built_json(&site_a, &tmp_a.path().join("image"));
+    let b = built_json(&site_b, &tmp_b.path().join("image"));
+    assert_eq!(a["digest"], b["digest"]);
+    assert_eq!(a["layers"], b["layers"]);
+
+    edit_post(&site_b);
+    let edited = built_json(&site_b, &tmp_b.path().join("image"));
+    let (before, after) = (layer_digests(&a), layer_digests(&edited));
+    assert_eq!(before["server"], after["server"]);
+    assert_eq!(before["assets"], after["assets"]);
+    assert_ne!(before["pages"], after["pages"]);
+    assert_ne!(a["config"]["digest"], edited["config"]["digest"]);
+    assert_ne!(a["digest"], edited["digest"]);
+    // The asset really is in the assets layer, not a trivially empty one.
+    let assets = a["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .find(|l| l["name"] == "assets")
+        .expect("assets layer")
+        .clone();
+    assert_eq!(assets["files"], 1);
+}
+
+#[test]
+fn without_source_date_epoch_a_site_outside_git_still_builds_reproducibly() {
+    let (tmp_a, site_a) = site();
+    let (tmp_b, site_b) = site();
+    let build = |site: &Path, out: &Path| {
+        let run = galley()
+            .args(["image", "build"])
+            .arg(site)
+            .arg("--out")
+            .arg(out)
+            .env("GALLEY_SERVER_BINARY", server_binary())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .env("GIT_CEILING_DIRECTORIES", site.parent().expect("parent"))
+            .output()
+            .expect("galley image build");
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        text(&run.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(
+        build(&site_a, &tmp_a.path().join("i")),
+        build(&site_b, &tmp_b.path().join("i"))
+    );
+}
+
+/// Removes containers of one image when the test ends, pass or fail.
+struct Containers(String);
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        let ids = Command::new("docker")
+            .args([
+                "ps",
+                "-aq",
+                "--filter",
+                &format!("label=galley.image={}", self.0),
+            ])
+            .output();
+        if let Ok(ids) = ids {
+            for id in text(&ids.stdout).split_whitespace() {
+                let _ = Command::new("docker").args(["rm", "-f", id]).output();
+            }
+        }
+    }
+}
+
+#[test]
+fn the_image_runs_in_the_real_docker_engine_as_uid_65532_and_serves_the_site() {
+    let (tmp, site) = site();
+    let out = tmp.path().join("image");
+    let run = image_build(&site, &out, &[]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let digest = text(&run.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    let _cleanup = Containers(digest.clone());
+
+    let started = galley()
+        .args(["image", "run", "--out"])
+        .arg(&out)
+        .output()
+        .expect("galley image run");
+    assert!(started.status.success(), "{}", text(&started.stderr));
+    let url = text(&started.stdout).trim().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+
+    let (status, body) = galley_tests::http::get(&url).expect("GET /");
+    assert_eq!(status, 200);
+    let built = tmp.path().join("built");
+    let b = galley()
+        .arg("build")
+        .arg(&site)
+        .arg("--destination")
+        .arg(&built)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .output()
+        .expect("build");
+    assert!(b.status.success());
+    assert_eq!(
+        body,
+        std::fs::read(built.join("index.html")).expect("index")
+    );
+    let (status, health) = galley_tests::http::get(&format!("{url}healthz")).expect("GET /healthz");
+    assert_eq!(status, 200);
+    assert!(text(&health).contains("\"release\""), "{}", text(&health));
+
+    let ids = Command::new("docker")
+        .args([
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=galley.image={digest}"),
+        ])
+        .output()
+        .expect("docker ps");
+    let id = text(&ids.stdout).trim().to_string();
+    assert!(!id.is_empty(), "no running container");
+    let inspect = Command::new("docker")
+        .args([
+            "inspect",
+            "-f",
+            "{{.State.Pid}} {{.Config.User}} {{.HostConfig.ReadonlyRootfs}}",
+            &id,
+        ])
+        .output()
+        .expect("inspect");
+    let fields: Vec<String> = text(&inspect.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(fields[1..], ["65532:65532".to_string(), "true".to_string()]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", fields[0]))
+        .expect("container process status");
+    let uid = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .unwrap_or_default();
+    assert!(
+        uid.split_whitespace().skip(1).all(|u| u == "65532"),
+        "{uid}"
+    );
+}
+
+fn push(out: &Path, reference: &str, env: &[(&str, String)], extra: &[&str]) -> Output {
+    galley()
+        .args(["image", "push", reference, "--insecure", "--json", "--out"])
+        .arg(out)
+        .args(extra)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("galley image push")
+}
+
+fn report(run: &Output) -> serde_json::Value {
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    serde_json::from_slice(&run.stdout).expect("push --json")
+}
+
+#[test]
+fn push_uploads_only_what_the_registry_lacks() {
+    require("skopeo");
+    let registry = Registry::start();
+    let (tmp, site) = site();
+    let out = tmp.path().join("image");
+    let first = built_json(&site, &out);
+    let reference = format!("{}/galley/blog:v1", registry.host());
+
+    let r1 = report(&push(&out, &reference, &[], &[]));
+    assert_eq!(r1["digest"], first["digest"]);
+    assert_eq!(
+        (r1["blobs"].as_u64(), r1["blobs_uploaded"].as_u64()),
+        (Some(4), Some(4))
+    );
+    let inspect = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false"])
+        .arg(format!("docker://{reference}"))
+        .output()
+        .expect("skopeo");
+    assert!(inspect.status.success(), "{}", text(&inspect.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&inspect.stdout).expect("json");
+    assert_eq!(info["Digest"], first["digest"]);
+
+    let r2 = report(&push(&out, &reference, &[], &[]));
+    assert_eq!(r2["blobs_uploaded"], 0);
+    assert_eq!(r2["bytes_uploaded"], 0);
+    assert_eq!(r2["manifest_uploaded"], false);
+
+    edit_post(&site);
+    let edited = built_json(&site, &out);
+    let r3 = report(&push(
+        &out,
+        &format!("{}/galley/blog:v2", registry.host()),
+        &[],
+        &[],
+    ));
+    assert_eq!(r3["blobs_uploaded"], 2, "pages layer and config only: {r3}");
+    let pages = edited["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .find(|l| l["name"] == "pages")
+        .expect("pages")["size"]
+        .as_u64()
+        .expect("size");
+    let config = edited["config"]["size"].as_u64().expect("config size");
+    let manifest_bytes = r3["bytes_uploaded"].as_u64().expect("bytes") - pages - config;
+    assert!(manifest_bytes > 0 && manifest_bytes < 2000, "{r3}");
+}
+
+/// A snapshot of the image folder, to show a failure changed nothing.
+fn snapshot(dir: &Path) -> BTreeMap<String, String> {
+    tree(dir)
+}
+
+#[test]
+fn a_transient_500_is_retried_and_a_persistent_one_fails_naming_the_step() {
+    let registry = Registry::start();
+    let (tmp, site) = site();
+    let out = tmp.path().join("image");
+    built_json(&site, &out);
+    let before = snapshot(&out);
+
+    let upstream = format!("http://{}", registry.host());
+    let once = std::sync::atomic::AtomicBool::new(false);
+    let flaky = FaultProxy::start(upstream.clone(), move |r| {
+        (r.method == "PUT"
+            && r.path.contains("/blobs/uploads/")
+            && !once.swap(true, std::sync::atomic::Ordering::SeqCst))
+        .then_some(500)
+    });
+    let r = report(&push(
+        &out,
+        &format!("127.0.0.1:{}/blog:v1", flaky.port),
+        &[],
+        &[],
+    ));
+    assert_eq!(flaky.injected(), 1);
+    assert_eq!(r["blobs_uploaded"], 4);
+
+    let broken = FaultProxy::start(upstream, |r| {
+        (r.method == "PUT" && r.path.contains("/blobs/uploads/")).then_some(500)
+    });
+    let run = push(
+        &out,
+        &format!("127.0.0.1:{}/other:v1", broken.port),
+        &[],
+        &[],
+    );
+    assert_eq!(run.status.code(), Some(3), "{}", text(&run.stderr));
+    let err = text(&run.stderr);
+    assert!(
+        err.contains(&format!("registry 127.0.0.1:{}", broken.port)),
+        "{err}"
+    );
+    assert!(
+        err.contains("uploading blob") && err.contains("500"),
+        "{err}"
+    );
+    assert!(broken.injected() > 1, "the failing PUT was retried");
+    assert_eq!(
+        snapshot(&out),
+        before,
+        "a failed push changed the local image"
+    );
+}
+
+#[test]
+fn an_unreachable_registry_and_a_401_are_clear_errors() {
+    let (tmp, site) = site();
+    let out = tmp.path().join("image");
+    built_json(&site, &out);
+    let before = snapshot(&out);
+
+    let port = galley_tests::services::free_port();
+    let run = push(&out, &format!("127.0.0.1:{port}/blog:v1"), &[], &[]);
+    assert_eq!(run.status.code(), Some(3));
+    let err = text(&run.stderr);
+    assert!(
+        err.contains(&format!("registry 127.0.0.1:{port}")) && err.contains("checking blob"),
+        "{err}"
+    );
+
+    let registry = Registry::start_with_auth(Some(("galley", "right-password")));
+    let run = push(&out, &format!("{}/blog:v1", registry.host()), &[], &[]);
+    assert_eq!(run.status.code(), Some(3));
+    let err = text(&run.stderr);
+    assert!(
+        err.contains("401") && err.contains("needs credentials"),
+        "{err}"
+    );
+
+    let wrong = [
+        ("GALLEY_REGISTRY_USERNAME", "galley".to_string()),
+        ("GALLEY_REGISTRY_PASSWORD", "wrong".to_string()),
+    ];
+    let run = push(&out, &format!("{}/blog:v1", registry.host()), &wrong, &[]);
+    assert_eq!(run.status.code(), Some(3));
+    let err = text(&run.stderr);
+    assert!(
+        err.contains("rejected the credentials") && !err.contains("wrong"),
+        "{err}"
+    );
+
+    let right = [
+        ("GALLEY_REGISTRY_USERNAME", "galley".to_string()),
+        ("GALLEY_REGISTRY_PASSWORD", "right-password".to_string()),
+    ];
+    let r = report(&push(
+        &out,
+        &format!("{}/blog:v1", registry.host()),
+        &right,
+        &[],
+    ));
+    assert_eq!(r["blobs_uploaded"], 4);
+    assert_eq!(snapshot(&out), before);
+}
+
+#[test]
+fn plain_http_is_refused_for_a_registry_that_is_not_loopback() {
+    let (tmp, site) = site();
+    let out = tmp.path().join("image");
+    built_json(&site, &out);
+    let run = push(&out, "registry.example.com/blog:v1", &[], &[]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        text(&run.stderr).contains("only allowed for loopback"),
+        "{}",
+        text(&run.stderr)
+    );
+}
+
+#[test]
+fn a_broken_site_a_missing_site_and_a_dead_docker_engine_leave_the_image_untouched() {
+    let (tmp, site) = site();
+    let out = tmp.path().join("image");
+    built_json(&site, &out);
+    let before = snapshot(&out);
+
+    std::fs::write(
+        site.join("_posts/2024-06-03-broken.md"),
+        "---\ntitle: [unclosed\n---\nbody\n",
+    )
+    .expect("broken post");
+    let run = image_build(&site, &out, &[]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        text(&run.stderr).contains("2024-06-03-broken.md"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert_eq!(snapshot(&out), before);
+
+    let run = image_build(&tmp.path().join("no-such-site"), &out, &[]);
+    assert_ne!(run.status.code(), Some(0));
+    assert!(
+        text(&run.stderr).contains("no-such-site"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert_eq!(snapshot(&out), before);
+
+    let run = galley()
+        .args(["image", "load", "--out"])
+        .arg(&out)
+        .env(
+            "DOCKER_HOST",
+            format!("unix://{}/no-docker.sock", tmp.path().display()),
+        )
+        .output()
+        .expect("galley image load");
+    assert_eq!(run.status.code(), Some(3));
+    let err = text(&run.stderr);
+    assert!(
+        err.contains("Docker engine is not reachable") && err.contains("no-docker.sock"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&out), before);
+
+    let run = galley()
+        .args(["image", "load", "--out"])
+        .arg(tmp.path().join("nothing"))
+        .output()
+        .expect("load");
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        text(&run.stderr).contains("galley image build"),
+        "{}",
+        text(&run.stderr)
+    );
+}
+
+#[test]
+fn a_server_binary_that_is_not_static_is_refused() {
+    let (tmp, site) = site();
+    let run = galley()
+        .args(["image", "build"])
+        .arg(&site)
+        .arg("--out")
+        .arg(tmp.path().join("image"))
+        .env(
+            "GALLEY_SERVER_BINARY",
+            galley_tests::services::target_bin_dir().join("galley"),
+        )
+        .output()
+        .expect("galley image build");
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        text(&run.stderr).contains("dynamically linked"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert!(!tmp.path().join("image").exists());
+}
+
+#[test]
+fn push_to_ecr_creates_an_immutable_scanned_repository_and_pushes() {
+    let moto = Moto::start();
+    let registry = Registry::start();
+    let (tmp, site) = site();
+    let out = tmp.path().join("image");
+    let built = built_json(&site, &out);
+    let mut env: Vec<(&str, String)> = moto.env();
+    env.push(("GALLEY_ECR_REGISTRY", registry.host()));
+
+    let run = push(&out, "galley/blog:r1", &env, &["--ecr"]);
+    let r = report(&run);
+    assert!(
+        text(&run.stderr).contains("created ECR repository galley/blog"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert_eq!(r["digest"], built["digest"]);
+    assert_eq!(r["blobs_uploaded"], 4);
+    let state = moto.state().to_string();
+    assert!(state.contains("galley/blog"), "no repository in moto");
+    assert!(
+        state.contains("IMMUTABLE"),
+        "tags are not immutable: {state}"
+    );
+
+    let again = push(&out, "galley/blog:r1", &env, &["--ecr"]);
+    let r = report(&again);
+    assert!(!text(&again.stderr).contains("created ECR repository"));
+    assert_eq!(r["blobs_uploaded"], 0);
+    assert!(
+        !text(&again.stderr).contains("testing"),
+        "a secret was printed"
+    );
+}
