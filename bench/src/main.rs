@@ -3,6 +3,7 @@
 //! `galley-bench site-build --posts 1000,10000` generates the synthetic blog for Galley,
 //! Hugo and Jekyll and builds each, printing a markdown table for BENCHMARKS.md.
 
+mod image;
 mod measure;
 mod serving;
 mod sites;
@@ -63,6 +64,23 @@ enum Cmd {
         #[arg(long, default_value_t = 64)]
         connections: u32,
     },
+    /// `galley image build` against `tar czf` of the same site, image size, and pushes to a
+    /// loopback registry (first, no change, one-post edit).
+    Image {
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        posts: Vec<usize>,
+        #[arg(long, default_value = "target/release/galley")]
+        galley: PathBuf,
+        #[arg(
+            long,
+            default_value = "target/x86_64-unknown-linux-gnu/dist/galley-server"
+        )]
+        galley_server: PathBuf,
+        #[arg(long, default_value = "bench/out")]
+        work: PathBuf,
+        #[arg(long, default_value_t = 11)]
+        brotli_quality: u32,
+    },
     /// Only write the synthetic sites (for trying a peer by hand).
     Generate {
         #[arg(long, default_value_t = 1000)]
@@ -94,6 +112,23 @@ fn main() -> Result<()> {
             work,
             seconds,
             connections,
+        }),
+        Cmd::Image {
+            posts,
+            galley,
+            galley_server,
+            work,
+            brotli_quality,
+        } => image::run(&image::Options {
+            galley: galley
+                .canonicalize()
+                .context("the galley binary (cargo build --release -p galley-cli)")?,
+            server_binary: galley_server
+                .canonicalize()
+                .context("the galley-server binary (run scripts/build-server)")?,
+            work,
+            counts: posts,
+            brotli_quality,
         }),
         Cmd::Generate { posts, work } => generate(posts, &work).map(|_| ()),
     }

@@ -3,6 +3,7 @@
 
 mod bake;
 mod commands;
+mod deploy_config;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,18 @@ enum Command {
     /// Bake the site into an OCI image; load, run or push it.
     #[command(subcommand)]
     Image(commands::image::Command),
+    /// Build, bake, push and put the site live on AWS (health-gated, rolled back on failure).
+    Publish(commands::publish::PublishArgs),
+    /// Put an already pushed image live.
+    Deploy(commands::publish::DeployArgs),
+    /// What is live: release, instances per AZ, target health.
+    Status(commands::publish::Site),
+    /// The site's releases, newest first (* = live).
+    Releases(commands::publish::Site),
+    /// Put an earlier release live again.
+    Rollback(commands::publish::RollbackArgs),
+    /// Remove everything Galley created on AWS for the site.
+    Destroy(commands::publish::Site),
     /// Create a new site or post.
     #[command(subcommand)]
     New(commands::new::What),
@@ -43,6 +56,12 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(args),
         Command::New(what) => commands::new::run(what),
         Command::Image(command) => commands::image::run(command),
+        Command::Publish(args) => commands::publish::publish(args),
+        Command::Deploy(args) => commands::publish::deploy_digest(args),
+        Command::Status(args) => commands::publish::status(args),
+        Command::Releases(args) => commands::publish::releases(args),
+        Command::Rollback(args) => commands::publish::rollback(args),
+        Command::Destroy(args) => commands::publish::destroy(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

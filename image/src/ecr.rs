@@ -3,7 +3,7 @@
 //! registry push. The SDK's standard chain supplies credentials, region and
 //! `AWS_ENDPOINT_URL`.
 
-use aws_sdk_ecr::error::DisplayErrorContext;
+use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
 use base64::Engine;
 
@@ -14,6 +14,25 @@ use crate::registry::Credentials;
 pub struct EcrError {
     pub step: String,
     pub detail: String,
+}
+
+/// "Code: message" for a service error; the cause chain for a transport error.
+fn sdk_err<E, R>(step: &str, e: SdkError<E, R>) -> EcrError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match e.as_service_error() {
+        Some(s) => err(
+            step,
+            format!(
+                "{}: {}",
+                s.code().unwrap_or("error"),
+                s.message().unwrap_or("")
+            ),
+        ),
+        None => err(step, DisplayErrorContext(e)),
+    }
 }
 
 fn err(step: &str, e: impl std::fmt::Display) -> EcrError {
@@ -45,7 +64,7 @@ pub async fn prepare(
         .get_authorization_token()
         .send()
         .await
-        .map_err(|e| err("getting a push token", DisplayErrorContext(e)))?;
+        .map_err(|e| sdk_err("getting a push token", e))?;
     let data = auth
         .authorization_data()
         .first()
@@ -96,7 +115,7 @@ async fn ensure_repository(
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_repository_not_found_exception()) => {}
-        Err(e) => return Err(err("looking up the repository", DisplayErrorContext(e))),
+        Err(e) => return Err(sdk_err("looking up the repository", e)),
     }
     let mut create = ecr
         .create_repository()
@@ -118,6 +137,6 @@ async fn ensure_repository(
     create
         .send()
         .await
-        .map_err(|e| err("creating the repository", DisplayErrorContext(e)))?;
+        .map_err(|e| sdk_err("creating the repository", e))?;
     Ok(true)
 }

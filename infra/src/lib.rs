@@ -4,9 +4,11 @@
 //! traits (compute, load balancer, health gate) so it knows nothing of AWS. [`settings`] is
 //! `deploy:` from `_config.yml`; [`release`] names what goes live.
 
+pub mod aws;
 pub mod release;
 pub mod rollout;
 pub mod settings;
+pub mod user_data;
 
 pub use release::Release;
 pub use settings::DeploySettings;

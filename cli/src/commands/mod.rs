@@ -4,6 +4,7 @@ pub mod build;
 pub mod check;
 pub mod image;
 pub mod new;
+pub mod publish;
 pub mod serve;
 
 use std::process::ExitCode;

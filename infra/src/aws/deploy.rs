@@ -1,0 +1,362 @@
+//! `publish`'s last step and `deploy`, `status`, `releases`, `rollback` on AWS: take the
+//! lock, make sure the site's shared resources exist, clean up what a killed publish left,
+//! run the rollout engine on EC2 and the ALB, record the release, release the lock.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::alb::{self, AlbBalancer, AlbHealth};
+use super::instances::{self, Ec2Compute};
+use super::{history, iam, lock, network, Aws, TAG_RELEASE};
+use crate::release::Release;
+use crate::rollout::{self, HealthGate, Outcome, Plan, Progress, RolloutError, Target};
+use crate::user_data::Pull;
+
+/// What to deploy: an image already pushed, by digest.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub digest: String,
+    /// `host/repository` the instances pull from.
+    pub repository: String,
+    pub pull: Pull,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub url: String,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error("{0:#}")]
+    Infra(anyhow::Error),
+    #[error("the publish lock is held: {0:#}")]
+    Locked(anyhow::Error),
+    #[error("release failed at {}: {}{}", .0.step, .0.detail, if .0.rolled_back { "\nrolled back: the previous release is still serving" } else { "" })]
+    Rollout(RolloutError),
+}
+
+/// Timing knobs; tests shorten them.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    pub poll: Duration,
+    pub report_every: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            poll: Duration::from_secs(2),
+            report_every: Duration::from_secs(5),
+        }
+    }
+}
+
+pub async fn deploy(
+    aws: &Aws,
+    request: &Request,
+    gate: Option<&dyn HealthGate>,
+    timing: &Timing,
+    progress: &dyn Progress,
+) -> Result<Report, DeployError> {
+    let now = chrono::Utc::now();
+    lock::acquire(aws, now).await.map_err(DeployError::Locked)?;
+    let result = deploy_locked(aws, request, gate, timing, progress, now).await;
+    let unlocked = lock::release(aws).await;
+    let report = result?;
+    unlocked.map_err(DeployError::Infra)?;
+    Ok(report)
+}
+
+async fn deploy_locked(
+    aws: &Aws,
+    request: &Request,
+    gate: Option<&dyn HealthGate>,
+    timing: &Timing,
+    progress: &dyn Progress,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Report, DeployError> {
+    let infra = DeployError::Infra;
+    progress.step("preparing the network, role and load balancer");
+    let started = std::time::Instant::now();
+    let net = network::find_network(aws).await.map_err(infra)?;
+    let groups = network::ensure_security_groups(aws, &net.vpc)
+        .await
+        .map_err(infra)?;
+    let profile = iam::ensure_instance_profile(aws).await.map_err(infra)?;
+    let subnet_ids: Vec<String> = net.subnets.iter().map(|s| s.id.clone()).collect();
+    let lb = alb::ensure(aws, &subnet_ids, &groups.alb)
+        .await
+        .map_err(infra)?;
+    let ami = instances::current_ami(aws).await.map_err(infra)?;
+    progress.done(
+        "preparing the network, role and load balancer",
+        started.elapsed(),
+    );
+    let balancer = AlbBalancer {
+        aws: aws.clone(),
+        alb: lb.clone(),
+        vpc: net.vpc.clone(),
+        drain_poll: timing.poll,
+    };
+    converge(aws, &balancer, progress).await.map_err(infra)?;
+    let compute = Ec2Compute {
+        aws: aws.clone(),
+        subnets: net.subnets.clone(),
+        security_group: groups.instances.clone(),
+        instance_profile: profile,
+        ami,
+        pull: request.pull.clone(),
+        poll: timing.poll,
+    };
+    let release = Release::new(&request.digest, &request.repository, now);
+    let plan = Plan {
+        release: release.clone(),
+        health_timeout: Duration::from_secs(aws.settings.health_timeout),
+        poll: timing.poll,
+        report_every: timing.report_every,
+        canary: aws
+            .settings
+            .canary
+            .map(|c| (c.percent, Duration::from_secs(c.seconds))),
+    };
+    let alb_gate = AlbHealth { aws: aws.clone() };
+    let gate: &dyn HealthGate = gate.unwrap_or(&alb_gate);
+    let outcome = rollout::rollout(&plan, &compute, &balancer, gate, progress)
+        .await
+        .map_err(DeployError::Rollout)?;
+    history::record(aws, &release).await.map_err(infra)?;
+    Ok(Report {
+        url: format!("http://{}/", lb.dns_name),
+        outcome,
+    })
+}
+
+/// Removes releases that are not live: what a killed publish (or a failed cleanup) left.
+async fn converge(aws: &Aws, balancer: &AlbBalancer, progress: &dyn Progress) -> Result<()> {
+    use crate::rollout::LoadBalancer;
+    let live = balancer.live().await?;
+    let live_release = live.as_ref().map(|l| l.release_id.clone());
+    for (arn, release) in alb::groups(aws).await? {
+        if Some(&release) != live_release.as_ref() {
+            progress.waiting(&format!("removing leftover release {release}"));
+            instances::terminate_release(aws, Some(&release)).await?;
+            balancer.delete_group(&arn).await?;
+        }
+    }
+    // Instances whose group never got made.
+    for i in instances::find(aws, None).await? {
+        let release = instances::tag(&i, TAG_RELEASE)
+            .unwrap_or_default()
+            .to_string();
+        if Some(&release) != live_release.as_ref() && !release.is_empty() {
+            progress.waiting(&format!("removing leftover instances of {release}"));
+            instances::terminate_release(aws, Some(&release)).await?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub url: Option<String>,
+    pub live: Option<Release>,
+    pub instances: Vec<InstanceStatus>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceStatus {
+    pub id: String,
+    pub zone: String,
+    pub state: String,
+    pub release: String,
+    pub health: Option<String>,
+}
+
+pub async fn status(aws: &Aws) -> Result<Status> {
+    let Some((arn, dns)) = alb::find(aws).await? else {
+        return Ok(Status {
+            url: None,
+            live: None,
+            instances: Vec::new(),
+        });
+    };
+    let listener = aws
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(&arn)
+        .send()
+        .await
+        .map_err(super::sdk_error("reading listeners"))?
+        .listeners()
+        .iter()
+        .find(|l| {
+            l.port()
+                == Some(if aws.settings.certificate_arn.is_some() {
+                    443
+                } else {
+                    80
+                })
+        })
+        .and_then(|l| l.listener_arn())
+        .map(str::to_string);
+    let live = match &listener {
+        Some(l) => alb::live(aws, l).await?,
+        None => None,
+    };
+    let releases = history::list(aws).await?;
+    let live_release = live
+        .as_ref()
+        .and_then(|l| releases.iter().find(|r| r.id == l.release_id).cloned());
+    let gate = AlbHealth { aws: aws.clone() };
+    let mut health = Vec::new();
+    if let Some(l) = &live {
+        let all: Vec<Target> = instances::find(aws, Some(&l.release_id))
+            .await?
+            .iter()
+            .filter_map(|i| {
+                Some(Target {
+                    id: i.instance_id()?.to_string(),
+                    zone: String::new(),
+                })
+            })
+            .collect();
+        health = gate.health(&l.group, &all).await?;
+    }
+    let instances = instances::find(aws, None)
+        .await?
+        .iter()
+        .map(|i| {
+            let id = i.instance_id().unwrap_or_default().to_string();
+            InstanceStatus {
+                zone: i
+                    .placement()
+                    .and_then(|p| p.availability_zone())
+                    .unwrap_or_default()
+                    .to_string(),
+                state: i
+                    .state()
+                    .and_then(|s| s.name())
+                    .map(|n| n.as_str().to_string())
+                    .unwrap_or_default(),
+                release: instances::tag(i, TAG_RELEASE)
+                    .unwrap_or_default()
+                    .to_string(),
+                health: health.iter().find(|h| h.id == id).map(|h| {
+                    format!(
+                        "{:?}{}",
+                        h.state,
+                        h.reason
+                            .as_deref()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default()
+                    )
+                    .to_lowercase()
+                }),
+                id,
+            }
+        })
+        .collect();
+    Ok(Status {
+        url: Some(format!("http://{dns}/")),
+        live: live_release,
+        instances,
+    })
+}
+
+/// The release to roll back to: `wanted` (id or digest), or the newest release whose
+/// digest differs from the live one.
+pub async fn rollback_target(aws: &Aws, wanted: Option<&str>) -> Result<Release> {
+    let releases = history::list(aws).await?;
+    let live_id = status(aws).await?.live.map(|r| r.id);
+    let live_digest = live_id
+        .as_ref()
+        .and_then(|id| releases.iter().find(|r| &r.id == id))
+        .map(|r| r.digest.clone());
+    match wanted {
+        Some(id) => releases
+            .into_iter()
+            .find(|r| r.id == id || r.digest == id)
+            .with_context(|| format!("no release {id}: see `galley releases`")),
+        None => releases
+            .into_iter()
+            .find(|r| Some(&r.digest) != live_digest.as_ref())
+            .context("there is no earlier release to roll back to"),
+    }
+}
+
+/// What a publish would do now, read-only: each line says create, keep, replace or delete.
+pub async fn plan(aws: &Aws) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    let net = network::find_network(aws).await?;
+    lines.push(format!(
+        "use VPC {} and subnets {}",
+        net.vpc,
+        net.subnets
+            .iter()
+            .map(|s| format!("{} ({})", s.id, s.zone))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    for role in ["alb", "instances"] {
+        let found = network::find_group(aws, role).await?;
+        lines.push(match found {
+            Some(g) => format!("keep security group {} ({g})", aws.name(role)),
+            None => format!("create security group {}", aws.name(role)),
+        });
+    }
+    let role = aws
+        .iam
+        .get_role()
+        .role_name(aws.name("instance"))
+        .send()
+        .await
+        .is_ok();
+    lines.push(if role {
+        format!("keep instance role and profile {}", aws.name("instance"))
+    } else {
+        format!(
+            "create instance role and profile {} (ECR read-only)",
+            aws.name("instance")
+        )
+    });
+    let lb = alb::find(aws).await?;
+    lines.push(match &lb {
+        Some((_, dns)) => format!("keep load balancer {} ({dns})", aws.name("")),
+        None => format!("create load balancer {} and its listener", aws.name("")),
+    });
+    lines.push(format!(
+        "build, push, create a target group and launch {} × {} in {}",
+        aws.settings.instance_count,
+        aws.settings.instance_type,
+        net.subnets
+            .iter()
+            .map(|s| s.zone.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let status = status(aws).await?;
+    match &status.live {
+        Some(live) => lines.push(format!(
+            "switch the listener from {} after every new target is healthy, then drain and terminate its {} instances and delete its group",
+            live.id,
+            status.instances.iter().filter(|i| i.release == live.id).count()
+        )),
+        None => lines.push("point the listener at the new release once every target is healthy".into()),
+    }
+    let live_id = status.live.map(|r| r.id);
+    for i in status
+        .instances
+        .iter()
+        .filter(|i| Some(&i.release) != live_id.as_ref())
+    {
+        lines.push(format!(
+            "delete leftover instance {} of {}",
+            i.id, i.release
+        ));
+    }
+    Ok(lines)
+}

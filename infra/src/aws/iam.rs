@@ -1,0 +1,127 @@
+//! The instances' identity: a role EC2 can assume, with ECR read-only access (to pull the
+//! image), in an instance profile. IAM is eventually consistent, so RunInstances may reject
+//! a fresh profile for a while: see `instances::launch`.
+
+use anyhow::Result;
+
+use super::{sdk_error, tag_pairs, Aws};
+
+const ECR_READ_ONLY: &str = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly";
+const ASSUME_EC2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// Returns the instance profile's name, creating role and profile if missing.
+pub async fn ensure_instance_profile(aws: &Aws) -> Result<String> {
+    let name = aws.name("instance");
+    let role_exists = aws.iam.get_role().role_name(&name).send().await;
+    match role_exists {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            let tags = tag_pairs(aws.site(), "instance", None)
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    aws_sdk_iam::types::Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .build()
+                        .ok()
+                })
+                .collect::<Vec<_>>();
+            aws.iam
+                .create_role()
+                .role_name(&name)
+                .assume_role_policy_document(ASSUME_EC2)
+                .description("Galley instances: pull the site image from ECR")
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(sdk_error("creating the instance role"))?;
+            aws.iam
+                .attach_role_policy()
+                .role_name(&name)
+                .policy_arn(ECR_READ_ONLY)
+                .send()
+                .await
+                .map_err(sdk_error("attaching ECR read-only to the instance role"))?;
+        }
+        Err(e) => return Err(sdk_error("looking up the instance role")(e)),
+    }
+    let profile = aws
+        .iam
+        .get_instance_profile()
+        .instance_profile_name(&name)
+        .send()
+        .await;
+    match profile {
+        Ok(p) => {
+            let has_role = p
+                .instance_profile()
+                .is_some_and(|p| p.roles().iter().any(|r| r.role_name() == name));
+            if !has_role {
+                add_role(aws, &name).await?;
+            }
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            aws.iam
+                .create_instance_profile()
+                .instance_profile_name(&name)
+                .send()
+                .await
+                .map_err(sdk_error("creating the instance profile"))?;
+            add_role(aws, &name).await?;
+        }
+        Err(e) => return Err(sdk_error("looking up the instance profile")(e)),
+    }
+    Ok(name)
+}
+
+async fn add_role(aws: &Aws, name: &str) -> Result<()> {
+    aws.iam
+        .add_role_to_instance_profile()
+        .instance_profile_name(name)
+        .role_name(name)
+        .send()
+        .await
+        .map_err(sdk_error("adding the role to the instance profile"))?;
+    Ok(())
+}
+
+/// Removes profile and role (destroy). Missing pieces are fine: destroy converges.
+pub async fn delete(aws: &Aws) -> Result<()> {
+    let name = aws.name("instance");
+    let _ = aws
+        .iam
+        .remove_role_from_instance_profile()
+        .instance_profile_name(&name)
+        .role_name(&name)
+        .send()
+        .await;
+    let _ = aws
+        .iam
+        .delete_instance_profile()
+        .instance_profile_name(&name)
+        .send()
+        .await;
+    let _ = aws
+        .iam
+        .detach_role_policy()
+        .role_name(&name)
+        .policy_arn(ECR_READ_ONLY)
+        .send()
+        .await;
+    match aws.iam.delete_role().role_name(&name).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(sdk_error("deleting the instance role")(e)),
+    }
+}

@@ -1,0 +1,116 @@
+//! One publish at a time per site: an SSM parameter created only if absent (PutParameter
+//! without overwrite is a conditional write). It names its holder; a lock older than
+//! `STALE` is taken over, so a killed publish cannot block the site forever.
+
+use anyhow::{bail, Result};
+use chrono::{DateTime, Utc};
+
+use super::{sdk_error, Aws};
+
+/// A publish that takes longer than this is considered dead.
+pub const STALE_SECONDS: i64 = 30 * 60;
+
+pub fn parameter(aws: &Aws) -> String {
+    format!("/galley/{}/lock", aws.site())
+}
+
+/// Who holds the lock: host, process and start time.
+pub fn holder_text(now: DateTime<Utc>) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown-host".into());
+    format!(
+        "{host} pid {} since {}",
+        std::process::id(),
+        now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )
+}
+
+pub async fn acquire(aws: &Aws, now: DateTime<Utc>) -> Result<String> {
+    let name = parameter(aws);
+    let holder = holder_text(now);
+    for _ in 0..2 {
+        let put = aws
+            .ssm
+            .put_parameter()
+            .name(&name)
+            .value(&holder)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .overwrite(false)
+            .send()
+            .await;
+        match put {
+            Ok(_) => return Ok(holder),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_parameter_already_exists()) =>
+            {
+                let current = aws
+                    .ssm
+                    .get_parameter()
+                    .name(&name)
+                    .send()
+                    .await
+                    .map_err(sdk_error("reading the publish lock"))?;
+                let text = current
+                    .parameter()
+                    .and_then(|p| p.value())
+                    .unwrap_or_default()
+                    .to_string();
+                let since = text
+                    .rsplit("since ")
+                    .next()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.to_utc());
+                let stale = since.is_none_or(|t| (now - t).num_seconds() > STALE_SECONDS)
+                    || holder_is_dead(&text);
+                if !stale {
+                    bail!(
+                        "another publish holds the lock for site {:?}: {text}\n  hint: wait for it to finish; a lock older than {} minutes is taken over",
+                        aws.site(),
+                        STALE_SECONDS / 60
+                    );
+                }
+                aws.ssm
+                    .delete_parameter()
+                    .name(&name)
+                    .send()
+                    .await
+                    .map_err(sdk_error("removing a stale publish lock"))?;
+            }
+            Err(e) => return Err(sdk_error("taking the publish lock")(e)),
+        }
+    }
+    bail!("could not take the publish lock for site {:?}", aws.site())
+}
+
+/// A holder on this machine whose process is gone (a publish killed with SIGKILL) no
+/// longer holds anything.
+fn holder_is_dead(text: &str) -> bool {
+    let this_host = holder_text(Utc::now());
+    let host = |t: &str| t.split(" pid ").next().map(str::to_string);
+    let pid = text
+        .split(" pid ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|p| p.parse::<u32>().ok());
+    match pid {
+        Some(pid) if host(text) == host(&this_host) => {
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => false,
+    }
+}
+
+pub async fn release(aws: &Aws) -> Result<()> {
+    match aws.ssm.delete_parameter().name(parameter(aws)).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(sdk_error("releasing the publish lock")(e)),
+    }
+}
