@@ -352,13 +352,8 @@ fn describe(waiting: &[&TargetHealth]) -> String {
     waiting
         .iter()
         .map(|h| {
-            format!(
-                "{} {:?} ({})",
-                h.id,
-                h.state,
-                h.reason.as_deref().unwrap_or("-")
-            )
-            .to_lowercase()
+            let state = format!("{:?}", h.state).to_lowercase();
+            format!("{} {state} ({})", h.id, h.reason.as_deref().unwrap_or("-"))
         })
         .collect::<Vec<_>>()
         .join(", ")

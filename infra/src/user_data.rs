@@ -16,18 +16,29 @@ pub fn cloud_config(image: &str, pull: &Pull) -> String {
     let host = image.split('/').next().unwrap_or_default();
     let login = match pull {
         Pull::Ecr { region } => format!(
-            "  - [sh, -c, \"aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {host}\"]\n"
+            "  - [sh, -c, \"aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {host}\"]"
         ),
         Pull::Anonymous => String::new(),
     };
-    format!(
-        "#cloud-config\n\
-packages:\n  - docker\n\
-runcmd:\n  - [systemctl, enable, --now, docker]\n\
-{login}\
-  - [sh, -c, \"until docker pull {image}; do sleep 5; done\"]\n\
-  - [docker, run, --detach, --name, galley, --restart, always, --read-only, --user, \"65532:65532\", --security-opt, no-new-privileges, --cap-drop, ALL, --publish, \"8080:8080\", \"{image}\"]\n"
-    )
+    let lines = [
+        "#cloud-config".to_string(),
+        "packages:".to_string(),
+        "  - docker".to_string(),
+        "runcmd:".to_string(),
+        "  - [systemctl, enable, --now, docker]".to_string(),
+        login,
+        format!("  - [sh, -c, \"until docker pull {image}; do sleep 5; done\"]"),
+        format!(
+            "  - [docker, run, --detach, --name, galley, --restart, always, --read-only, --user, \"65532:65532\", --security-opt, no-new-privileges, --cap-drop, ALL, --publish, \"8080:8080\", \"{image}\"]"
+        ),
+    ];
+    let mut text = lines
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    text.push('\n');
+    text
 }
 
 #[cfg(test)]
@@ -44,6 +55,12 @@ mod tests {
             },
         );
         assert!(text.starts_with("#cloud-config\n"));
+        assert!(
+            text.lines()
+                .skip(1)
+                .all(|l| l.starts_with("  ") || l.ends_with(':')),
+            "{text}"
+        );
         assert!(text.contains(&format!("docker pull {image}")));
         assert!(text.contains("--read-only") && text.contains("no-new-privileges"));
         assert!(text.contains("--password-stdin 123.dkr.ecr.us-east-1.amazonaws.com"));

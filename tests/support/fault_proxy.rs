@@ -24,7 +24,7 @@ type Rule = dyn Fn(&Seen<'_>) -> Option<u16> + Send + Sync;
 pub struct FaultProxy {
     pub port: u16,
     injected: Arc<AtomicUsize>,
-    _runtime: tokio::runtime::Runtime,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl FaultProxy {
@@ -83,7 +83,7 @@ impl FaultProxy {
         FaultProxy {
             port,
             injected,
-            _runtime: runtime,
+            runtime: Some(runtime),
         }
     }
 
@@ -94,6 +94,16 @@ impl FaultProxy {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for FaultProxy {
+    /// Tests may drop the proxy inside their own async runtime, where a blocking shutdown
+    /// would panic.
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
     }
 }
 

@@ -48,7 +48,11 @@ impl Aws {
         if let Some(region) = &settings.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
         }
-        let sdk = loader.load().await;
+        Aws::from_sdk(loader.load().await, settings)
+    }
+
+    /// Clients from an SDK config made elsewhere (tests point it at their emulator).
+    pub fn from_sdk(sdk: aws_config::SdkConfig, settings: &DeploySettings) -> Aws {
         Aws {
             ec2: aws_sdk_ec2::Client::new(&sdk),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),

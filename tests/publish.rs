@@ -1,0 +1,576 @@
+//! `galley publish` and friends against moto (through the AWS SDK, as in production) and a
+//! loopback registry: the resources it creates, a second release replacing the first,
+//! rollback, destroy, and failures (health gate, an AWS error, SIGKILL, a held lock) that
+//! leave the old release serving and nothing new behind.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use aws_sdk_ec2::types::Filter;
+use base64::Engine;
+use galley_tests::fault_proxy::FaultProxy;
+use galley_tests::services::{Moto, Registry};
+use galley_tests::{copy_fixture, galley, server_binary, text};
+
+struct World {
+    moto: Moto,
+    registry: Registry,
+    _tmp: tempfile::TempDir,
+    site: PathBuf,
+}
+
+fn world() -> World {
+    let moto = Moto::start();
+    let registry = Registry::start();
+    let (tmp, site) = copy_fixture("sites/theme-blog");
+    let config = site.join("_config.yml");
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str("\ndeploy:\n  site: blog\n  health_timeout: 20\n");
+    std::fs::write(&config, text).expect("write config");
+    World {
+        moto,
+        registry,
+        _tmp: tmp,
+        site,
+    }
+}
+
+impl World {
+    fn env(&self, endpoint: Option<String>) -> Vec<(&'static str, String)> {
+        let mut env = self.moto.env();
+        if let Some(e) = endpoint {
+            env[0].1 = e;
+        }
+        env.push(("GALLEY_ECR_REGISTRY", self.registry.host()));
+        env.push(("GALLEY_POLL_MS", "20".into()));
+        env.push((
+            "GALLEY_SERVER_BINARY",
+            server_binary().display().to_string(),
+        ));
+        env
+    }
+
+    fn galley(&self, args: &[&str]) -> Output {
+        self.galley_via(None, args)
+    }
+
+    fn galley_via(&self, endpoint: Option<String>, args: &[&str]) -> Output {
+        let mut cmd = galley();
+        cmd.args(args).envs(self.env(endpoint));
+        cmd.output().expect("run galley")
+    }
+
+    fn publish(&self) -> serde_json::Value {
+        let run = self.galley(&["publish", path(&self.site), "--insecure", "--json"]);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        serde_json::from_slice(&run.stdout).expect("publish --json")
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let run = self.galley(&["status", "--site", path(&self.site), "--json"]);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        serde_json::from_slice(&run.stdout).expect("status --json")
+    }
+
+    async fn sdk(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(self.moto.endpoint())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .load()
+            .await
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn edit_post(site: &Path) {
+    let post = site.join("_posts/2024-06-01-theme-post.md");
+    let body = std::fs::read_to_string(&post).expect("post");
+    std::fs::write(&post, format!("{body}\nAnother line.\n")).expect("edit");
+}
+
+fn site_filter() -> Filter {
+    Filter::builder()
+        .name("tag:galley:site")
+        .values("blog")
+        .build()
+}
+
+async fn live_instances(ec2: &aws_sdk_ec2::Client) -> Vec<aws_sdk_ec2::types::Instance> {
+    let out = ec2
+        .describe_instances()
+        .filters(site_filter())
+        .filters(
+            Filter::builder()
+                .name("instance-state-name")
+                .values("pending")
+                .values("running")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("describe instances");
+    out.reservations()
+        .iter()
+        .flat_map(|r| r.instances().to_vec())
+        .collect()
+}
+
+fn tag<'a>(i: &'a aws_sdk_ec2::types::Instance, key: &str) -> Option<&'a str> {
+    i.tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
+}
+
+/// The target groups of the site (by tag) and the group the listener forwards to.
+async fn groups_and_live(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+) -> (Vec<String>, Option<String>) {
+    let groups = elb.describe_target_groups().send().await.expect("groups");
+    let arns: Vec<String> = groups
+        .target_groups()
+        .iter()
+        .filter_map(|g| g.target_group_arn().map(str::to_string))
+        .collect();
+    let lbs = elb.describe_load_balancers().send().await.expect("lbs");
+    let live = match lbs
+        .load_balancers()
+        .first()
+        .and_then(|l| l.load_balancer_arn())
+    {
+        Some(lb) => {
+            let listeners = elb
+                .describe_listeners()
+                .load_balancer_arn(lb)
+                .send()
+                .await
+                .expect("listeners");
+            listeners
+                .listeners()
+                .first()
+                .and_then(|l| l.default_actions().first())
+                .and_then(|a| a.forward_config())
+                .and_then(|f| f.target_groups().first())
+                .and_then(|t| t.target_group_arn())
+                .map(str::to_string)
+        }
+        None => None,
+    };
+    (arns, live)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publish_creates_exactly_the_expected_resources_and_a_second_release_replaces_the_first() {
+    let w = world();
+    let first = w.publish();
+    let digest = first["digest"].as_str().expect("digest").to_string();
+    let sdk = w.sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+
+    let instances = live_instances(&ec2).await;
+    assert_eq!(instances.len(), 2);
+    let zones: std::collections::BTreeSet<&str> = instances
+        .iter()
+        .filter_map(|i| i.placement()?.availability_zone())
+        .collect();
+    assert_eq!(zones.len(), 2, "two distinct AZs: {zones:?}");
+    for i in &instances {
+        let id = i.instance_id().expect("id");
+        assert_eq!(tag(i, "galley:release"), first["release"].as_str());
+        let md = i.metadata_options().expect("metadata options");
+        assert_eq!(
+            md.http_tokens().map(|t| t.as_str()),
+            Some("required"),
+            "IMDSv2"
+        );
+        assert_eq!(md.http_put_response_hop_limit(), Some(2));
+        assert!(i.key_name().is_none(), "no SSH key");
+        assert!(i.iam_instance_profile().is_some());
+        let ud = ec2
+            .describe_instance_attribute()
+            .instance_id(id)
+            .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
+            .send()
+            .await
+            .expect("user data");
+        let raw = ud
+            .user_data()
+            .and_then(|v| v.value())
+            .expect("user data value");
+        let cloud = String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(raw)
+                .expect("base64"),
+        )
+        .expect("utf-8");
+        assert!(cloud.starts_with("#cloud-config\n"));
+        let parsed: serde_json::Value = serde_saphyr::from_str(&cloud).expect("user data is YAML");
+        let runcmd = parsed["runcmd"].to_string();
+        assert!(
+            runcmd.contains(&format!("@{digest}")),
+            "pulls by digest: {runcmd}"
+        );
+        assert!(
+            runcmd.contains("--read-only") && runcmd.contains("no-new-privileges"),
+            "{runcmd}"
+        );
+    }
+
+    // Security groups: ALB 80/443 from anywhere; instances 8080 from the ALB's group only.
+    let sgs = ec2
+        .describe_security_groups()
+        .filters(site_filter())
+        .send()
+        .await
+        .expect("sgs");
+    let role = |g: &aws_sdk_ec2::types::SecurityGroup| {
+        g.tags()
+            .iter()
+            .find(|t| t.key() == Some("galley:role"))
+            .and_then(|t| t.value())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let alb_sg = sgs
+        .security_groups()
+        .iter()
+        .find(|g| role(g) == "alb")
+        .expect("alb group");
+    let inst_sg = sgs
+        .security_groups()
+        .iter()
+        .find(|g| role(g) == "instances")
+        .expect("instances group");
+    let ports: Vec<i32> = inst_sg
+        .ip_permissions()
+        .iter()
+        .filter_map(|p| p.from_port())
+        .collect();
+    assert_eq!(ports, vec![8080]);
+    let perm = &inst_sg.ip_permissions()[0];
+    assert!(
+        perm.ip_ranges().is_empty() && perm.ipv6_ranges().is_empty(),
+        "8080 open to addresses"
+    );
+    assert_eq!(
+        perm.user_id_group_pairs()
+            .first()
+            .and_then(|p| p.group_id()),
+        alb_sg.group_id()
+    );
+    let alb_ports: std::collections::BTreeSet<i32> = alb_sg
+        .ip_permissions()
+        .iter()
+        .filter_map(|p| p.from_port())
+        .collect();
+    assert_eq!(alb_ports, [80, 443].into());
+    assert!(!sgs
+        .security_groups()
+        .iter()
+        .flat_map(|g| g.ip_permissions())
+        .any(|p| p.from_port() == Some(22)));
+    for i in &instances {
+        let groups: Vec<&str> = i
+            .security_groups()
+            .iter()
+            .filter_map(|g| g.group_id())
+            .collect();
+        assert_eq!(groups, vec![inst_sg.group_id().expect("id")]);
+    }
+
+    // Both registered and healthy in the group the listener forwards to.
+    let (groups, live) = groups_and_live(&elb).await;
+    assert_eq!(groups.len(), 1);
+    let live = live.expect("listener forwards");
+    assert_eq!(live, groups[0]);
+    let health = elb
+        .describe_target_health()
+        .target_group_arn(&live)
+        .send()
+        .await
+        .expect("health");
+    let healthy: std::collections::BTreeSet<&str> = health
+        .target_health_descriptions()
+        .iter()
+        .filter(|d| {
+            d.target_health()
+                .and_then(|h| h.state())
+                .map(|s| s.as_str())
+                == Some("healthy")
+        })
+        .filter_map(|d| d.target()?.id())
+        .collect();
+    let ids: std::collections::BTreeSet<&str> =
+        instances.iter().filter_map(|i| i.instance_id()).collect();
+    assert_eq!(healthy, ids);
+    let tags = elb
+        .describe_tags()
+        .resource_arns(&live)
+        .send()
+        .await
+        .expect("tags");
+    assert!(tags.tag_descriptions()[0]
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("galley:site") && t.value() == Some("blog")));
+
+    // A second publish after an edit leaves only the new release.
+    edit_post(&w.site);
+    let second = w.publish();
+    assert_ne!(second["digest"], first["digest"]);
+    let instances = live_instances(&ec2).await;
+    assert_eq!(instances.len(), 2);
+    assert!(instances
+        .iter()
+        .all(|i| tag(i, "galley:release") == second["release"].as_str()));
+    let (groups, live) = groups_and_live(&elb).await;
+    assert_eq!(groups.len(), 1);
+    assert_eq!(live.as_deref(), Some(groups[0].as_str()));
+
+    // Rollback puts the first digest live again.
+    let run = w.galley(&["rollback", "--site", path(&w.site), "--json"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let rolled: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
+    assert_eq!(rolled["digest"], first["digest"]);
+    assert_eq!(w.status()["live"]["digest"], first["digest"]);
+
+    // Destroy leaves nothing tagged with the site.
+    let run = w.galley(&["destroy", "--site", path(&w.site)]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(live_instances(&ec2).await.is_empty());
+    assert!(ec2
+        .describe_security_groups()
+        .filters(site_filter())
+        .send()
+        .await
+        .expect("sgs")
+        .security_groups()
+        .is_empty());
+    let (groups, _) = groups_and_live(&elb).await;
+    assert!(groups.is_empty());
+    assert!(elb
+        .describe_load_balancers()
+        .send()
+        .await
+        .expect("lbs")
+        .load_balancers()
+        .is_empty());
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    assert!(
+        iam.get_role()
+            .role_name("galley-blog-instance")
+            .send()
+            .await
+            .is_err(),
+        "IAM role left behind"
+    );
+    assert!(
+        iam.get_instance_profile()
+            .instance_profile_name("galley-blog-instance")
+            .send()
+            .await
+            .is_err(),
+        "instance profile left behind"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_aws_error_mid_rollout_leaves_the_old_release_serving_and_nothing_new() {
+    let w = world();
+    let first = w.publish();
+    edit_post(&w.site);
+    // RegisterTargets answers a non-retryable AWS error.
+    let proxy = FaultProxy::start(w.moto.endpoint(), |r| {
+        String::from_utf8_lossy(r.body)
+            .contains("Action=RegisterTargets")
+            .then_some(400)
+    });
+    let run = w.galley_via(Some(proxy.url()), &["publish", path(&w.site), "--insecure"]);
+    assert_eq!(run.status.code(), Some(3), "{}", text(&run.stderr));
+    let err = text(&run.stderr);
+    assert!(
+        err.contains("registering") && err.contains("rolled back"),
+        "{err}"
+    );
+    assert!(proxy.injected() >= 1);
+    let status = w.status();
+    assert_eq!(status["live"]["digest"], first["digest"]);
+    let instances = status["instances"].as_array().expect("instances");
+    assert_eq!(instances.len(), 2);
+    assert!(
+        instances.iter().all(|i| i["release"] == first["release"]),
+        "{status}"
+    );
+    let sdk = w.sdk().await;
+    let (groups, _) = groups_and_live(&aws_sdk_elasticloadbalancingv2::Client::new(&sdk)).await;
+    assert_eq!(groups.len(), 1, "the new target group was not removed");
+}
+
+/// A health gate that never passes, as a release whose server cannot start would.
+struct NeverHealthy;
+
+#[async_trait::async_trait]
+impl galley_infra::rollout::HealthGate for NeverHealthy {
+    async fn health(
+        &self,
+        _group: &str,
+        targets: &[galley_infra::rollout::Target],
+    ) -> anyhow::Result<Vec<galley_infra::rollout::TargetHealth>> {
+        Ok(targets
+            .iter()
+            .map(|t| galley_infra::rollout::TargetHealth {
+                id: t.id.clone(),
+                state: galley_infra::rollout::HealthState::Unhealthy,
+                reason: Some(
+                    "Target.ResponseCodeMismatch: health checks failed with these codes: [502]"
+                        .into(),
+                ),
+            })
+            .collect())
+    }
+}
+
+struct Quiet;
+
+impl galley_infra::rollout::Progress for Quiet {
+    fn step(&self, _: &str) {}
+    fn done(&self, _: &str, _: std::time::Duration) {}
+    fn waiting(&self, _: &str) {}
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_health_gate_rolls_back_and_says_why() {
+    let w = world();
+    let first = w.publish();
+    let settings: galley_infra::DeploySettings =
+        serde_json::from_value(serde_json::json!({"site": "blog", "health_timeout": 1}))
+            .expect("settings");
+    let aws = galley_infra::aws::Aws::from_sdk(w.sdk().await, &settings);
+    let request = galley_infra::aws::deploy::Request {
+        digest: format!("sha256:{}", "ab".repeat(32)),
+        repository: format!("{}/galley/blog", w.registry.host()),
+        pull: galley_infra::user_data::Pull::Anonymous,
+    };
+    let timing = galley_infra::aws::deploy::Timing {
+        poll: std::time::Duration::from_millis(20),
+        report_every: std::time::Duration::from_millis(100),
+    };
+    let err =
+        galley_infra::aws::deploy::deploy(&aws, &request, Some(&NeverHealthy), &timing, &Quiet)
+            .await
+            .expect_err("the gate never passes");
+    let message = err.to_string();
+    assert!(
+        message.contains("health gate") && message.contains("Target.ResponseCodeMismatch"),
+        "{message}"
+    );
+    assert!(message.contains("rolled back"), "{message}");
+    let status = w.status();
+    assert_eq!(status["live"]["digest"], first["digest"]);
+    assert!(
+        status["instances"]
+            .as_array()
+            .expect("instances")
+            .iter()
+            .all(|i| i["release"] == first["release"]),
+        "{status}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publish_killed_mid_way_is_converged_by_the_next_and_a_held_lock_refuses_a_second() {
+    let w = world();
+    let first = w.publish();
+    edit_post(&w.site);
+    let mut child = galley()
+        .args(["publish", path(&w.site), "--insecure"])
+        .envs(w.env(None))
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn publish");
+    let stderr = child.stderr.take().expect("stderr");
+    for line in BufReader::new(stderr).lines() {
+        let line = line.expect("line");
+        if line.contains("waiting until running") {
+            break;
+        }
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    // The killed publish left new instances and a group behind; the next publish converges.
+    let third = w.publish();
+    let status = w.status();
+    assert_eq!(status["live"]["digest"], third["digest"]);
+    let instances = status["instances"].as_array().expect("instances");
+    assert_eq!(instances.len(), 2, "{status}");
+    assert!(
+        instances.iter().all(|i| i["release"] == third["release"]),
+        "{status}"
+    );
+    assert_ne!(third["digest"], first["digest"]);
+
+    // Another machine holds the lock: the publish fails fast naming it.
+    let sdk = w.sdk().await;
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let holder = format!(
+        "ci-runner-7 pid 4242 since {}",
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    ssm.put_parameter()
+        .name("/galley/blog/lock")
+        .value(&holder)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("take lock");
+    let run = w.galley(&["publish", path(&w.site), "--insecure"]);
+    assert_eq!(run.status.code(), Some(5), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("ci-runner-7 pid 4242"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert_eq!(w.status()["live"]["digest"], third["digest"]);
+}
+
+#[test]
+fn dry_run_changes_nothing_and_bad_settings_name_the_file() {
+    let w = world();
+    let run = w.galley(&["publish", path(&w.site), "--dry-run"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let plan = text(&run.stdout);
+    assert!(
+        plan.contains("create load balancer galley-blog") && plan.contains("2 × t3.micro"),
+        "{plan}"
+    );
+    let state = w.moto.state();
+    assert!(
+        !state["ec2"].to_string().contains("galley:site"),
+        "dry run created something"
+    );
+
+    let config = w.site.join("_config.yml");
+    let text_before = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        text_before.replace("site: blog", "site: blog\n  instance_count: 1"),
+    )
+    .expect("write");
+    let run = w.galley(&["publish", path(&w.site)]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = text(&run.stderr);
+    assert!(
+        err.contains("_config.yml") && err.contains("at least 2"),
+        "{err}"
+    );
+    let _ = Command::new("true").status();
+}
