@@ -13,7 +13,7 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, InspectContainerOptions, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, StartContainerOptions,
 };
-use bollard::Docker;
+pub use bollard::Docker;
 use futures_util::StreamExt;
 
 use crate::config::{HEALTH_PATH, PORT};

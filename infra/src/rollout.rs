@@ -104,8 +104,6 @@ pub struct Outcome {
     pub group: String,
     pub targets: Vec<Target>,
     pub previous: Option<Live>,
-    /// (step, seconds).
-    pub steps: Vec<(String, f64)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,14 +117,15 @@ pub struct RolloutError {
     pub unhealthy: bool,
 }
 
+/// Runs named steps, reporting each start and its time through `Progress` (the one record
+/// of step times).
 struct Steps<'a> {
     progress: &'a dyn Progress,
-    taken: Vec<(String, f64)>,
 }
 
 impl Steps<'_> {
     async fn run<T>(
-        &mut self,
+        &self,
         name: &str,
         work: impl std::future::Future<Output = anyhow::Result<T>>,
     ) -> Result<T, (String, String)> {
@@ -137,7 +136,6 @@ impl Steps<'_> {
             .map_err(|e| (name.to_string(), format!("{e:#}")))?;
         let took = started.elapsed();
         self.progress.done(name, took);
-        self.taken.push((name.to_string(), took.as_secs_f64()));
         Ok(out)
     }
 }
@@ -151,10 +149,7 @@ pub async fn rollout(
     gate: &dyn HealthGate,
     progress: &dyn Progress,
 ) -> Result<Outcome, RolloutError> {
-    let mut steps = Steps {
-        progress,
-        taken: Vec::new(),
-    };
+    let steps = Steps { progress };
     let previous = lb.live().await.map_err(|e| RolloutError {
         step: "reading the live release".into(),
         detail: format!("{e:#}"),
@@ -168,7 +163,7 @@ pub async fn rollout(
         compute,
         lb,
         gate,
-        &mut steps,
+        &steps,
         previous.as_ref(),
         &mut group,
         &mut targets,
@@ -219,7 +214,6 @@ pub async fn rollout(
         group,
         targets,
         previous,
-        steps: steps.taken,
     })
 }
 
@@ -229,7 +223,7 @@ async fn bring_up(
     compute: &dyn Compute,
     lb: &dyn LoadBalancer,
     gate: &dyn HealthGate,
-    steps: &mut Steps<'_>,
+    steps: &Steps<'_>,
     previous: Option<&Live>,
     group_out: &mut Option<String>,
     targets_out: &mut Vec<Target>,
@@ -301,7 +295,7 @@ async fn gate_once(gate: &dyn HealthGate, group: &str, targets: &[Target]) -> Re
 async fn gate_step(
     plan: &Plan,
     gate: &dyn HealthGate,
-    steps: &mut Steps<'_>,
+    steps: &Steps<'_>,
     group: &str,
     targets: &[Target],
     name: &str,

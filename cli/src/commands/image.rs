@@ -163,26 +163,28 @@ fn open(dir: &ImageDir) -> Result<Layout, ExitCode> {
     Layout::open(&dir.out).map_err(|e| fail(EXIT_SITE_ERROR, e.to_string()))
 }
 
-async fn load(args: ImageDir) -> Result<(), ExitCode> {
-    let layout = open(&args)?;
+/// Opens the image folder and loads it into the local engine: (engine, image, loaded name).
+async fn open_and_load(
+    dir: &ImageDir,
+) -> Result<(galley_image::docker::Docker, Layout, String), ExitCode> {
+    let layout = open(dir)?;
     let docker = galley_image::docker::connect()
         .await
         .map_err(|e| fail(EXIT_SERVICE, e.to_string()))?;
     let name = galley_image::docker::load(&docker, &layout)
         .await
         .map_err(|e| fail(EXIT_SERVICE, e.to_string()))?;
+    Ok((docker, layout, name))
+}
+
+async fn load(args: ImageDir) -> Result<(), ExitCode> {
+    let (_, layout, name) = open_and_load(&args).await?;
     println!("loaded {name} ({})", layout.manifest_digest);
     Ok(())
 }
 
 async fn run_container(args: RunArgs) -> Result<(), ExitCode> {
-    let layout = open(&args.image)?;
-    let docker = galley_image::docker::connect()
-        .await
-        .map_err(|e| fail(EXIT_SERVICE, e.to_string()))?;
-    let name = galley_image::docker::load(&docker, &layout)
-        .await
-        .map_err(|e| fail(EXIT_SERVICE, e.to_string()))?;
+    let (docker, layout, name) = open_and_load(&args.image).await?;
     let options = galley_image::docker::RunOptions {
         port: args.port,
         labels: [("galley.image".to_string(), layout.manifest_digest.clone())].into(),

@@ -28,6 +28,13 @@ pub struct Retry {
     pub first_backoff: Duration,
 }
 
+impl Retry {
+    /// The pause after failed attempt number `attempt` (1-based): doubling each time.
+    pub fn pause(&self, attempt: u32) -> Duration {
+        self.first_backoff * 2u32.pow(attempt.saturating_sub(1))
+    }
+}
+
 impl Default for Retry {
     fn default() -> Self {
         Retry {
@@ -128,7 +135,7 @@ impl Client {
                 Err(e) if e.status.is_none() && !last => {}
                 Err(e) => return Err(e),
             }
-            tokio::time::sleep(self.retry.first_backoff * 2u32.pow(attempt - 1)).await;
+            tokio::time::sleep(self.retry.pause(attempt)).await;
         }
     }
 

@@ -110,7 +110,7 @@ async fn upload_blob(
         match result {
             Ok(()) => return Ok(()),
             Err(e) if attempt < client.retry.attempts && e.status.is_none_or(|s| s >= 500) => {
-                tokio::time::sleep(client.retry.first_backoff * 2u32.pow(attempt - 1)).await;
+                tokio::time::sleep(client.retry.pause(attempt)).await;
             }
             Err(e) => return Err(e),
         }

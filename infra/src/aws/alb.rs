@@ -11,7 +11,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ForwardActionConfig,
     LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum, RedirectActionConfig,
     RedirectActionStatusCodeEnum, Tag, TargetDescription, TargetGroupAttribute, TargetGroupTuple,
-    TargetHealthStateEnum,
+    TargetHealthDescription, TargetHealthStateEnum,
 };
 
 use super::{sdk_error, tag_pairs, Aws, TAG_RELEASE, TAG_SITE};
@@ -339,19 +339,9 @@ impl LoadBalancer for AlbBalancer {
     }
 
     async fn drain(&self, group: &str) -> Result<()> {
-        let health = self
-            .aws
-            .elb
-            .describe_target_health()
-            .target_group_arn(group)
-            .send()
-            .await
-            .map_err(sdk_error("reading old targets"))?;
-        let targets: Vec<TargetDescription> = health
-            .target_health_descriptions()
-            .iter()
-            .filter_map(|d| d.target().cloned())
-            .collect();
+        let health = target_health(&self.aws, group, "reading old targets").await?;
+        let targets: Vec<TargetDescription> =
+            health.iter().filter_map(|d| d.target().cloned()).collect();
         if targets.is_empty() {
             return Ok(());
         }
@@ -365,15 +355,8 @@ impl LoadBalancer for AlbBalancer {
             .map_err(sdk_error("deregistering old targets"))?;
         // Connections finish within the deregistration delay; wait until none is draining.
         for _ in 0..120 {
-            let h = self
-                .aws
-                .elb
-                .describe_target_health()
-                .target_group_arn(group)
-                .send()
-                .await
-                .map_err(sdk_error("waiting for old targets to drain"))?;
-            let draining = h.target_health_descriptions().iter().any(|d| {
+            let h = target_health(&self.aws, group, "waiting for old targets to drain").await?;
+            let draining = h.iter().any(|d| {
                 d.target_health().and_then(|t| t.state()) == Some(&TargetHealthStateEnum::Draining)
             });
             if !draining {
@@ -453,6 +436,18 @@ pub async fn live(aws: &Aws, listener: &str) -> Result<Option<Live>> {
     }))
 }
 
+/// DescribeTargetHealth of one group; `what` names the step in errors.
+async fn target_health(aws: &Aws, group: &str, what: &str) -> Result<Vec<TargetHealthDescription>> {
+    let out = aws
+        .elb
+        .describe_target_health()
+        .target_group_arn(group)
+        .send()
+        .await
+        .map_err(sdk_error(what))?;
+    Ok(out.target_health_descriptions().to_vec())
+}
+
 /// Target health as the gate sees it.
 pub struct AlbHealth {
     pub aws: Aws,
@@ -461,16 +456,9 @@ pub struct AlbHealth {
 #[async_trait]
 impl HealthGate for AlbHealth {
     async fn health(&self, group: &str, targets: &[Target]) -> Result<Vec<TargetHealth>> {
-        let out = self
-            .aws
-            .elb
-            .describe_target_health()
-            .target_group_arn(group)
-            .send()
-            .await
-            .map_err(sdk_error("reading target health"))?;
+        let out = target_health(&self.aws, group, "reading target health").await?;
         let mut health = Vec::new();
-        for d in out.target_health_descriptions() {
+        for d in &out {
             let id = d
                 .target()
                 .and_then(|t| t.id())

@@ -16,14 +16,18 @@ pub fn parameter(aws: &Aws) -> String {
 
 /// Who holds the lock: host, process and start time.
 pub fn holder_text(now: DateTime<Utc>) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "unknown-host".into());
     format!(
-        "{host} pid {} since {}",
+        "{} pid {} since {}",
+        hostname(),
         std::process::id(),
         now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown-host".into())
 }
 
 pub async fn acquire(aws: &Aws, now: DateTime<Utc>) -> Result<String> {
@@ -87,17 +91,15 @@ pub async fn acquire(aws: &Aws, now: DateTime<Utc>) -> Result<String> {
 /// A holder on this machine whose process is gone (a publish killed with SIGKILL) no
 /// longer holds anything.
 fn holder_is_dead(text: &str) -> bool {
-    let this_host = holder_text(Utc::now());
-    let host = |t: &str| t.split(" pid ").next().map(str::to_string);
-    let pid = text
-        .split(" pid ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
+    let Some((host, rest)) = text.split_once(" pid ") else {
+        return false;
+    };
+    let pid = rest
+        .split_whitespace()
+        .next()
         .and_then(|p| p.parse::<u32>().ok());
     match pid {
-        Some(pid) if host(text) == host(&this_host) => {
-            !std::path::Path::new(&format!("/proc/{pid}")).exists()
-        }
+        Some(pid) if host == hostname() => !std::path::Path::new(&format!("/proc/{pid}")).exists(),
         _ => false,
     }
 }
