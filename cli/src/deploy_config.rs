@@ -34,3 +34,34 @@ pub fn load(site: &Path) -> Result<DeploySettings, String> {
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(settings)
 }
+
+/// Settings for `--target local`: the `deploy:` section when there is one, else defaults
+/// with the site named after its folder (a laptop needs no AWS settings).
+pub fn load_local(site: &Path) -> Result<DeploySettings, String> {
+    let path = site.join("_config.yml");
+    let has_deploy = std::fs::read_to_string(&path)
+        .map(|t| t.lines().any(|l| l.starts_with("deploy:")))
+        .unwrap_or(false);
+    if has_deploy {
+        return load(site);
+    }
+    let folder = std::fs::canonicalize(site)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().to_lowercase()))
+        .unwrap_or_default();
+    let mut name: String = folder
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .trim_matches('-')
+        .chars()
+        .take(20)
+        .collect();
+    if name.is_empty() {
+        name = "site".into();
+    }
+    let settings: DeploySettings =
+        serde_json::from_value(serde_json::json!({ "site": name })).map_err(|e| e.to_string())?;
+    settings.validate()?;
+    Ok(settings)
+}

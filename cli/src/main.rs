@@ -31,7 +31,8 @@ enum Command {
     /// Bake the site into an OCI image; load, run or push it.
     #[command(subcommand)]
     Image(commands::image::Command),
-    /// Build, bake, push and put the site live on AWS (health-gated, rolled back on failure).
+    /// Build, bake, push and put the site live on AWS, or with `--target local` in local
+    /// containers (health-gated, rolled back on failure).
     Publish(commands::publish::PublishArgs),
     /// Put an already pushed image live.
     Deploy(commands::publish::DeployArgs),
@@ -43,6 +44,9 @@ enum Command {
     Rollback(commands::publish::RollbackArgs),
     /// Remove everything Galley created on AWS for the site.
     Destroy(commands::publish::Site),
+    /// The local load balancer that `publish --target local` starts (runs until stopped).
+    #[command(hide = true)]
+    Balancer(commands::local::BalancerArgs),
     /// Create a new site or post.
     #[command(subcommand)]
     New(commands::new::What),
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Command::Releases(args) => commands::publish::releases(args),
         Command::Rollback(args) => commands::publish::rollback(args),
         Command::Destroy(args) => commands::publish::destroy(args),
+        Command::Balancer(args) => commands::local::balancer(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

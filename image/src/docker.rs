@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::models::{
+    ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, InspectContainerOptions, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, StartContainerOptions,
@@ -120,6 +122,8 @@ pub struct RunOptions {
     pub name: Option<String>,
     pub health_timeout: Duration,
     pub labels: HashMap<String, String>,
+    /// Restart it when it stops (unless stopped by hand), as production does.
+    pub restart: bool,
 }
 
 impl Default for RunOptions {
@@ -129,6 +133,7 @@ impl Default for RunOptions {
             name: None,
             health_timeout: Duration::from_secs(30),
             labels: HashMap::new(),
+            restart: false,
         }
     }
 }
@@ -140,6 +145,42 @@ pub async fn run(
     image: &str,
     options: &RunOptions,
 ) -> Result<Running, DockerError> {
+    let id = start(docker, image, options).await?;
+    let port = match port_of(docker, &id).await {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = remove(docker, &id).await;
+            return Err(e);
+        }
+    };
+    let running = Running {
+        url: format!("http://127.0.0.1:{port}/"),
+        id,
+        port,
+    };
+    if let Err(detail) =
+        wait_healthy(docker, &running.id, running.port, options.health_timeout).await
+    {
+        let log = logs(docker, &running.id).await;
+        let _ = remove(docker, &running.id).await;
+        return Err(DockerError::Unhealthy {
+            id: running.id,
+            detail,
+            log,
+        });
+    }
+    Ok(running)
+}
+
+/// Creates and starts a container the way production runs it (read-only root, no new
+/// privileges, no capabilities, port on 127.0.0.1 only) without waiting for health: the
+/// caller gates on it (`run`, or the local rollout's health gate). Returns the container id;
+/// the port is known only while it runs ([`port_of`]).
+pub async fn start(
+    docker: &Docker,
+    image: &str,
+    options: &RunOptions,
+) -> Result<String, DockerError> {
     let port_key = format!("{PORT}/tcp");
     let host_config = HostConfig {
         port_bindings: Some(HashMap::from([(
@@ -156,6 +197,10 @@ pub async fn run(
         readonly_rootfs: Some(true),
         security_opt: Some(vec!["no-new-privileges".into()]),
         cap_drop: Some(vec!["ALL".into()]),
+        restart_policy: options.restart.then_some(RestartPolicy {
+            name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+            maximum_retry_count: None,
+        }),
         ..Default::default()
     };
     let body = ContainerCreateBody {
@@ -181,20 +226,12 @@ pub async fn run(
         let _ = remove(docker, &id).await;
         return Err(engine("start", e));
     }
-    let port = match published_port(docker, &id, &port_key).await {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = remove(docker, &id).await;
-            return Err(e);
-        }
-    };
-    let url = format!("http://127.0.0.1:{port}/");
-    if let Err(detail) = wait_healthy(docker, &id, port, options.health_timeout).await {
-        let log = logs(docker, &id).await;
-        let _ = remove(docker, &id).await;
-        return Err(DockerError::Unhealthy { id, detail, log });
-    }
-    Ok(Running { id, url, port })
+    Ok(id)
+}
+
+/// The host port a container publishes its server on.
+pub async fn port_of(docker: &Docker, id: &str) -> Result<u16, DockerError> {
+    published_port(docker, id, &format!("{PORT}/tcp")).await
 }
 
 async fn published_port(docker: &Docker, id: &str, key: &str) -> Result<u16, DockerError> {

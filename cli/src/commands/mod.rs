@@ -3,6 +3,7 @@
 pub mod build;
 pub mod check;
 pub mod image;
+pub mod local;
 pub mod new;
 pub mod publish;
 pub mod serve;

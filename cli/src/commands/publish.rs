@@ -25,6 +25,16 @@ use crate::bake::{bake, BakeError, Recipe};
 pub const EXIT_UNHEALTHY: u8 = 4;
 pub const EXIT_LOCKED: u8 = 5;
 
+/// Where a release goes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Target {
+    /// EC2 instances in two AZs behind an ALB.
+    #[default]
+    Aws,
+    /// Containers in the local Docker engine behind Galley's own load balancer on loopback.
+    Local,
+}
+
 #[derive(clap::Args)]
 pub struct Site {
     /// The site folder (its `_config.yml` has the `deploy:` settings).
@@ -33,6 +43,8 @@ pub struct Site {
     /// Print the result as one JSON document.
     #[arg(long)]
     pub json: bool,
+    #[arg(long, value_enum, default_value_t = Target::Aws)]
+    pub target: Target,
 }
 
 #[derive(clap::Args)]
@@ -54,6 +66,14 @@ pub struct PublishArgs {
     /// With ECR, push to this registry host instead (tests, mirrors).
     #[arg(long, env = "GALLEY_ECR_REGISTRY")]
     pub ecr_registry: Option<String>,
+    /// `aws` (default) or `local`: containers in the local Docker engine behind Galley's
+    /// own load balancer.
+    #[arg(long, value_enum, default_value_t = Target::Aws)]
+    pub target: Target,
+    /// With `--target local`: the loopback port to serve on (default: the running
+    /// balancer's, else 8080).
+    #[arg(long, env = "GALLEY_LOCAL_PORT")]
+    pub port: Option<u16>,
 }
 
 #[derive(clap::Args)]
@@ -77,13 +97,13 @@ pub struct RollbackArgs {
 }
 
 /// Progress lines on stderr, each with the time since the command started.
-struct Lines {
+pub(super) struct Lines {
     started: Instant,
     steps: Mutex<Vec<(String, f64)>>,
 }
 
 impl Lines {
-    fn new() -> Lines {
+    pub(super) fn new() -> Lines {
         Lines {
             started: Instant::now(),
             steps: Mutex::new(Vec::new()),
@@ -123,7 +143,7 @@ fn settings(site: &std::path::Path) -> Result<DeploySettings, ExitCode> {
     crate::deploy_config::load(site).map_err(|e| fail(EXIT_SITE_ERROR, e))
 }
 
-fn deploy_error(e: DeployError) -> ExitCode {
+pub(super) fn deploy_error(e: DeployError) -> ExitCode {
     let code = match &e {
         DeployError::Locked(_) => EXIT_LOCKED,
         DeployError::Rollout(r) if r.unhealthy => EXIT_UNHEALTHY,
@@ -179,6 +199,15 @@ fn repository(d: &Destination) -> String {
 }
 
 pub fn publish(args: PublishArgs) -> Result<(), ExitCode> {
+    if args.target == Target::Local {
+        return super::local::publish(&args);
+    }
+    if args.port.is_some() {
+        return Err(fail(
+            super::EXIT_USAGE,
+            "--port is for --target local (on AWS the load balancer listens on 80/443)",
+        ));
+    }
     let settings = settings(&args.site)?;
     let runtime = super::image::runtime()?;
     runtime.block_on(async {
@@ -187,23 +216,7 @@ pub fn publish(args: PublishArgs) -> Result<(), ExitCode> {
         if args.dry_run {
             return dry_run(&aws, args.json).await;
         }
-        lines.step("building the image");
-        let started = Instant::now();
-        let out = args.site.join("_image");
-        let recipe = Recipe {
-            site: &args.site,
-            out: &out,
-            tag: Some(format!("galley/{}:latest", settings.site)),
-            server_binary: args.server_binary.clone(),
-            brotli_quality: 11,
-            options: BuildOptions::default(),
-        };
-        let baked = bake(&recipe).map_err(|e| match e {
-            BakeError::Site(e) => super::report(&e),
-            BakeError::Image(e) => fail(EXIT_SITE_ERROR, e),
-        })?;
-        lines.done("building the image", started.elapsed());
-        let digest = baked.image.digest().to_string();
+        let (out, digest) = bake_for(&args, &settings, &lines)?;
 
         lines.step("pushing");
         let started = Instant::now();
@@ -237,8 +250,33 @@ pub fn publish(args: PublishArgs) -> Result<(), ExitCode> {
     })
 }
 
+/// Builds the site and its image into `SITE/_image`; returns the folder and the digest.
+pub(super) fn bake_for(
+    args: &PublishArgs,
+    settings: &DeploySettings,
+    lines: &Lines,
+) -> Result<(PathBuf, String), ExitCode> {
+    lines.step("building the image");
+    let started = Instant::now();
+    let out = args.site.join("_image");
+    let recipe = Recipe {
+        site: &args.site,
+        out: &out,
+        tag: Some(format!("galley/{}:latest", settings.site)),
+        server_binary: args.server_binary.clone(),
+        brotli_quality: 11,
+        options: BuildOptions::default(),
+    };
+    let baked = bake(&recipe).map_err(|e| match e {
+        BakeError::Site(e) => super::report(&e),
+        BakeError::Image(e) => fail(EXIT_SITE_ERROR, e),
+    })?;
+    lines.done("building the image", started.elapsed());
+    Ok((out, baked.image.digest().to_string()))
+}
+
 /// Polling knobs: `GALLEY_POLL_MS` lets tests against moto run without waiting seconds.
-fn timing() -> Timing {
+pub(super) fn timing() -> Timing {
     let mut t = Timing::default();
     if let Some(ms) = std::env::var("GALLEY_POLL_MS")
         .ok()
@@ -250,7 +288,7 @@ fn timing() -> Timing {
     t
 }
 
-fn finish(lines: &Lines, report: &deploy::Report, json: bool) {
+pub(super) fn finish(lines: &Lines, report: &deploy::Report, json: bool) {
     // Every step reported its time to `lines` as it finished (the rollout's too).
     let steps = lines.steps();
     if json {
@@ -308,6 +346,12 @@ pub fn deploy_digest(args: DeployArgs) -> Result<(), ExitCode> {
         ));
     }
     let settings = settings(&args.site.site)?;
+    if args.site.target == Target::Local {
+        return Err(fail(
+            super::EXIT_USAGE,
+            "deploy DIGEST is for AWS; with --target local, run publish",
+        ));
+    }
     super::image::runtime()?.block_on(async {
         let lines = Lines::new();
         let aws = Aws::connect(&settings).await;
@@ -326,6 +370,12 @@ pub fn deploy_digest(args: DeployArgs) -> Result<(), ExitCode> {
 }
 
 pub fn rollback(args: RollbackArgs) -> Result<(), ExitCode> {
+    if args.site.target == Target::Local {
+        return Err(fail(
+            super::EXIT_USAGE,
+            "rollback is not available for --target local yet: publish the earlier version of the site instead",
+        ));
+    }
     let settings = settings(&args.site.site)?;
     super::image::runtime()?.block_on(async {
         let lines = Lines::new();
@@ -359,6 +409,9 @@ pub fn rollback(args: RollbackArgs) -> Result<(), ExitCode> {
 }
 
 pub fn status(args: Site) -> Result<(), ExitCode> {
+    if args.target == Target::Local {
+        return super::local::status(&args);
+    }
     let settings = settings(&args.site)?;
     super::image::runtime()?.block_on(async {
         let aws = Aws::connect(&settings).await;
@@ -394,6 +447,9 @@ pub fn status(args: Site) -> Result<(), ExitCode> {
 }
 
 pub fn releases(args: Site) -> Result<(), ExitCode> {
+    if args.target == Target::Local {
+        return super::local::releases(&args);
+    }
     let settings = settings(&args.site)?;
     super::image::runtime()?.block_on(async {
         let aws = Aws::connect(&settings).await;
@@ -426,6 +482,9 @@ pub fn releases(args: Site) -> Result<(), ExitCode> {
 }
 
 pub fn destroy(args: Site) -> Result<(), ExitCode> {
+    if args.target == Target::Local {
+        return super::local::destroy(&args);
+    }
     let settings = settings(&args.site)?;
     super::image::runtime()?.block_on(async {
         let aws = Aws::connect(&settings).await;

@@ -10,8 +10,9 @@ use serde::Serialize;
 use super::alb::{self, AlbBalancer, AlbHealth};
 use super::instances::{self, Ec2Compute};
 use super::{history, iam, lock, network, Aws, TAG_RELEASE};
+pub use crate::deployment::{DeployError, Report, Timing};
 use crate::release::Release;
-use crate::rollout::{self, HealthGate, Outcome, Plan, Progress, RolloutError, Target};
+use crate::rollout::{self, HealthGate, Plan, Progress, Target};
 use crate::user_data::Pull;
 
 /// What to deploy: an image already pushed, by digest.
@@ -21,38 +22,6 @@ pub struct Request {
     /// `host/repository` the instances pull from.
     pub repository: String,
     pub pull: Pull,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub url: String,
-    pub outcome: Outcome,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum DeployError {
-    #[error("{0:#}")]
-    Infra(anyhow::Error),
-    #[error("the publish lock is held: {0:#}")]
-    Locked(anyhow::Error),
-    #[error("release failed at {}: {}{}", .0.step, .0.detail, if .0.rolled_back { "\nrolled back: the previous release is still serving" } else { "" })]
-    Rollout(RolloutError),
-}
-
-/// Timing knobs; tests shorten them.
-#[derive(Debug, Clone)]
-pub struct Timing {
-    pub poll: Duration,
-    pub report_every: Duration,
-}
-
-impl Default for Timing {
-    fn default() -> Self {
-        Timing {
-            poll: Duration::from_secs(2),
-            report_every: Duration::from_secs(5),
-        }
-    }
 }
 
 pub async fn deploy(

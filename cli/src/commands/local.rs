@@ -1,0 +1,147 @@
+//! `publish|status|releases|destroy --target local`, and `galley balancer`, the local load
+//! balancer process that `publish --target local` starts.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use galley_image::Layout;
+use galley_infra::local::deploy::{self, LocalTarget};
+use galley_infra::local::{balancer, state::StateDir};
+use galley_infra::DeploySettings;
+
+use super::publish::{bake_for, deploy_error, finish, timing, Lines, PublishArgs, Site};
+use super::{fail, EXIT_SERVICE, EXIT_SITE_ERROR};
+
+#[derive(clap::Args)]
+pub struct BalancerArgs {
+    /// The site's local state folder (routes, address and token are kept there).
+    #[arg(long)]
+    pub state: PathBuf,
+    /// Where to serve the site.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}
+
+fn target(site: &Path, port: Option<u16>) -> Result<LocalTarget, ExitCode> {
+    let settings: DeploySettings =
+        crate::deploy_config::load_local(site).map_err(|e| fail(EXIT_SITE_ERROR, e))?;
+    let state =
+        StateDir::for_site(&settings.site).map_err(|e| fail(EXIT_SERVICE, format!("{e:#}")))?;
+    let program = std::env::current_exe().map_err(|e| {
+        fail(
+            EXIT_SERVICE,
+            format!("cannot find the galley executable: {e}"),
+        )
+    })?;
+    Ok(LocalTarget {
+        site: settings.site.clone(),
+        state,
+        port,
+        program,
+        containers: settings.instance_count,
+        health_path: settings.health_check_path.clone(),
+        health_timeout: Duration::from_secs(settings.health_timeout),
+        canary: settings
+            .canary
+            .map(|c| (c.percent, Duration::from_secs(c.seconds))),
+    })
+}
+
+pub fn publish(args: &PublishArgs) -> Result<(), ExitCode> {
+    if args.dry_run {
+        return Err(fail(
+            super::EXIT_USAGE,
+            "--dry-run is for AWS; the local target has nothing to plan",
+        ));
+    }
+    let local = target(&args.site, args.port)?;
+    let settings =
+        crate::deploy_config::load_local(&args.site).map_err(|e| fail(EXIT_SITE_ERROR, e))?;
+    let lines = Lines::new();
+    let (out, _digest) = bake_for(args, &settings, &lines)?;
+    let layout = Layout::open(&out).map_err(|e| fail(EXIT_SITE_ERROR, e))?;
+    super::image::runtime()?.block_on(async {
+        let report = deploy::deploy(&local, &layout, &timing(), &lines)
+            .await
+            .map_err(deploy_error)?;
+        finish(&lines, &report, args.json);
+        Ok(())
+    })
+}
+
+pub fn status(args: &Site) -> Result<(), ExitCode> {
+    let local = target(&args.site, None)?;
+    super::image::runtime()?.block_on(async {
+        let status = deploy::status(&local)
+            .await
+            .map_err(|e| fail(EXIT_SERVICE, format!("{e:#}")))?;
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&status).unwrap_or_default()
+            );
+            return Ok(());
+        }
+        match (&status.url, &status.live) {
+            (Some(url), Some(live)) => {
+                println!("live: {url}\nrelease {} ({})", live.id, live.digest)
+            }
+            (Some(url), None) => println!("{url}: no release is live"),
+            _ => println!("site {} is not running locally", local.site),
+        }
+        for c in &status.containers {
+            println!(
+                "  {} {:<40} {:<10} {:<26} {}",
+                &c.container.id[..12.min(c.container.id.len())],
+                c.container.name,
+                c.container.state,
+                c.container.release,
+                c.health.as_deref().unwrap_or("-")
+            );
+        }
+        Ok(())
+    })
+}
+
+pub fn releases(args: &Site) -> Result<(), ExitCode> {
+    let local = target(&args.site, None)?;
+    let list = local.state.releases();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"releases": list}))
+                .unwrap_or_default()
+        );
+        return Ok(());
+    }
+    for r in &list {
+        println!("{} {} {}", r.id, r.created, r.digest);
+    }
+    Ok(())
+}
+
+pub fn destroy(args: &Site) -> Result<(), ExitCode> {
+    let local = target(&args.site, None)?;
+    super::image::runtime()?.block_on(async {
+        deploy::destroy(&local, |line| eprintln!("{line}"))
+            .await
+            .map_err(|e| fail(EXIT_SERVICE, format!("{e:#}")))?;
+        println!(
+            "stopped site {} locally (its images and release history stay)",
+            local.site
+        );
+        Ok(())
+    })
+}
+
+pub fn balancer(args: BalancerArgs) -> Result<(), ExitCode> {
+    let config = balancer::Config {
+        listen: args.listen,
+        state: StateDir { dir: args.state },
+    };
+    super::image::runtime()?
+        .block_on(balancer::run(config))
+        .map_err(|e| fail(EXIT_SERVICE, format!("{e:#}")))
+}

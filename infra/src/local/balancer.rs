@@ -1,0 +1,458 @@
+//! Galley's own load balancer for the local target: a small HTTP/1.1 reverse proxy on a
+//! loopback port that splits traffic between release groups by weight, plus a control API
+//! (loopback, token-protected) through which `publish` registers containers, switches the
+//! split and drains old groups. It runs as a detached `galley balancer` process so the site
+//! stays up between publishes.
+//!
+//! Zero-error switching comes from three things: the split changes atomically for new
+//! requests; requests already sent to the old group finish before `drain` returns (and only
+//! then are the old containers stopped); a GET or HEAD whose backend fails is retried on the
+//! group's other backend.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use super::routes::Routes;
+use super::state::{BalancerInfo, StateDir};
+
+type Body = BoxBody<Bytes, hyper::Error>;
+
+/// How long `drain` waits for in-flight requests of a group, at most.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Headers that belong to one connection, not to the request (RFC 9110 7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+];
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub state: StateDir,
+}
+
+/// The live table, the per-group in-flight counts and where to persist changes.
+struct Table {
+    routes: RwLock<Routes>,
+    inflight: RwLock<HashMap<String, Arc<AtomicUsize>>>,
+    requests: AtomicU64,
+    path: PathBuf,
+}
+
+impl Table {
+    /// The group and backends for the next request, counted in flight. The count is taken
+    /// while the table is read-locked, so a `drain` that starts after a switch sees every
+    /// request that chose the old group.
+    fn choose(&self) -> Option<(String, Vec<SocketAddr>, InFlight, u64)> {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        let routes = self.routes.read().ok()?;
+        let group = routes.pick(n)?.to_string();
+        let backends = routes.groups.get(&group)?.clone();
+        let counter = self.counter(&group);
+        counter.fetch_add(1, Ordering::SeqCst);
+        drop(routes);
+        Some((group, backends, InFlight(counter), n))
+    }
+
+    fn counter(&self, group: &str) -> Arc<AtomicUsize> {
+        if let Some(c) = self
+            .inflight
+            .read()
+            .ok()
+            .and_then(|m| m.get(group).cloned())
+        {
+            return c;
+        }
+        match self.inflight.write() {
+            Ok(mut m) => m.entry(group.to_string()).or_default().clone(),
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// Applies a change and writes the table to disk; a refused change leaves both as they
+    /// were.
+    fn update(&self, change: impl FnOnce(&mut Routes) -> Result<(), String>) -> Result<(), String> {
+        let mut routes = self.routes.write().map_err(|_| "routing table poisoned")?;
+        let mut next = routes.clone();
+        change(&mut next)?;
+        next.save(&self.path).map_err(|e| format!("{e:#}"))?;
+        *routes = next;
+        Ok(())
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        let routes = self.routes.read().map(|r| r.clone()).unwrap_or_default();
+        let inflight: HashMap<String, usize> = self
+            .inflight
+            .read()
+            .map(|m| {
+                m.iter()
+                    .map(|(g, c)| (g.clone(), c.load(Ordering::SeqCst)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        serde_json::json!({
+            "routes": routes,
+            "inflight": inflight,
+            "requests": self.requests.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// Decrements a group's in-flight count when the response body is done (or dropped).
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Binds both listeners, records where they are and serves until SIGTERM/SIGINT or a
+/// control-API shutdown, then lets in-flight requests finish.
+pub async fn run(config: Config) -> Result<()> {
+    let routes = Routes::load(&config.state.routes_path())?;
+    let table = Arc::new(Table {
+        routes: RwLock::new(routes),
+        inflight: RwLock::default(),
+        requests: AtomicU64::new(0),
+        path: config.state.routes_path(),
+    });
+    let proxy = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let admin = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .context("listening for the control API")?;
+    let token = token()?;
+    let info = BalancerInfo {
+        pid: std::process::id(),
+        listen: proxy.local_addr()?,
+        admin: admin.local_addr()?,
+        token: token.clone(),
+    };
+    config.state.write_balancer(&info)?;
+    eprintln!(
+        "galley balancer: serving {} (control API on {})",
+        info.listen, info.admin
+    );
+    let stop = Arc::new(Notify::new());
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(Duration::from_secs(2)));
+    connector.set_nodelay(true);
+    let client: Client<HttpConnector, Body> = Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build(connector);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let admin_task = tokio::spawn(serve_admin(admin, table.clone(), token, stop.clone()));
+    let shutdown = async {
+        tokio::select! {
+            () = galley_server::listener::shutdown_signal() => {}
+            () = stop.notified() => {}
+        }
+    };
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = proxy.accept() => match accepted {
+                Ok(a) => a,
+                Err(_) => {
+                    // Out of descriptors and the like: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let table = table.clone();
+        let client = client.clone();
+        let service = service_fn(move |req| forward(table.clone(), client.clone(), req, peer));
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(Duration::from_secs(10))
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+    drop(proxy);
+    admin_task.abort();
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(DRAIN_TIMEOUT) => {}
+    }
+    Ok(())
+}
+
+/// 32 random hex digits from the kernel.
+fn token() -> Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("reading /dev/urandom for the control token")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(Full::new(body.into()).map_err(|n| match n {}).boxed());
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+async fn forward(
+    table: Arc<Table>,
+    client: Client<HttpConnector, Body>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<Response<Body>, Infallible> {
+    let Some((group, backends, guard, n)) = table.choose() else {
+        return Ok(text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no release is live yet: run `galley publish --target local`\n",
+        ));
+    };
+    if backends.is_empty() {
+        return Ok(text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("release {group} has no registered containers\n"),
+        ));
+    }
+    let (parts, body) = req.into_parts();
+    // A GET or HEAD has no body, so it can be sent again to another backend.
+    let retryable = parts.method == Method::GET || parts.method == Method::HEAD;
+    let mut body = Some(body);
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut last_error = String::new();
+    for i in 0..backends.len() {
+        let addr = backends[(n as usize + i) % backends.len()];
+        let upstream_body: Body = if retryable {
+            Empty::new().map_err(|n| match n {}).boxed()
+        } else {
+            match body.take() {
+                Some(b) => b.boxed(),
+                None => break,
+            }
+        };
+        let mut upstream = Request::new(upstream_body);
+        *upstream.method_mut() = parts.method.clone();
+        *upstream.uri_mut() = match format!("http://{addr}{path}").parse() {
+            Ok(u) => u,
+            Err(_) => return Ok(text(StatusCode::BAD_REQUEST, "bad request target\n")),
+        };
+        let headers = upstream.headers_mut();
+        for (name, value) in &parts.headers {
+            if !HOP_BY_HOP.contains(&name.as_str()) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        if let Ok(v) = peer.ip().to_string().parse() {
+            headers.append("x-forwarded-for", v);
+        }
+        if !headers.contains_key("x-forwarded-proto") {
+            headers.insert(
+                "x-forwarded-proto",
+                hyper::header::HeaderValue::from_static("http"),
+            );
+        }
+        match client.request(upstream).await {
+            Ok(response) => {
+                let (mut head, body) = response.into_parts();
+                for name in HOP_BY_HOP {
+                    head.headers.remove(name);
+                }
+                // The guard lives as long as the body: the request counts as in flight
+                // until its last byte is sent.
+                let body = body
+                    .map_frame(move |frame| {
+                        let _ = &guard;
+                        frame
+                    })
+                    .boxed();
+                return Ok(Response::from_parts(head, body));
+            }
+            Err(e) => {
+                last_error = format!("{addr}: {e}");
+                if !retryable && !e.is_connect() {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(text(
+        StatusCode::BAD_GATEWAY,
+        format!("no container of release {group} answered ({last_error})\n"),
+    ))
+}
+
+async fn serve_admin(listener: TcpListener, table: Arc<Table>, token: String, stop: Arc<Notify>) {
+    let token = Arc::new(format!("Bearer {token}"));
+    while let Ok((stream, _)) = listener.accept().await {
+        let table = table.clone();
+        let token = token.clone();
+        let stop = stop.clone();
+        let service = service_fn(move |req| {
+            let table = table.clone();
+            let token = token.clone();
+            let stop = stop.clone();
+            async move { Ok::<_, Infallible>(control(&table, &token, &stop, req).await) }
+        });
+        tokio::spawn(async move {
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn json(value: &serde_json::Value) -> Response<Body> {
+    let mut r = text(StatusCode::OK, value.to_string());
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(req: Request<Incoming>) -> Result<T, String> {
+    let bytes = Limited::new(req.into_body(), 64 * 1024)
+        .collect()
+        .await
+        .map_err(|e| format!("reading the request: {e}"))?
+        .to_bytes();
+    serde_json::from_slice(&bytes).map_err(|e| format!("bad JSON: {e}"))
+}
+
+/// The control API: `GET /routes`, `PUT /groups/NAME` (backends), `DELETE /groups/NAME`,
+/// `PUT /forward` (weights), `POST /groups/NAME/drain`, `POST /shutdown`.
+async fn control(
+    table: &Table,
+    token: &str,
+    stop: &Notify,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let authorized = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        == Some(token);
+    if !authorized {
+        return text(StatusCode::UNAUTHORIZED, "missing or wrong token\n");
+    }
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let result: Result<serde_json::Value, (StatusCode, String)> =
+        match (&method, segments.as_slice()) {
+            (&Method::GET, ["routes"]) => Ok(table.snapshot()),
+            (&Method::PUT, ["groups", name]) => {
+                let name = name.to_string();
+                match read_json::<Vec<SocketAddr>>(req).await {
+                    Ok(backends) => table
+                        .update(|r| {
+                            r.groups.insert(name, backends);
+                            Ok(())
+                        })
+                        .map(|()| table.snapshot())
+                        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e)),
+                    Err(e) => Err((StatusCode::BAD_REQUEST, e)),
+                }
+            }
+            (&Method::DELETE, ["groups", name]) => table
+                .update(|r| {
+                    if r.forward.iter().any(|(g, _)| g == name) {
+                        return Err(format!(
+                            "{name} still takes traffic; forward elsewhere first"
+                        ));
+                    }
+                    r.groups.remove(*name);
+                    Ok(())
+                })
+                .map(|()| table.snapshot())
+                .map_err(|e| (StatusCode::CONFLICT, e)),
+            (&Method::PUT, ["forward"]) => match read_json::<Vec<(String, u8)>>(req).await {
+                Ok(weights) => table
+                    .update(|r| r.set_forward(weights))
+                    .map(|()| table.snapshot())
+                    .map_err(|e| (StatusCode::CONFLICT, e)),
+                Err(e) => Err((StatusCode::BAD_REQUEST, e)),
+            },
+            (&Method::POST, ["groups", name, "drain"]) => drain(table, name).await,
+            (&Method::POST, ["shutdown"]) => {
+                stop.notify_one();
+                Ok(serde_json::json!({"stopping": true}))
+            }
+            _ => Err((StatusCode::NOT_FOUND, format!("no {method} {path}"))),
+        };
+    match result {
+        Ok(v) => json(&v),
+        Err((status, e)) => text(status, format!("{e}\n")),
+    }
+}
+
+/// Waits until no request of `group` is in flight (it must no longer take traffic), then
+/// removes its backends.
+async fn drain(table: &Table, group: &str) -> Result<serde_json::Value, (StatusCode, String)> {
+    let takes_traffic = table
+        .routes
+        .read()
+        .map(|r| r.forward.iter().any(|(g, _)| g == group))
+        .unwrap_or(false);
+    if takes_traffic {
+        return Err((
+            StatusCode::CONFLICT,
+            format!("{group} still takes traffic; forward elsewhere first"),
+        ));
+    }
+    let counter = table.counter(group);
+    let started = Instant::now();
+    while counter.load(Ordering::SeqCst) > 0 && started.elapsed() < DRAIN_TIMEOUT {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let left = counter.load(Ordering::SeqCst);
+    table
+        .update(|r| {
+            if let Some(b) = r.groups.get_mut(group) {
+                b.clear();
+            }
+            Ok(())
+        })
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    Ok(serde_json::json!({
+        "drained": left == 0,
+        "left_in_flight": left,
+        "waited_ms": started.elapsed().as_millis() as u64,
+    }))
+}

@@ -1,0 +1,228 @@
+//! `publish --target local`, `status --target local`, `destroy --target local`: the same
+//! rollout engine as on AWS, with containers for instances and Galley's own balancer for the
+//! ALB. Take the lock, load the image, make sure the balancer runs, remove what a killed
+//! publish left, roll out, record.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use bollard::query_parameters::TagImageOptionsBuilder;
+use galley_image::docker::{self, Docker};
+use galley_image::Layout;
+use serde::Serialize;
+
+use super::containers::{self, Containers, HttpHealth, SiteContainer};
+use super::control::{self, Admin, LocalBalancer};
+use super::state::StateDir;
+use crate::deployment::{DeployError, Report, Timing};
+use crate::release::Release;
+use crate::rollout::{self, HealthGate, LoadBalancer, Plan, Progress};
+
+/// Everything the local target needs to know.
+#[derive(Debug, Clone)]
+pub struct LocalTarget {
+    pub site: String,
+    pub state: StateDir,
+    /// Loopback port the balancer serves on (default: the running one's, else 8080).
+    pub port: Option<u16>,
+    /// The `galley` executable, started as `galley balancer` when none runs.
+    pub program: PathBuf,
+    pub containers: usize,
+    pub health_path: String,
+    pub health_timeout: Duration,
+    pub canary: Option<(u8, Duration)>,
+}
+
+fn infra(e: impl Into<anyhow::Error>) -> DeployError {
+    DeployError::Infra(e.into())
+}
+
+pub async fn deploy(
+    target: &LocalTarget,
+    layout: &Layout,
+    timing: &Timing,
+    progress: &dyn Progress,
+) -> Result<Report, DeployError> {
+    let holder = format!(
+        "pid {} since {}",
+        std::process::id(),
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let _lock = target.state.lock(&holder).map_err(DeployError::Locked)?;
+    let docker = docker::connect().await.map_err(infra)?;
+
+    progress.step("loading the image into Docker");
+    let started = std::time::Instant::now();
+    let release = load(&docker, target, layout).await.map_err(infra)?;
+    progress.done("loading the image into Docker", started.elapsed());
+
+    progress.step("starting the local load balancer");
+    let started = std::time::Instant::now();
+    let admin = control::ensure(&target.state, &target.program, target.port)
+        .await
+        .map_err(infra)?;
+    progress.done("starting the local load balancer", started.elapsed());
+
+    let balancer = LocalBalancer {
+        admin: admin.clone(),
+        docker: docker.clone(),
+    };
+    let compute = Containers {
+        docker: docker.clone(),
+        site: target.site.clone(),
+        count: target.containers,
+    };
+    converge(&balancer, &compute, progress)
+        .await
+        .map_err(infra)?;
+    let gate = HttpHealth::new(docker.clone(), &target.health_path).map_err(infra)?;
+    let plan = Plan {
+        release: release.clone(),
+        health_timeout: target.health_timeout,
+        poll: timing.poll,
+        report_every: timing.report_every,
+        canary: target.canary,
+    };
+    let outcome = rollout::rollout(&plan, &compute, &balancer, &gate, progress)
+        .await
+        .map_err(DeployError::Rollout)?;
+    target.state.record(&release).map_err(infra)?;
+    Ok(Report {
+        url: admin.url(),
+        outcome,
+    })
+}
+
+/// Loads the layout and tags it `galley/<site>:sha-<12 hex>`, so every release keeps its
+/// own image while its containers exist.
+async fn load(docker: &Docker, target: &LocalTarget, layout: &Layout) -> Result<Release> {
+    let loaded = docker::load(docker, layout).await?;
+    let digest = layout.manifest_digest.clone();
+    let hex = digest.trim_start_matches("sha256:");
+    let repo = format!("galley/{}", target.site);
+    let tag = format!("sha-{}", &hex[..12.min(hex.len())]);
+    docker
+        .tag_image(
+            &loaded,
+            Some(
+                TagImageOptionsBuilder::default()
+                    .repo(&repo)
+                    .tag(&tag)
+                    .build(),
+            ),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("docker tag {loaded} {repo}:{tag}: {e}"))?;
+    let mut release = Release::new(&digest, &repo, chrono::Utc::now());
+    release.image = format!("{repo}:{tag}");
+    Ok(release)
+}
+
+/// Puts all traffic on the live release (a killed canary may have left a split) and
+/// removes every other release's containers and group.
+async fn converge(
+    balancer: &LocalBalancer,
+    compute: &Containers,
+    progress: &dyn Progress,
+) -> Result<()> {
+    use crate::rollout::Compute;
+    let snapshot = balancer.admin.snapshot().await?;
+    let live = snapshot.routes.live().map(str::to_string);
+    if let Some(l) = &live {
+        if snapshot.routes.forward.len() > 1 {
+            progress.waiting(&format!("putting all traffic back on {l}"));
+            balancer.forward(&[(l.clone(), 100)]).await?;
+        }
+    }
+    for group in snapshot.routes.groups.keys() {
+        if Some(group) != live.as_ref() {
+            progress.waiting(&format!("removing leftover release {group}"));
+            compute.terminate(group).await?;
+            balancer.delete_group(group).await?;
+        }
+    }
+    for c in containers::list(&compute.docker, &compute.site, None).await? {
+        if Some(&c.release) != live.as_ref() {
+            progress.waiting(&format!("removing leftover container {}", c.name));
+            docker::remove(&compute.docker, &c.id).await?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub url: Option<String>,
+    pub live: Option<Release>,
+    pub containers: Vec<ContainerStatus>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContainerStatus {
+    #[serde(flatten)]
+    pub container: SiteContainer,
+    pub health: Option<String>,
+}
+
+pub async fn status(target: &LocalTarget) -> Result<Status> {
+    let docker = docker::connect().await?;
+    let admin: Option<Admin> = control::find(&target.state).await;
+    let live_id = match &admin {
+        Some(a) => a.snapshot().await?.routes.live().map(str::to_string),
+        None => None,
+    };
+    let live = live_id
+        .as_ref()
+        .and_then(|id| target.state.releases().into_iter().find(|r| &r.id == id));
+    let gate = HttpHealth::new(docker.clone(), &target.health_path)?;
+    let mut out = Vec::new();
+    for c in containers::list(&docker, &target.site, None).await? {
+        let t = crate::rollout::Target {
+            id: c.id.clone(),
+            zone: String::new(),
+        };
+        let health = gate
+            .health("", std::slice::from_ref(&t))
+            .await?
+            .into_iter()
+            .next()
+            .map(|h| {
+                let state = format!("{:?}", h.state).to_lowercase();
+                match h.reason {
+                    Some(r) => format!("{state} ({r})"),
+                    None => state,
+                }
+            });
+        out.push(ContainerStatus {
+            container: c,
+            health,
+        });
+    }
+    Ok(Status {
+        url: admin.map(|a| a.url()),
+        live,
+        containers: out,
+    })
+}
+
+/// Stops the balancer and removes every container of the site; the images and the
+/// release history stay.
+pub async fn destroy(target: &LocalTarget, say: impl Fn(&str)) -> Result<()> {
+    let _lock = target
+        .state
+        .lock(&format!("destroy, pid {}", std::process::id()))?;
+    if let Some(admin) = control::find(&target.state).await {
+        say(&format!(
+            "stopping the local load balancer on {}",
+            admin.info.listen
+        ));
+        admin.shutdown().await?;
+    }
+    let docker = docker::connect().await?;
+    for c in containers::list(&docker, &target.site, None).await? {
+        say(&format!("removing container {}", c.name));
+        docker::remove(&docker, &c.id).await?;
+    }
+    target.state.clear()
+}

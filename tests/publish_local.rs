@@ -1,0 +1,288 @@
+//! `galley publish --target local` with real containers in the local Docker engine behind
+//! Galley's own load balancer: v1, then v2 (with a canary) while a bounded load runs through
+//! the balancer, with zero failed requests; then a release whose server cannot start, which
+//! is never switched to while v2 keeps serving; then `destroy`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use galley_tests::services::{free_port, require};
+use galley_tests::{copy_fixture, galley, server_binary, text};
+
+struct Site {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    state: PathBuf,
+    port: u16,
+    name: String,
+}
+
+impl Site {
+    fn new() -> Site {
+        let (tmp, dir) = copy_fixture("sites/theme-blog");
+        let name = format!("lt{}", std::process::id());
+        let config = dir.join("_config.yml");
+        let mut yaml = std::fs::read_to_string(&config).expect("config");
+        yaml.push_str(&format!(
+            "\ndeploy:\n  site: {name}\n  health_timeout: 60\n  canary:\n    percent: 50\n    seconds: 2\n"
+        ));
+        std::fs::write(&config, yaml).expect("write config");
+        let state = tmp.path().join("state");
+        Site {
+            dir,
+            state,
+            port: free_port(),
+            name,
+            _tmp: tmp,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn set_version(&self, v: &str) {
+        std::fs::write(self.dir.join("version.txt"), v).expect("write version.txt");
+    }
+
+    fn galley(&self, server: &Path, args: &[&str]) -> Output {
+        galley()
+            .args(args)
+            .env("GALLEY_STATE_DIR", &self.state)
+            .env("GALLEY_SERVER_BINARY", server)
+            .env("GALLEY_POLL_MS", "50")
+            .output()
+            .expect("run galley")
+    }
+
+    fn publish(&self, server: &Path) -> Output {
+        let port = self.port.to_string();
+        let site = self.dir.display().to_string();
+        self.galley(
+            server,
+            &["publish", &site, "--target", "local", "--port", &port],
+        )
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let site = self.dir.display().to_string();
+        let out = self.galley(
+            &server_binary(),
+            &["status", "--site", &site, "--target", "local", "--json"],
+        );
+        assert!(out.status.success(), "status: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("status JSON")
+    }
+}
+
+impl Drop for Site {
+    /// Never leave containers or a balancer behind, even when an assertion failed.
+    fn drop(&mut self) {
+        let site = self.dir.display().to_string();
+        let _ = self.galley(
+            &server_binary(),
+            &["destroy", "--site", &site, "--target", "local"],
+        );
+    }
+}
+
+/// Requests through the balancer from a few keep-alive clients until stopped; every
+/// answer in completion order: the body on 200, else what went wrong.
+struct Load {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<Vec<(u64, Result<String, String>)>>,
+}
+
+const WORKERS: usize = 4;
+
+impl Load {
+    fn start(url: String) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(async move {
+                let seq = Arc::new(AtomicU64::new(0));
+                let mut tasks = Vec::new();
+                for _ in 0..WORKERS {
+                    let (url, flag, seq) = (url.clone(), flag.clone(), seq.clone());
+                    tasks.push(tokio::spawn(async move {
+                        let client = reqwest::Client::builder()
+                            .no_proxy()
+                            .build()
+                            .expect("client");
+                        let mut seen = Vec::new();
+                        while !flag.load(Ordering::SeqCst) {
+                            let outcome = match client.get(&url).send().await {
+                                Ok(r) if r.status() == 200 => match r.text().await {
+                                    Ok(body) => Ok(body.trim().to_string()),
+                                    Err(e) => Err(format!("body: {e}")),
+                                },
+                                Ok(r) => Err(format!("status {}", r.status())),
+                                Err(e) => Err(format!("request: {e}")),
+                            };
+                            seen.push((seq.fetch_add(1, Ordering::SeqCst), outcome));
+                        }
+                        seen
+                    }));
+                }
+                let mut all = Vec::new();
+                for t in tasks {
+                    all.extend(t.await.expect("worker"));
+                }
+                all.sort_by_key(|(n, _)| *n);
+                all
+            })
+        });
+        Load { stop, thread }
+    }
+
+    fn finish(self) -> Vec<Result<String, String>> {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread
+            .join()
+            .expect("load thread")
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect()
+    }
+}
+
+/// A static server binary that fails at start, as a broken release would.
+fn broken_server(dir: &Path) -> PathBuf {
+    require("gcc");
+    let src = dir.join("broken.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\nint main(void) { fputs(\"broken server: cannot start\\n\", stderr); return 1; }\n",
+    )
+    .expect("write broken.c");
+    let bin = dir.join("broken-server");
+    let out = Command::new("gcc")
+        .args(["-static", "-O1", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .expect("run gcc");
+    assert!(out.status.success(), "gcc: {}", text(&out.stderr));
+    bin
+}
+
+fn releases_of(status: &serde_json::Value) -> Vec<String> {
+    status["containers"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .map(|c| c["release"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn local_releases_switch_without_failed_requests_and_a_broken_one_is_never_switched_to() {
+    let site = Site::new();
+    let server = server_binary();
+
+    // v1: the first release, no canary (nothing to compare with).
+    site.set_version("v1");
+    let out = site.publish(&server);
+    assert!(out.status.success(), "publish v1: {}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("live: {}", site.url("/"))),
+        "{}",
+        text(&out.stdout)
+    );
+    let (status, body) =
+        galley_tests::http::get(&site.url("/version.txt")).expect("GET through the balancer");
+    assert_eq!((status, text(&body).trim().to_string()), (200, "v1".into()));
+    let v1 = site.status();
+    let v1_id = v1["live"]["id"].as_str().expect("live release").to_string();
+    assert_eq!(releases_of(&v1), vec![v1_id.clone(), v1_id.clone()]);
+
+    // v2 under load, through a 50% canary.
+    site.set_version("v2");
+    let load = Load::start(site.url("/version.txt"));
+    let out = site.publish(&server);
+    let seen = load.finish();
+    assert!(out.status.success(), "publish v2: {}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("canary at 50%"),
+        "{}",
+        text(&out.stderr)
+    );
+    let failed: Vec<&String> = seen.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed during the switch, first: {:?}",
+        failed.len(),
+        seen.len(),
+        failed.first()
+    );
+    let bodies: Vec<&str> = seen.iter().filter_map(|r| r.as_deref().ok()).collect();
+    assert!(
+        bodies.iter().all(|b| *b == "v1" || *b == "v2"),
+        "{bodies:?}"
+    );
+    let first_v2 = bodies
+        .iter()
+        .position(|b| *b == "v2")
+        .expect("the load saw v2");
+    assert!(bodies[..first_v2].iter().all(|b| *b == "v1"));
+    // Without the canary only requests already in flight could answer v1 after the first
+    // v2; with it, v1 keeps half the traffic while the canary holds.
+    let v1_after = bodies[first_v2..].iter().filter(|b| **b == "v1").count();
+    assert!(
+        v1_after > WORKERS,
+        "only {v1_after} v1 answers after the first v2: no canary split seen"
+    );
+    assert_eq!(bodies.last(), Some(&"v2"));
+    let v2 = site.status();
+    let v2_id = v2["live"]["id"].as_str().expect("live release").to_string();
+    assert_ne!(v2_id, v1_id);
+    assert_eq!(
+        releases_of(&v2),
+        vec![v2_id.clone(), v2_id.clone()],
+        "v1's containers are gone, v2 has two"
+    );
+    assert!(v2["containers"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .all(|c| c["health"] == "healthy"));
+
+    // v3 cannot start: the gate fails on the containers' own state, v2 keeps serving.
+    site.set_version("v3");
+    let broken = broken_server(site._tmp.path());
+    let load = Load::start(site.url("/version.txt"));
+    let out = site.publish(&broken);
+    let seen = load.finish();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("the server exited"), "{stderr}");
+    assert!(stderr.contains("broken server: cannot start"), "{stderr}");
+    assert!(
+        stderr.contains("previous release is still serving"),
+        "{stderr}"
+    );
+    assert!(!seen.is_empty());
+    assert!(
+        seen.iter().all(|r| r.as_deref() == Ok("v2")),
+        "every request during the failed release answered by v2: {:?}",
+        seen.iter().find(|r| r.as_deref() != Ok("v2"))
+    );
+    let after = site.status();
+    assert_eq!(after["live"]["id"], v2_id.as_str());
+    assert_eq!(releases_of(&after), vec![v2_id.clone(), v2_id]);
+
+    // destroy: no container of the site, nothing listening.
+    let dir = site.dir.display().to_string();
+    let out = site.galley(&server, &["destroy", "--site", &dir, "--target", "local"]);
+    assert!(out.status.success(), "destroy: {}", text(&out.stderr));
+    let gone = site.status();
+    assert!(releases_of(&gone).is_empty(), "{gone}");
+    assert!(gone["url"].is_null());
+    assert!(galley_tests::http::get(&site.url("/")).is_err());
+    assert!(!site.name.is_empty());
+}
