@@ -414,6 +414,45 @@ async fn an_aws_error_mid_rollout_leaves_the_old_release_serving_and_nothing_new
     assert_eq!(groups.len(), 1, "the new target group was not removed");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_and_server_errors_from_aws_are_retried_and_the_publish_succeeds() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let w = world();
+    let first = w.publish();
+    edit_post(&w.site);
+    // The first two RegisterTargets are throttled (ELBv2's error document), the first
+    // RunInstances hits EC2's request limit (503), the first DescribeTargetHealth a 500.
+    let calls: [(&str, usize, u16, &str); 3] = [
+        ("Action=RegisterTargets", 2, 400, "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>"),
+        ("Action=RunInstances", 1, 503, "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>2</RequestID></Response>"),
+        ("Action=DescribeTargetHealth", 1, 500, "<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>oops</Message></Error><RequestId>3</RequestId></ErrorResponse>"),
+    ];
+    let seen: Vec<AtomicUsize> = calls.iter().map(|_| AtomicUsize::new(0)).collect();
+    let proxy = FaultProxy::start_with_body(w.moto.endpoint(), move |r| {
+        let body = String::from_utf8_lossy(r.body);
+        calls
+            .iter()
+            .zip(&seen)
+            .find_map(|((action, times, status, doc), n)| {
+                (body.contains(action) && n.fetch_add(1, Ordering::SeqCst) < *times)
+                    .then(|| (*status, doc.to_string()))
+            })
+    });
+    let run = w.galley_via(
+        Some(proxy.url()),
+        &["publish", path(&w.site), "--insecure", "--json"],
+    );
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert_eq!(
+        proxy.injected(),
+        4,
+        "every injected fault was met and retried"
+    );
+    let second: serde_json::Value = serde_json::from_slice(&run.stdout).expect("publish --json");
+    assert_ne!(second["digest"], first["digest"]);
+    assert_eq!(w.status()["live"]["digest"], second["digest"]);
+}
+
 /// A health gate that never passes, as a release whose server cannot start would.
 struct NeverHealthy;
 

@@ -19,7 +19,7 @@ pub struct Seen<'a> {
     pub body: &'a [u8],
 }
 
-type Rule = dyn Fn(&Seen<'_>) -> Option<u16> + Send + Sync;
+type Rule = dyn Fn(&Seen<'_>) -> Option<(u16, String)> + Send + Sync;
 
 pub struct FaultProxy {
     pub port: u16,
@@ -32,6 +32,16 @@ impl FaultProxy {
     pub fn start(
         upstream: String,
         rule: impl Fn(&Seen<'_>) -> Option<u16> + Send + Sync + 'static,
+    ) -> FaultProxy {
+        FaultProxy::start_with_body(upstream, move |seen| {
+            rule(seen).map(|status| (status, "injected fault".to_string()))
+        })
+    }
+
+    /// Like [`FaultProxy::start`], with the answer's body too (an AWS error document, say).
+    pub fn start_with_body(
+        upstream: String,
+        rule: impl Fn(&Seen<'_>) -> Option<(u16, String)> + Send + Sync + 'static,
     ) -> FaultProxy {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -130,11 +140,12 @@ async fn handle(
         headers: &parts.headers,
         body: &body,
     };
-    if let Some(status) = rule(&seen) {
+    if let Some((status, body)) = rule(&seen) {
         counter.fetch_add(1, Ordering::SeqCst);
         return Response::builder()
             .status(status)
-            .body(Full::new(Bytes::from_static(b"injected fault")))
+            .header(http::header::CONTENT_TYPE, "text/xml")
+            .body(Full::new(Bytes::from(body)))
             .unwrap_or_default();
     }
     let mut forward = client.request(parts.method.clone(), format!("{upstream}{path}"));
