@@ -68,6 +68,13 @@ fn skopeo_and_umoci_accept_the_image_and_it_holds_exactly_the_site_and_the_serve
     require("skopeo");
     require("umoci");
     let (tmp, site) = site();
+    // A stylesheet above the precompression threshold gets its variants in the image; the
+    // small pages get theirs from the server at start.
+    let css: String = (0..800)
+        .map(|i| format!(".rule-{i} {{ margin: {i}px; color: #{:06x}; }}\n", i * 977))
+        .collect();
+    assert!(css.len() > galley_image::input::PRECOMPRESS_ABOVE);
+    std::fs::write(site.join("big.css"), &css).expect("write big.css");
     let out = tmp.path().join("image");
     let run = image_build(&site, &out, &[]);
     assert!(run.status.success(), "{}", text(&run.stderr));
@@ -176,12 +183,14 @@ fn skopeo_and_umoci_accept_the_image_and_it_holds_exactly_the_site_and_the_serve
         .expect("gunzip");
         assert_eq!(plain, original, "{path}");
     }
-    let br = std::fs::read(rootfs.join("site/index.html.br")).expect("index.html.br");
+    let br = std::fs::read(rootfs.join("site/big.css.br")).expect("big.css.br");
     let mut plain = Vec::new();
     brotli::BrotliDecompress(&mut &br[..], &mut plain).expect("brotli");
-    assert_eq!(
-        plain,
-        std::fs::read(rootfs.join("site/index.html")).expect("index")
+    assert_eq!(plain, css.as_bytes());
+    assert!(unpacked.contains_key("big.css.gz"));
+    assert!(
+        !unpacked.contains_key("index.html.br"),
+        "small pages are compressed by the server at start, not shipped twice"
     );
 
     let top: BTreeSet<String> = std::fs::read_dir(&rootfs)
@@ -319,6 +328,12 @@ fn the_image_runs_in_the_real_docker_engine_as_uid_65532_and_serves_the_site() {
     let (status, health) = galley_tests::http::get(&format!("{url}healthz")).expect("GET /healthz");
     assert_eq!(status, 200);
     assert!(text(&health).contains("\"release\""), "{}", text(&health));
+    // The image ships no variant for the small index page: the server made one at start.
+    let head = raw_head(&url, "/", "Accept-Encoding: br");
+    assert!(
+        head.to_ascii_lowercase().contains("content-encoding: br"),
+        "{head}"
+    );
 
     let ids = Command::new("docker")
         .args([
@@ -662,4 +677,26 @@ fn push_to_ecr_creates_an_immutable_scanned_repository_and_pushes() {
         !text(&again.stderr).contains("testing"),
         "a secret was printed"
     );
+}
+
+/// The response head of a GET with one extra request header.
+fn raw_head(base: &str, path: &str, header: &str) -> String {
+    use std::io::{Read, Write};
+    let host = base
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let mut stream = std::net::TcpStream::connect(&host).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\n{header}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[..end]).into_owned()
 }

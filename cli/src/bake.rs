@@ -17,6 +17,7 @@ pub struct Recipe<'a> {
     pub tag: Option<String>,
     pub server_binary: Option<PathBuf>,
     pub brotli_quality: u32,
+    pub precompress_above: usize,
     pub options: BuildOptions,
 }
 
@@ -75,6 +76,7 @@ pub fn bake(recipe: &Recipe) -> Result<Baked, BakeError> {
             .clone()
             .unwrap_or_else(|| default_tag(recipe.site)),
         brotli_quality: recipe.brotli_quality,
+        precompress_above: recipe.precompress_above,
     };
     let image = galley_image::build(&input).map_err(|e| BakeError::Image(e.to_string()))?;
     galley_image::layout::write(&image, recipe.out).map_err(|e| BakeError::Image(e.to_string()))?;

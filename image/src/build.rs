@@ -40,7 +40,7 @@ pub fn build(input: &ImageInput) -> Result<Image> {
     let (assets, pages): (Vec<Entry>, Vec<Entry>) = site
         .into_iter()
         .partition(|e| layer::classify(strip_site(&e.path)) == LayerKind::Assets);
-    let pages = with_variants(pages, input.brotli_quality);
+    let pages = with_variants(pages, input.brotli_quality, input.precompress_above);
     let server_layer = vec![
         Entry {
             path: config::SERVER_PATH.trim_start_matches('/').to_string(),
@@ -114,13 +114,15 @@ fn read_site(input: &ImageInput) -> Result<Vec<Entry>> {
         .collect()
 }
 
-/// Adds `.br` and `.gz` beside every text file worth compressing that does not have them
-/// already, so the server never compresses at start.
-fn with_variants(pages: Vec<Entry>, brotli_quality: u32) -> Vec<Entry> {
+/// Adds `.br` and `.gz` beside every text file of at least `above` bytes worth compressing
+/// that does not have them already (the server compresses the smaller ones at start).
+fn with_variants(pages: Vec<Entry>, brotli_quality: u32, above: usize) -> Vec<Entry> {
     let existing: HashSet<&str> = pages.iter().map(|e| e.path.as_str()).collect();
     let variants: Vec<Entry> = pages
         .par_iter()
-        .filter(|e| precompress::worth_compressing(&e.path, e.bytes.len()))
+        .filter(|e| {
+            e.bytes.len() >= above && precompress::worth_compressing(&e.path, e.bytes.len())
+        })
         .flat_map_iter(|e| {
             let want_br = !existing.contains(format!("{}.br", e.path).as_str());
             let want_gz = !existing.contains(format!("{}.gz", e.path).as_str());

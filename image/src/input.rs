@@ -39,4 +39,13 @@ pub struct ImageInput {
     pub tag: String,
     /// Brotli quality of the `.br` variants (11 = smallest, slowest).
     pub brotli_quality: u32,
+    /// Only files at least this big get `.br`/`.gz` variants in the image; the server makes
+    /// the rest at start. Per-file compressed copies do not compress again in the layer, so
+    /// shipping them for every small page would multiply the image's size (and every
+    /// publish's upload) for a few percent of transfer size. 0 = every file.
+    pub precompress_above: usize,
 }
+
+/// Default for [`ImageInput::precompress_above`]: the large pages (home, archives, feeds,
+/// sitemap) where a slow, best-ratio brotli pays most; posts are compressed at start.
+pub const PRECOMPRESS_ABOVE: usize = 16 * 1024;

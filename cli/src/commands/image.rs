@@ -42,6 +42,10 @@ pub struct BuildArgs {
     /// Brotli quality of the precompressed variants (0-11).
     #[arg(long, default_value_t = 11, value_parser = clap::value_parser!(u32).range(0..=11))]
     pub brotli_quality: u32,
+    /// Precompress (.br/.gz in the image) only files of at least this many bytes; the
+    /// server compresses smaller ones at start. 0 = every file (larger image).
+    #[arg(long, default_value_t = galley_image::input::PRECOMPRESS_ABOVE)]
+    pub precompress_above: usize,
     /// Print digest, layers and sizes as JSON.
     #[arg(long)]
     pub json: bool,
@@ -105,6 +109,7 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
         tag: args.tag.clone(),
         server_binary: args.server_binary.clone(),
         brotli_quality: args.brotli_quality,
+        precompress_above: args.precompress_above,
         options: BuildOptions::default(),
     };
     let baked = bake(&recipe).map_err(|e| match e {

@@ -265,6 +265,7 @@ pub(super) fn bake_for(
         tag: Some(format!("galley/{}:latest", settings.site)),
         server_binary: args.server_binary.clone(),
         brotli_quality: 11,
+        precompress_above: galley_image::input::PRECOMPRESS_ABOVE,
         options: BuildOptions::default(),
     };
     let baked = bake(&recipe).map_err(|e| match e {
