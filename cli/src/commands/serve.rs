@@ -56,7 +56,11 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
     };
     let started = Instant::now();
     let built = render_site(&args.site, &options).map_err(|e| super::report(&e))?;
-    let shared: SharedSite = Arc::new(RwLock::new(Arc::new(preview_site(&built.site))));
+    let site = preview_site(&built.site).map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(super::EXIT_SITE_ERROR)
+    })?;
+    let shared: SharedSite = Arc::new(RwLock::new(Arc::new(site)));
     println!(
         "built {} pages in {} ms",
         built.site.files.len(),
@@ -97,27 +101,38 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
     })
 }
 
-/// The rendered site as the server's files, with the reload script in every page.
-fn preview_site(site: &RenderedSite) -> Site {
+/// The rendered site as the server's files, with the reload script in every page. A static
+/// file that cannot be read (permissions, removed mid-build) is an error, as in `galley
+/// build`, not a silently missing page.
+fn preview_site(site: &RenderedSite) -> Result<Site, String> {
     let now = SystemTime::now();
-    let files = site
-        .files
-        .iter()
-        .filter_map(|(path, file)| {
-            let bytes = file.bytes().ok()?;
-            let bytes = if path.ends_with(".html") {
-                inject(&bytes)
-            } else {
-                bytes.into_owned()
-            };
-            Some(File {
-                path: path.clone(),
-                bytes,
-                modified: now,
-            })
-        })
-        .collect();
-    Site::from_files_uncompressed(files)
+    let mut files = Vec::with_capacity(site.files.len());
+    let mut problems = Vec::new();
+    for (path, file) in &site.files {
+        let bytes = match file.bytes() {
+            Ok(b) => b,
+            Err(e) => {
+                problems.push(format!(
+                    "{path}: error: cannot read the file to serve: {e}\n  help: check that the file exists and is readable"
+                ));
+                continue;
+            }
+        };
+        let bytes = if path.ends_with(".html") {
+            inject(&bytes)
+        } else {
+            bytes.into_owned()
+        };
+        files.push(File {
+            path: path.clone(),
+            bytes,
+            modified: now,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("\n"));
+    }
+    Ok(Site::from_files_uncompressed(files))
 }
 
 /// Rebuilds after every burst of saves (debounced) and swaps the new site in.
@@ -147,9 +162,11 @@ fn watch(
                 return;
             }
             let started = Instant::now();
-            match render_site(&root_owned, &options) {
-                Ok(built) => {
-                    let site = preview_site(&built.site);
+            let site = render_site(&root_owned, &options)
+                .map_err(|e| e.to_string())
+                .and_then(|built| preview_site(&built.site));
+            match site {
+                Ok(site) => {
                     if let Ok(mut s) = shared.write() {
                         *s = Arc::new(site);
                     }
@@ -162,7 +179,7 @@ fn watch(
                 }
                 Err(e) => {
                     eprintln!("{e}");
-                    preview.error(&e.to_string());
+                    preview.error(&e);
                 }
             }
         },
