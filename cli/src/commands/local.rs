@@ -63,7 +63,13 @@ pub fn publish(args: &PublishArgs) -> Result<(), ExitCode> {
     let (out, _digest) = bake_for(args, &settings, &lines)?;
     let layout = Layout::open(&out).map_err(|e| fail(EXIT_SITE_ERROR, e))?;
     super::image::runtime()?.block_on(async {
-        let report = deploy::deploy(&local, &layout, &timing(), &lines)
+        // Containers start in well under a second: poll their health often (AWS's target
+        // health only changes every few seconds, hence its slower default).
+        let mut timing = timing();
+        if std::env::var_os("GALLEY_POLL_MS").is_none() {
+            timing.poll = Duration::from_millis(100);
+        }
+        let report = deploy::deploy(&local, &layout, &timing, &lines)
             .await
             .map_err(deploy_error)?;
         finish(&lines, &report, args.json);
