@@ -11,7 +11,9 @@ use galley_infra::local::deploy::{self, LocalTarget};
 use galley_infra::local::{balancer, state::StateDir};
 use galley_infra::DeploySettings;
 
-use super::publish::{bake_for, deploy_error, finish, timing, Lines, PublishArgs, Site};
+use super::publish::{
+    bake_for, deploy_error, finish, print_json_or_live, timing, Lines, PublishArgs, Site,
+};
 use super::{fail, EXIT_SERVICE, EXIT_SITE_ERROR};
 
 #[derive(clap::Args)]
@@ -83,19 +85,14 @@ pub fn status(args: &Site) -> Result<(), ExitCode> {
         let status = deploy::status(&local)
             .await
             .map_err(|e| fail(EXIT_SERVICE, format!("{e:#}")))?;
-        if args.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&status).unwrap_or_default()
-            );
+        if print_json_or_live(
+            args.json,
+            &status,
+            status.url.as_deref(),
+            status.live.as_ref(),
+            &format!("site {} is not running locally", local.site),
+        ) {
             return Ok(());
-        }
-        match (&status.url, &status.live) {
-            (Some(url), Some(live)) => {
-                println!("live: {url}\nrelease {} ({})", live.id, live.digest)
-            }
-            (Some(url), None) => println!("{url}: no release is live"),
-            _ => println!("site {} is not running locally", local.site),
         }
         for c in &status.containers {
             println!(

@@ -419,19 +419,14 @@ pub fn status(args: Site) -> Result<(), ExitCode> {
         let status = deploy::status(&aws)
             .await
             .map_err(|e| fail(EXIT_SERVICE, format!("{e:#}")))?;
-        if args.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&status).unwrap_or_default()
-            );
+        if print_json_or_live(
+            args.json,
+            &status,
+            status.url.as_deref(),
+            status.live.as_ref(),
+            &format!("site {} is not deployed", settings.site),
+        ) {
             return Ok(());
-        }
-        match (&status.url, &status.live) {
-            (Some(url), Some(live)) => {
-                println!("live: {url}\nrelease {} ({})", live.id, live.digest)
-            }
-            (Some(url), None) => println!("{url}: no release is live"),
-            _ => println!("site {} is not deployed", settings.site),
         }
         for i in &status.instances {
             println!(
@@ -445,6 +440,29 @@ pub fn status(args: Site) -> Result<(), ExitCode> {
         }
         Ok(())
     })
+}
+
+/// `status`'s head: the whole status as JSON (returns true), or the live line for people.
+pub(super) fn print_json_or_live(
+    json: bool,
+    status: &impl serde::Serialize,
+    url: Option<&str>,
+    live: Option<&galley_infra::Release>,
+    absent: &str,
+) -> bool {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(status).unwrap_or_default()
+        );
+        return true;
+    }
+    match (url, live) {
+        (Some(url), Some(live)) => println!("live: {url}\nrelease {} ({})", live.id, live.digest),
+        (Some(url), None) => println!("{url}: no release is live"),
+        _ => println!("{absent}"),
+    }
+    false
 }
 
 pub fn releases(args: Site) -> Result<(), ExitCode> {
