@@ -284,5 +284,9 @@ fn local_releases_switch_without_failed_requests_and_a_broken_one_is_never_switc
     assert!(releases_of(&gone).is_empty(), "{gone}");
     assert!(gone["url"].is_null());
     assert!(galley_tests::http::get(&site.url("/")).is_err());
-    assert!(!site.name.is_empty());
+    let images = Command::new("docker")
+        .args(["images", "-q", &format!("galley/{}", site.name)])
+        .output()
+        .expect("docker images");
+    assert!(text(&images.stdout).trim().is_empty(), "images left behind");
 }

@@ -132,7 +132,7 @@ pub fn destroy(args: &Site) -> Result<(), ExitCode> {
             .await
             .map_err(|e| fail(EXIT_SERVICE, format!("{e:#}")))?;
         println!(
-            "stopped site {} locally (its images and release history stay)",
+            "stopped site {} locally: balancer, containers and images removed (the release history stays)",
             local.site
         );
         Ok(())

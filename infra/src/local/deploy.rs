@@ -224,5 +224,38 @@ pub async fn destroy(target: &LocalTarget, say: impl Fn(&str)) -> Result<()> {
         say(&format!("removing container {}", c.name));
         docker::remove(&docker, &c.id).await?;
     }
+    remove_images(&docker, &target.site, &say).await?;
     target.state.clear()
+}
+
+/// Untags every `galley/<site>:…` image publish loaded (the layers go when no other tag
+/// holds them).
+async fn remove_images(docker: &Docker, site: &str, say: &impl Fn(&str)) -> Result<()> {
+    use bollard::query_parameters::{ListImagesOptionsBuilder, RemoveImageOptionsBuilder};
+    let repo = format!("galley/{site}");
+    let filters = std::collections::HashMap::from([("reference".to_string(), vec![repo.clone()])]);
+    let images = docker
+        .list_images(Some(
+            ListImagesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(|e| anyhow::anyhow!("listing images of {repo}: {e}"))?;
+    for tag in images
+        .iter()
+        .flat_map(|i| i.repo_tags.iter())
+        .filter(|t| t.starts_with(&format!("{repo}:")))
+    {
+        say(&format!("removing image {tag}"));
+        docker
+            .remove_image(
+                tag,
+                Some(RemoveImageOptionsBuilder::default().build()),
+                None,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("removing image {tag}: {e}"))?;
+    }
+    Ok(())
 }
