@@ -35,6 +35,17 @@ pub fn hex_of(digest: &str) -> &str {
     digest.strip_prefix("sha256:").unwrap_or(digest)
 }
 
+/// The first 12 hex digits of a digest or container id: what people read in logs.
+pub fn short(digest: &str) -> &str {
+    let hex = hex_of(digest);
+    &hex[..12.min(hex.len())]
+}
+
+/// The tag an image is pushed or loaded under besides its digest: `sha-<12 hex>`.
+pub fn digest_tag(digest: &str) -> String {
+    format!("sha-{}", short(digest))
+}
+
 pub fn to_hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::with_capacity(64), |mut s, b| {

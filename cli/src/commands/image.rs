@@ -200,7 +200,7 @@ async fn run_container(args: RunArgs) -> Result<(), ExitCode> {
         .map_err(|e| fail(EXIT_SERVICE, e.to_string()))?;
     eprintln!(
         "container {} of {name} is healthy",
-        &running.id[..12.min(running.id.len())]
+        galley_image::blob::short(&running.id)
     );
     println!("{}", running.url);
     Ok(())

@@ -97,7 +97,7 @@ pub fn status(args: &Site) -> Result<(), ExitCode> {
         for c in &status.containers {
             println!(
                 "  {} {:<40} {:<10} {:<26} {}",
-                &c.container.id[..12.min(c.container.id.len())],
+                galley_image::blob::short(&c.container.id),
                 c.container.name,
                 c.container.state,
                 c.container.release,

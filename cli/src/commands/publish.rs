@@ -222,7 +222,7 @@ pub fn publish(args: PublishArgs) -> Result<(), ExitCode> {
         let started = Instant::now();
         let dest = destination(&aws, &settings, args.ecr_registry.as_deref()).await?;
         let layout = Layout::open(&out).map_err(|e| fail(EXIT_SITE_ERROR, e))?;
-        let tag = format!("sha-{}", &digest.trim_start_matches("sha256:")[..12]);
+        let tag = galley_image::blob::digest_tag(&digest);
         let client = Client::new(
             dest.reference.clone(),
             dest.credentials.clone(),

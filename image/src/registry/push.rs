@@ -7,7 +7,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::{Method, StatusCode};
 
 use super::client::{Client, RegistryError};
-use crate::blob::hex_of;
+use crate::blob::short;
 use crate::layout::Layout;
 
 const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -76,10 +76,6 @@ pub enum PushError {
     Registry(#[from] RegistryError),
     #[error(transparent)]
     Image(#[from] crate::error::ImageError),
-}
-
-fn short(digest: &str) -> &str {
-    &hex_of(digest)[..12.min(hex_of(digest).len())]
 }
 
 async fn has_blob(client: &Client, digest: &str) -> Result<bool, RegistryError> {

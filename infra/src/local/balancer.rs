@@ -219,7 +219,7 @@ fn token() -> Result<String> {
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
         .context("reading /dev/urandom for the control token")?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(galley_image::blob::to_hex(&bytes))
 }
 
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
+use galley_image::blob::short;
 use galley_image::docker::{self, Docker, RunOptions};
 
 use crate::release::Release;
@@ -127,10 +128,6 @@ impl Compute for Containers {
         }
         out
     }
-}
-
-fn short(id: &str) -> &str {
-    &id[..12.min(id.len())]
 }
 
 /// Health from the containers themselves: the engine's view (exited, restarting) first,

@@ -99,9 +99,8 @@ pub async fn deploy(
 async fn load(docker: &Docker, target: &LocalTarget, layout: &Layout) -> Result<Release> {
     let loaded = docker::load(docker, layout).await?;
     let digest = layout.manifest_digest.clone();
-    let hex = digest.trim_start_matches("sha256:");
     let repo = format!("galley/{}", target.site);
-    let tag = format!("sha-{}", &hex[..12.min(hex.len())]);
+    let tag = galley_image::blob::digest_tag(&digest);
     docker
         .tag_image(
             &loaded,
