@@ -34,12 +34,36 @@ pub enum HealthState {
     Unused,
 }
 
+impl std::fmt::Display for HealthState {
+    /// Lowercase, as serialized.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HealthState::Initial => "initial",
+            HealthState::Healthy => "healthy",
+            HealthState::Unhealthy => "unhealthy",
+            HealthState::Failed => "failed",
+            HealthState::Draining => "draining",
+            HealthState::Unused => "unused",
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TargetHealth {
     pub id: String,
     pub state: HealthState,
     /// Why, when not healthy (AWS reason code and description, or the probe's error).
     pub reason: Option<String>,
+}
+
+impl TargetHealth {
+    /// `state (reason)`, or just the state: the health column of `status`.
+    pub fn summary(&self) -> String {
+        match &self.reason {
+            Some(r) => format!("{} ({r})", self.state),
+            None => self.state.to_string(),
+        }
+    }
 }
 
 /// The release the listener sends traffic to now.
@@ -117,8 +141,21 @@ pub struct RolloutError {
     pub unhealthy: bool,
 }
 
-/// Runs named steps, reporting each start and its time through `Progress` (the one record
-/// of step times).
+/// Runs one named step, reporting its start and, if it succeeds, its time through
+/// `Progress` (the one record of step times, for the rollout and the deploys around it).
+pub async fn timed<T>(
+    progress: &dyn Progress,
+    name: &str,
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    progress.step(name);
+    let started = Instant::now();
+    let out = work.await?;
+    progress.done(name, started.elapsed());
+    Ok(out)
+}
+
+/// The rollout's steps: [`timed`], with the failing step's name kept for the error.
 struct Steps<'a> {
     progress: &'a dyn Progress,
 }
@@ -129,14 +166,9 @@ impl Steps<'_> {
         name: &str,
         work: impl std::future::Future<Output = anyhow::Result<T>>,
     ) -> Result<T, (String, String)> {
-        self.progress.step(name);
-        let started = Instant::now();
-        let out = work
+        timed(self.progress, name, work)
             .await
-            .map_err(|e| (name.to_string(), format!("{e:#}")))?;
-        let took = started.elapsed();
-        self.progress.done(name, took);
-        Ok(out)
+            .map_err(|e| (name.to_string(), format!("{e:#}")))
     }
 }
 
@@ -346,8 +378,12 @@ fn describe(waiting: &[&TargetHealth]) -> String {
     waiting
         .iter()
         .map(|h| {
-            let state = format!("{:?}", h.state).to_lowercase();
-            format!("{} {state} ({})", h.id, h.reason.as_deref().unwrap_or("-"))
+            format!(
+                "{} {} ({})",
+                h.id,
+                h.state,
+                h.reason.as_deref().unwrap_or("-")
+            )
         })
         .collect::<Vec<_>>()
         .join(", ")

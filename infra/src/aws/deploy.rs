@@ -49,22 +49,22 @@ async fn deploy_locked(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Report, DeployError> {
     let infra = DeployError::Infra;
-    progress.step("preparing the network, role and load balancer");
-    let started = std::time::Instant::now();
-    let net = network::find_network(aws).await.map_err(infra)?;
-    let groups = network::ensure_security_groups(aws, &net.vpc)
-        .await
-        .map_err(infra)?;
-    let profile = iam::ensure_instance_profile(aws).await.map_err(infra)?;
-    let subnet_ids: Vec<String> = net.subnets.iter().map(|s| s.id.clone()).collect();
-    let lb = alb::ensure(aws, &subnet_ids, &groups.alb)
-        .await
-        .map_err(infra)?;
-    let ami = instances::current_ami(aws).await.map_err(infra)?;
-    progress.done(
+    let shared = async {
+        let net = network::find_network(aws).await?;
+        let groups = network::ensure_security_groups(aws, &net.vpc).await?;
+        let profile = iam::ensure_instance_profile(aws).await?;
+        let subnet_ids: Vec<String> = net.subnets.iter().map(|s| s.id.clone()).collect();
+        let lb = alb::ensure(aws, &subnet_ids, &groups.alb).await?;
+        let ami = instances::current_ami(aws).await?;
+        Ok((net, groups, profile, lb, ami))
+    };
+    let (net, groups, profile, lb, ami) = rollout::timed(
+        progress,
         "preparing the network, role and load balancer",
-        started.elapsed(),
-    );
+        shared,
+    )
+    .await
+    .map_err(infra)?;
     let balancer = AlbBalancer {
         aws: aws.clone(),
         alb: lb.clone(),
@@ -214,17 +214,10 @@ pub async fn status(aws: &Aws) -> Result<Status> {
                 release: instances::tag(i, TAG_RELEASE)
                     .unwrap_or_default()
                     .to_string(),
-                health: health.iter().find(|h| h.id == id).map(|h| {
-                    format!(
-                        "{:?}{}",
-                        h.state,
-                        h.reason
-                            .as_deref()
-                            .map(|r| format!(" ({r})"))
-                            .unwrap_or_default()
-                    )
-                    .to_lowercase()
-                }),
+                health: health
+                    .iter()
+                    .find(|h| h.id == id)
+                    .map(|h| h.summary().to_lowercase()),
                 id,
             }
         })

@@ -93,17 +93,17 @@ impl Admin {
     }
 }
 
-/// The running balancer for this state folder, if one answers.
-pub async fn find(state: &StateDir) -> Option<Admin> {
+/// The running balancer for this state folder, if one answers, with what it answered.
+pub async fn find(state: &StateDir) -> Option<(Admin, Snapshot)> {
     let admin = Admin::new(state.balancer()?).ok()?;
-    admin.snapshot().await.ok()?;
-    Some(admin)
+    let snapshot = admin.snapshot().await.ok()?;
+    Some((admin, snapshot))
 }
 
 /// Finds the site's balancer or starts one with `program balancer --state DIR --listen ADDR`.
 /// `port` must match a running balancer's (restarting it would drop the site).
 pub async fn ensure(state: &StateDir, program: &Path, port: Option<u16>) -> Result<Admin> {
-    if let Some(admin) = find(state).await {
+    if let Some((admin, _)) = find(state).await {
         if let Some(p) = port.filter(|p| *p != admin.info.listen.port()) {
             anyhow::bail!(
                 "the local load balancer already serves this site on {} (not port {p}); \
@@ -147,7 +147,7 @@ pub async fn ensure(state: &StateDir, program: &Path, port: Option<u16>) -> Resu
                 last.into_iter().rev().collect::<Vec<_>>().join("\n")
             );
         }
-        if let Some(admin) = find(state).await.filter(|a| a.info.pid == child.id()) {
+        if let Some((admin, _)) = find(state).await.filter(|(a, _)| a.info.pid == child.id()) {
             return Ok(admin);
         }
         if started.elapsed() > START_TIMEOUT {

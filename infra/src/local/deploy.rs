@@ -13,7 +13,7 @@ use galley_image::Layout;
 use serde::Serialize;
 
 use super::containers::{self, Containers, HttpHealth, SiteContainer};
-use super::control::{self, Admin, LocalBalancer};
+use super::control::{self, LocalBalancer};
 use super::state::StateDir;
 use crate::deployment::{DeployError, Report, Timing};
 use crate::release::Release;
@@ -52,17 +52,20 @@ pub async fn deploy(
     let _lock = target.state.lock(&holder).map_err(DeployError::Locked)?;
     let docker = docker::connect().await.map_err(infra)?;
 
-    progress.step("loading the image into Docker");
-    let started = std::time::Instant::now();
-    let release = load(&docker, target, layout).await.map_err(infra)?;
-    progress.done("loading the image into Docker", started.elapsed());
-
-    progress.step("starting the local load balancer");
-    let started = std::time::Instant::now();
-    let admin = control::ensure(&target.state, &target.program, target.port)
-        .await
-        .map_err(infra)?;
-    progress.done("starting the local load balancer", started.elapsed());
+    let release = rollout::timed(
+        progress,
+        "loading the image into Docker",
+        load(&docker, target, layout),
+    )
+    .await
+    .map_err(infra)?;
+    let admin = rollout::timed(
+        progress,
+        "starting the local load balancer",
+        control::ensure(&target.state, &target.program, target.port),
+    )
+    .await
+    .map_err(infra)?;
 
     let balancer = LocalBalancer {
         admin: admin.clone(),
@@ -166,40 +169,31 @@ pub struct ContainerStatus {
 
 pub async fn status(target: &LocalTarget) -> Result<Status> {
     let docker = docker::connect().await?;
-    let admin: Option<Admin> = control::find(&target.state).await;
-    let live_id = match &admin {
-        Some(a) => a.snapshot().await?.routes.live().map(str::to_string),
-        None => None,
-    };
-    let live = live_id
+    let balancer = control::find(&target.state).await;
+    let live = balancer
         .as_ref()
-        .and_then(|id| target.state.releases().into_iter().find(|r| &r.id == id));
+        .and_then(|(_, snapshot)| snapshot.routes.live())
+        .and_then(|id| target.state.releases().into_iter().find(|r| r.id == id));
     let gate = HttpHealth::new(docker.clone(), &target.health_path)?;
-    let mut out = Vec::new();
-    for c in containers::list(&docker, &target.site, None).await? {
-        let t = crate::rollout::Target {
+    let found = containers::list(&docker, &target.site, None).await?;
+    let targets: Vec<crate::rollout::Target> = found
+        .iter()
+        .map(|c| crate::rollout::Target {
             id: c.id.clone(),
             zone: String::new(),
-        };
-        let health = gate
-            .health("", std::slice::from_ref(&t))
-            .await?
-            .into_iter()
-            .next()
-            .map(|h| {
-                let state = format!("{:?}", h.state).to_lowercase();
-                match h.reason {
-                    Some(r) => format!("{state} ({r})"),
-                    None => state,
-                }
-            });
-        out.push(ContainerStatus {
-            container: c,
-            health,
-        });
-    }
+        })
+        .collect();
+    let health = gate.health("", &targets).await?;
+    let out = found
+        .into_iter()
+        .zip(health)
+        .map(|(container, h)| ContainerStatus {
+            container,
+            health: Some(h.summary()),
+        })
+        .collect();
     Ok(Status {
-        url: admin.map(|a| a.url()),
+        url: balancer.map(|(a, _)| a.url()),
         live,
         containers: out,
     })
@@ -211,7 +205,7 @@ pub async fn destroy(target: &LocalTarget, say: impl Fn(&str)) -> Result<()> {
     let _lock = target
         .state
         .lock(&format!("destroy, pid {}", std::process::id()))?;
-    if let Some(admin) = control::find(&target.state).await {
+    if let Some((admin, _)) = control::find(&target.state).await {
         say(&format!(
             "stopping the local load balancer on {}",
             admin.info.listen
