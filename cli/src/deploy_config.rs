@@ -11,39 +11,45 @@ struct ConfigFile {
     deploy: Option<DeploySettings>,
 }
 
+/// The `deploy:` section (required): for AWS.
 pub fn load(site: &Path) -> Result<DeploySettings, String> {
     let path = site.join("_config.yml");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    read(&path)?.ok_or_else(|| {
+        format!(
+            "{}: no `deploy:` section\n  hint: add at least\n    deploy:\n      site: my-blog",
+            path.display()
+        )
+    })
+}
+
+/// The validated `deploy:` section of `path`, or `None` when it has none.
+fn read(path: &Path) -> Result<Option<DeploySettings>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
         format!(
             "{}: cannot read: {e}\n  hint: publish needs a site with a _config.yml",
             path.display()
         )
     })?;
     let file: ConfigFile = serde_saphyr::from_str(&text).map_err(|e| {
-        let diagnostic = galley_site_builder::config::yaml_diagnostic(&path, &e, 0);
+        let diagnostic = galley_site_builder::config::yaml_diagnostic(path, &e, 0);
         format!("{diagnostic}\n  hint: see the `deploy:` settings in the README")
     })?;
-    let settings = file.deploy.ok_or_else(|| {
-        format!(
-            "{}: no `deploy:` section\n  hint: add at least\n    deploy:\n      site: my-blog",
-            path.display()
-        )
-    })?;
-    settings
-        .validate()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(settings)
+    if let Some(settings) = &file.deploy {
+        settings
+            .validate()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(file.deploy)
 }
 
 /// Settings for `--target local`: the `deploy:` section when there is one, else defaults
 /// with the site named after its folder (a laptop needs no AWS settings).
 pub fn load_local(site: &Path) -> Result<DeploySettings, String> {
     let path = site.join("_config.yml");
-    let has_deploy = std::fs::read_to_string(&path)
-        .map(|t| t.lines().any(|l| l.starts_with("deploy:")))
-        .unwrap_or(false);
-    if has_deploy {
-        return load(site);
+    if path.exists() {
+        if let Some(settings) = read(&path)? {
+            return Ok(settings);
+        }
     }
     let folder = std::fs::canonicalize(site)
         .ok()

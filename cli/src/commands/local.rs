@@ -59,10 +59,8 @@ pub fn publish(args: &PublishArgs) -> Result<(), ExitCode> {
         ));
     }
     let local = target(&args.site, args.port)?;
-    let settings =
-        crate::deploy_config::load_local(&args.site).map_err(|e| fail(EXIT_SITE_ERROR, e))?;
     let lines = Lines::new();
-    let (out, _digest) = bake_for(args, &settings, &lines)?;
+    let (out, _digest) = bake_for(args, &local.site, &lines)?;
     let layout = Layout::open(&out).map_err(|e| fail(EXIT_SITE_ERROR, e))?;
     super::image::runtime()?.block_on(async {
         // Containers start in well under a second: poll their health often (AWS's target

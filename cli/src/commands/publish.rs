@@ -216,7 +216,7 @@ pub fn publish(args: PublishArgs) -> Result<(), ExitCode> {
         if args.dry_run {
             return dry_run(&aws, args.json).await;
         }
-        let (out, digest) = bake_for(&args, &settings, &lines)?;
+        let (out, digest) = bake_for(&args, &settings.site, &lines)?;
 
         lines.step("pushing");
         let started = Instant::now();
@@ -253,7 +253,7 @@ pub fn publish(args: PublishArgs) -> Result<(), ExitCode> {
 /// Builds the site and its image into `SITE/_image`; returns the folder and the digest.
 pub(super) fn bake_for(
     args: &PublishArgs,
-    settings: &DeploySettings,
+    site_name: &str,
     lines: &Lines,
 ) -> Result<(PathBuf, String), ExitCode> {
     lines.step("building the image");
@@ -262,7 +262,7 @@ pub(super) fn bake_for(
     let recipe = Recipe {
         site: &args.site,
         out: &out,
-        tag: Some(format!("galley/{}:latest", settings.site)),
+        tag: Some(format!("galley/{site_name}:latest")),
         server_binary: args.server_binary.clone(),
         brotli_quality: 11,
         precompress_above: galley_image::input::PRECOMPRESS_ABOVE,
