@@ -58,7 +58,8 @@ pub enum Lookup<'a> {
 
 #[derive(Debug, Default)]
 pub struct Site {
-    files: HashMap<String, Arc<Entry>>,
+    /// Shared keys, so the preview's copy-and-replace after a save allocates nothing per file.
+    files: HashMap<Arc<str>, Arc<Entry>>,
     /// sha256 over every path and ETag: names the release in `/healthz`.
     pub digest: String,
     pub bytes: u64,
@@ -136,17 +137,43 @@ impl Site {
                 variants.insert(k, f.bytes);
             }
         }
-        let entries: Vec<(String, Arc<Entry>)> = by_path
+        let entries: Vec<(Arc<str>, Arc<Entry>)> = by_path
             .into_par_iter()
             .map(|(path, file)| {
                 let br = variants.get(&format!("{path}.br")).cloned();
                 let gz = variants.get(&format!("{path}.gz")).cloned();
                 let entry = make_entry(&path, file, br, gz, compress);
-                (path, Arc::new(entry))
+                (Arc::from(path), Arc::new(entry))
             })
             .collect();
-        let mut sorted: Vec<(&String, &Arc<Entry>)> = entries.iter().map(|(p, e)| (p, e)).collect();
-        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        Site::summed(entries.into_iter().collect())
+    }
+
+    /// This site with some files replaced or added and others removed; every other entry is
+    /// shared, not rebuilt. What the preview swaps in after saving one post in a big site.
+    pub fn with_changes(&self, changed: Vec<File>, removed: &[String], compress: bool) -> Site {
+        let mut files = self.files.clone();
+        for path in removed {
+            files.remove(path.as_str());
+        }
+        let made: Vec<(Arc<str>, Arc<Entry>)> = changed
+            .into_par_iter()
+            .map(|file| {
+                let path: Arc<str> = Arc::from(file.path.as_str());
+                (
+                    path.clone(),
+                    Arc::new(make_entry(&path, file, None, None, compress)),
+                )
+            })
+            .collect();
+        files.extend(made);
+        Site::summed(files)
+    }
+
+    /// The index with its digest, size and build time worked out.
+    fn summed(files: HashMap<Arc<str>, Arc<Entry>>) -> Site {
+        let mut sorted: Vec<(&Arc<str>, &Arc<Entry>)> = files.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut hasher = Sha256::new();
         let mut bytes = 0u64;
         for (p, e) in &sorted {
@@ -160,10 +187,11 @@ impl Site {
             .map(|(_, e)| e.modified)
             .max()
             .unwrap_or(SystemTime::UNIX_EPOCH);
+        let digest = format!("sha256:{}", hex(&hasher.finalize()));
         Site {
             built: httpdate::fmt_http_date(newest),
-            digest: format!("sha256:{}", hex(&hasher.finalize())),
-            files: entries.into_iter().collect(),
+            digest,
+            files,
             bytes,
             load_time_ms: 0,
         }
@@ -197,7 +225,10 @@ impl Site {
         if let Some(e) = self.get(&path.key) {
             return Lookup::Found(e);
         }
-        if self.files.contains_key(&format!("{}/index.html", path.key)) {
+        if self
+            .files
+            .contains_key(format!("{}/index.html", path.key).as_str())
+        {
             return Lookup::Redirect(format!("/{}/", path.key));
         }
         Lookup::NotFound
@@ -327,6 +358,32 @@ mod tests {
             Site::from_files(vec![file("a", b"1")]).digest,
             Site::from_files(vec![file("a", b"2")]).digest
         );
+    }
+
+    #[test]
+    fn changes_replace_add_and_remove_and_share_the_rest() {
+        let s = site();
+        let changed = s.with_changes(
+            vec![file("x.html", b"new x"), file("new.html", b"new")],
+            &["about/index.html".to_string()],
+            true,
+        );
+        assert_eq!(
+            changed.get("x.html").map(|e| &e.body[..]),
+            Some(&b"new x"[..])
+        );
+        assert!(changed.get("new.html").is_some());
+        assert!(changed.get("about/index.html").is_none());
+        let (old, new) = (s.get("index.html"), changed.get("index.html"));
+        assert!(old.zip(new).is_some_and(|(a, b)| Arc::ptr_eq(a, b)));
+        let same = Site::from_files(vec![
+            file("index.html", "<p>hello</p>".repeat(200).as_bytes()),
+            file("x.html", b"new x"),
+            file("new.html", b"new"),
+            file("logo.png", &[0u8; 2048]),
+            file("feed.xml", "<p>hello</p>".repeat(200).as_bytes()),
+        ]);
+        assert_eq!(changed.digest, same.digest, "digest as if loaded whole");
     }
 
     #[test]

@@ -130,7 +130,7 @@ pub fn load_all(sources: &Sources, config: &Config, select: &Selection) -> Resul
     Ok(docs)
 }
 
-fn load(source: &Source, config: &Config) -> Result<Option<Document>, Diagnostic> {
+pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>, Diagnostic> {
     let file_name = source.rel.rsplit('/').next().unwrap_or(&source.rel);
     let (stem, ext) = match file_name.rsplit_once('.') {
         Some((s, e)) => (s, e.to_ascii_lowercase()),

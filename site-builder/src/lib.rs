@@ -2,7 +2,8 @@
 //! `_layouts`, `_includes`, `_data`, `_sass`, pages and static files), a [`RenderedSite`] out.
 //!
 //! The recipe is [`build::render_site`]: config, discover, read, data, templates, markdown,
-//! plan, render, assemble. [`build::build`] adds one atomic write, so a failed build never
+//! plan, render, assemble. [`incremental::Session`] keeps a build for `galley serve` and redoes
+//! only what a saved file changes. [`build::build`] adds one atomic write, so a failed build never
 //! leaves a half-written site. Every error is a [`Diagnostic`] with file, line and a hint.
 
 pub mod build;
@@ -18,12 +19,15 @@ pub mod feed;
 pub mod filters;
 pub mod frontmatter;
 pub mod highlight;
+pub mod incremental;
 pub mod kramdown;
 pub mod liquid;
+pub mod lists;
 pub mod markdown;
 pub mod output;
 pub mod paginate;
 pub mod permalink;
+mod plan;
 pub mod render;
 pub mod sass;
 pub mod scaffold;
@@ -37,4 +41,5 @@ pub mod write;
 pub use build::{build, render_site, BuildOptions, Built};
 pub use check::{check, CheckReport};
 pub use error::{BuildError, Diagnostic};
+pub use incremental::{Session, Update};
 pub use output::{Body, OutputFile, RenderedSite};

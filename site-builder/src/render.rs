@@ -1,6 +1,7 @@
 //! Rendering documents in two parallel passes: first each body (Liquid, then markdown or
 //! Sass), then each output page through its layouts, once the site-wide lists exist.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -14,6 +15,7 @@ use crate::document::{Collection, Document, Format, LayoutChoice};
 use crate::error::{Diagnostic, Diagnostics, Result};
 use crate::filters::Filter;
 use crate::liquid;
+use crate::lists::{Extra, Lists};
 use crate::markdown::{self, TocEntry};
 use crate::sass;
 use crate::templates::Templates;
@@ -179,32 +181,52 @@ pub fn layout_for(
 }
 
 /// One output page: a document (or a generated one) at a URL, with its layout and any extra
-/// context (`paginator`, `taxonomy`).
+/// context (`paginator`, `taxonomy`), made when it renders.
 pub struct Job<'a> {
     pub doc: &'a Document,
+    /// The document's place in the site's list (posts first), or `None` for a generated page.
+    pub index: Option<usize>,
     pub converted: &'a Converted,
-    pub layout: Option<String>,
-    pub url: String,
-    pub output: String,
-    pub extra: Vec<(&'static str, Value)>,
+    pub layout: Option<&'a str>,
+    /// Borrowed from the document except on paginator pages: a preview rebuild plans every
+    /// page of a 10,000-post site and must not allocate for each.
+    pub url: Cow<'a, str>,
+    pub output: Cow<'a, str>,
+    pub extra: Extra,
     pub previous: Option<&'a Document>,
     pub next: Option<&'a Document>,
 }
 
+/// Below this many pages, rendering reuses the caller's context on one thread: cloning a
+/// context that holds 10,000 post summaries costs more than rendering a few pages.
+const SERIAL_JOBS: usize = 32;
+
 /// Pass two, in parallel. The site-wide context is cloned once per chunk of pages, not per
-/// page, which keeps a 10,000-post `site.posts` affordable.
-pub fn layout_all(jobs: &[Job], templates: &Templates, base: &Context) -> Result<Vec<Vec<u8>>> {
-    let chunk = (jobs.len() / (rayon::current_num_threads() * 4)).max(1);
-    let results: Vec<Result<Vec<u8>, Diagnostic>> = jobs
-        .par_chunks(chunk)
-        .flat_map_iter(|chunk| {
-            let mut ctx = base.clone();
-            chunk
-                .iter()
-                .map(move |job| render_job(job, templates, &mut ctx))
-                .collect::<Vec<_>>()
-        })
-        .collect();
+/// page, which keeps a 10,000-post `site.posts` affordable; a handful of pages (a preview
+/// rebuild) renders in `base` itself, which is left holding the last page's keys.
+pub fn layout_all(
+    jobs: &[Job],
+    templates: &Templates,
+    base: &mut Context,
+    lists: &Lists,
+) -> Result<Vec<Vec<u8>>> {
+    let results: Vec<Result<Vec<u8>, Diagnostic>> = if jobs.len() < SERIAL_JOBS {
+        jobs.iter()
+            .map(|job| render_job(job, templates, base, lists))
+            .collect()
+    } else {
+        let base = &*base;
+        let chunk = (jobs.len() / (rayon::current_num_threads() * 4)).max(1);
+        jobs.par_chunks(chunk)
+            .flat_map_iter(|chunk| {
+                let mut ctx = base.clone();
+                chunk
+                    .iter()
+                    .map(move |job| render_job(job, templates, &mut ctx, lists))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
     let mut problems = Diagnostics::default();
     let mut out = Vec::with_capacity(results.len());
     for r in results {
@@ -217,7 +239,12 @@ pub fn layout_all(jobs: &[Job], templates: &Templates, base: &Context) -> Result
     Ok(out)
 }
 
-fn render_job(job: &Job, templates: &Templates, ctx: &mut Context) -> Result<Vec<u8>, Diagnostic> {
+fn render_job(
+    job: &Job,
+    templates: &Templates,
+    ctx: &mut Context,
+    lists: &Lists,
+) -> Result<Vec<u8>, Diagnostic> {
     let Some(layout) = &job.layout else {
         return Ok(job.converted.html.clone().into_bytes());
     };
@@ -235,8 +262,13 @@ fn render_job(job: &Job, templates: &Templates, ctx: &mut Context) -> Result<Vec
     for key in ["paginator", "taxonomy"] {
         ctx.remove(key);
     }
-    for (key, value) in &job.extra {
-        ctx.insert(*key, value);
+    if let Some((key, value)) = lists.value(&job.extra) {
+        // Moved in, not serialised again: a term page's list can hold thousands of posts.
+        let mut extra = serde_json::Map::new();
+        extra.insert(key.to_string(), value);
+        if let Ok(extra) = Context::from_value(Value::Object(extra)) {
+            ctx.extend(extra);
+        }
     }
     templates
         .apply_layouts(layout, job.converted.html.clone(), ctx)

@@ -1,7 +1,7 @@
 //! Layouts and includes as Tera templates. A page's `layout:` picks a layout; a layout's own
 //! front matter `layout:` wraps it further (Jekyll's chaining), alongside Tera's `extends`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 use tera::{Context, Tera};
@@ -10,6 +10,7 @@ use crate::discover::{Role, Sources};
 use crate::error::{io_error, Diagnostic, Diagnostics, Result};
 use crate::filters::{self, Filter};
 use crate::frontmatter;
+use crate::lists::Reads;
 use crate::theme;
 
 /// A layout: its Tera template, its front matter, and where it came from.
@@ -35,6 +36,9 @@ pub struct Templates {
     origins: HashMap<String, Origin>,
     /// True when the site has no `_layouts`, so Galley's built-in theme dresses it.
     pub theme: bool,
+    /// Per layout name: every template its pages render through (its chain and what those
+    /// include, extend or import), so a template edit re-renders only the pages using it.
+    deps: HashMap<String, HashSet<String>>,
 }
 
 impl Templates {
@@ -133,6 +137,7 @@ impl Templates {
             includes,
             origins: names.origins,
             theme,
+            deps: HashMap::new(),
         };
         if let Err(e) = templates.tera.add_raw_templates(raw.clone()) {
             // Tera stops at the first bad template: parse each alone to report them all.
@@ -152,7 +157,88 @@ impl Templates {
             problems.into_result()?;
         }
         templates.check_chains()?;
+        templates.deps = templates
+            .layouts
+            .keys()
+            .map(|name| (name.clone(), templates.closure(templates.chain(name))))
+            .collect();
         Ok(templates)
+    }
+
+    /// The template files of a layout and the layouts it names in turn.
+    fn chain(&self, layout: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut name = Some(layout.to_string());
+        while let Some(l) = name.and_then(|n| self.layouts.get(&n)) {
+            if out.contains(&l.template) || out.len() > 16 {
+                break;
+            }
+            out.push(l.template.clone());
+            name = l.parent.clone();
+        }
+        out
+    }
+
+    /// Templates reachable from `start` through quoted names (`{% include "x.html" %}`,
+    /// `{% extends "base.html" %}`): by text, so it errs towards depending on too much.
+    fn closure(&self, start: Vec<String>) -> HashSet<String> {
+        let mut seen = HashSet::new();
+        let mut stack = start;
+        while let Some(t) = stack.pop() {
+            let Some(origin) = self.origins.get(&t) else {
+                continue;
+            };
+            if !seen.insert(t) {
+                continue;
+            }
+            for other in self.origins.keys() {
+                if !seen.contains(other)
+                    && (origin.text.contains(&format!("\"{other}\""))
+                        || origin.text.contains(&format!("'{other}'")))
+                {
+                    stack.push(other.clone());
+                }
+            }
+        }
+        seen
+    }
+
+    /// Which site-wide lists pages with this layout read.
+    pub fn layout_reads(&self, layout: &str) -> Reads {
+        self.deps.get(layout).map_or(Reads::default(), |deps| {
+            deps.iter()
+                .filter_map(|t| self.origins.get(t))
+                .fold(Reads::default(), |r, o| r.union(Reads::of_text(&o.text)))
+        })
+    }
+
+    /// Whether pages with this layout render through any of these template files.
+    pub fn layout_uses(&self, layout: &str, files: &HashSet<String>) -> bool {
+        self.deps
+            .get(layout)
+            .is_some_and(|deps| !deps.is_disjoint(files))
+    }
+
+    /// Includes, by file name, that read site-wide lists themselves or through what they
+    /// include: a document whose body names one reads those lists too.
+    pub fn include_reads(&self) -> Vec<(String, Reads)> {
+        self.includes
+            .keys()
+            .map(|name| {
+                let reads = self
+                    .closure(vec![name.clone()])
+                    .iter()
+                    .filter_map(|t| self.origins.get(t))
+                    .fold(Reads::default(), |r, o| r.union(Reads::of_text(&o.text)));
+                (name.clone(), reads)
+            })
+            .filter(|(_, r)| r.any())
+            .collect()
+    }
+
+    /// Layout names, to tell whether a template edit added or removed one.
+    pub fn layout_names(&self) -> HashSet<&str> {
+        self.layouts.keys().map(String::as_str).collect()
     }
 
     pub fn layout(&self, name: &str) -> Option<&Layout> {

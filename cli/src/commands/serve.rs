@@ -1,7 +1,7 @@
 //! `galley serve [SITE] [--port P] [--open]`: builds the site into memory, serves it with the
-//! production server library on 127.0.0.1, rebuilds on every save and tells open pages to
-//! reload. A failed rebuild shows in the terminal and over the page, and the last good build
-//! keeps being served.
+//! production server library on 127.0.0.1, rebuilds what every save changes (the builder's
+//! incremental session) and tells open pages to reload. A failed rebuild shows in the terminal
+//! and over the page, and the last good build keeps being served.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -14,7 +14,7 @@ use galley_server::handler::Settings;
 use galley_server::listener::{serve, shutdown_signal, Limits, SharedSite};
 use galley_server::preview::{inject, Preview};
 use galley_server::site::{File, Site};
-use galley_site_builder::{render_site, BuildOptions, RenderedSite};
+use galley_site_builder::{BuildOptions, RenderedSite, Session, Update};
 use notify_debouncer_mini::notify::RecursiveMode;
 
 #[derive(clap::Args)]
@@ -55,19 +55,20 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         now: None,
     };
     let started = Instant::now();
-    let built = render_site(&args.site, &options).map_err(|e| super::report(&e))?;
-    let site = preview_site(&built.site).map_err(|e| {
+    let session = Session::start(&args.site, &options).map_err(|e| super::report(&e))?;
+    let built = session.site().ok_or(ExitCode::FAILURE)?;
+    let site = preview_site(built).map_err(|e| {
         eprintln!("{e}");
         ExitCode::from(super::EXIT_SITE_ERROR)
     })?;
-    let shared: SharedSite = Arc::new(RwLock::new(Arc::new(site)));
     println!(
         "built {} pages in {} ms",
-        built.site.files.len(),
+        built.files.len(),
         started.elapsed().as_millis()
     );
+    let shared: SharedSite = Arc::new(RwLock::new(Arc::new(site)));
     let preview = Arc::new(Preview::default());
-    let _watcher = watch(&args.site, options, shared.clone(), preview.clone()).map_err(|e| {
+    let _watcher = watch(&args.site, session, shared.clone(), preview.clone()).map_err(|e| {
         eprintln!("cannot watch {}: {e}", args.site.display());
         ExitCode::FAILURE
     })?;
@@ -101,14 +102,41 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
     })
 }
 
-/// The rendered site as the server's files, with the reload script in every page. A static
-/// file that cannot be read (permissions, removed mid-build) is an error, as in `galley
-/// build`, not a silently missing page.
+/// The rendered site as the server's files, with the reload script in every page.
 fn preview_site(site: &RenderedSite) -> Result<Site, String> {
+    let files = preview_files(site, site.files.keys())?;
+    Ok(Site::from_files_uncompressed(files))
+}
+
+/// The preview after a rebuild: the whole site again, or the last one with only the changed
+/// files made anew.
+fn updated_site(
+    site: &RenderedSite,
+    update: &Update,
+    last: &Site,
+    whole: bool,
+) -> Result<Site, String> {
+    if whole || update.full.is_some() {
+        return preview_site(site);
+    }
+    let files = preview_files(site, update.changed.iter())?;
+    Ok(last.with_changes(files, &update.removed, false))
+}
+
+/// Some of the rendered site's files as the server's, with the reload script in every page.
+/// A static file that cannot be read (permissions, removed mid-build) is an error, as in
+/// `galley build`, not a silently missing page.
+fn preview_files<'a>(
+    site: &RenderedSite,
+    paths: impl Iterator<Item = &'a String>,
+) -> Result<Vec<File>, String> {
     let now = SystemTime::now();
-    let mut files = Vec::with_capacity(site.files.len());
+    let mut files = Vec::with_capacity(paths.size_hint().0);
     let mut problems = Vec::new();
-    for (path, file) in &site.files {
+    for path in paths {
+        let Some(file) = site.files.get(path) else {
+            continue;
+        };
         let bytes = match file.bytes() {
             Ok(b) => b,
             Err(e) => {
@@ -132,24 +160,29 @@ fn preview_site(site: &RenderedSite) -> Result<Site, String> {
     if !problems.is_empty() {
         return Err(problems.join("\n"));
     }
-    Ok(Site::from_files_uncompressed(files))
+    Ok(files)
 }
+
+/// Quiet time after a change before rebuilding: editors write a file (or a temporary file
+/// and a rename) within microseconds, and every millisecond here is one the author waits.
+const DEBOUNCE: Duration = Duration::from_millis(8);
 
 /// Rebuilds after every burst of saves (debounced) and swaps the new site in.
 fn watch(
     root: &Path,
-    options: BuildOptions,
+    mut session: Session,
     shared: SharedSite,
     preview: Arc<Preview>,
 ) -> Result<
     notify_debouncer_mini::Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>,
     String,
 > {
-    let root_owned = root.to_path_buf();
     let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let mut seen = Fingerprints::scan(&canonical);
+    // After a failed rebuild the preview may lag the session: make it whole again next time.
+    let mut stale = false;
     let mut debouncer = notify_debouncer_mini::new_debouncer(
-        Duration::from_millis(30),
+        DEBOUNCE,
         move |res: notify_debouncer_mini::DebounceEventResult| {
             let Ok(events) = res else { return };
             let changed: Vec<String> = events
@@ -162,22 +195,34 @@ fn watch(
                 return;
             }
             let started = Instant::now();
-            let site = render_site(&root_owned, &options)
+            let last = shared.read().map(|s| Arc::clone(&s));
+            let site = session
+                .rebuild(&changed)
                 .map_err(|e| e.to_string())
-                .and_then(|built| preview_site(&built.site));
+                .and_then(|update| {
+                    let built = session.site().ok_or("no build")?;
+                    let last = last.map_err(|_| "preview lock poisoned")?;
+                    updated_site(built, &update, &last, stale).map(|site| (site, update))
+                });
             match site {
-                Ok(site) => {
+                Ok((site, update)) => {
+                    stale = false;
                     if let Ok(mut s) = shared.write() {
                         *s = Arc::new(site);
                     }
                     preview.reload();
+                    let what = match &update.full {
+                        Some(reason) => format!("everything: {reason}"),
+                        None => format!("{} files", update.changed.len()),
+                    };
                     println!(
-                        "rebuilt in {} ms ({})",
+                        "rebuilt {what} in {} ms ({})",
                         started.elapsed().as_millis(),
                         changed.join(", ")
                     );
                 }
                 Err(e) => {
+                    stale = true;
                     eprintln!("{e}");
                     preview.error(&e);
                 }

@@ -1,0 +1,439 @@
+//! Rebuilds for `galley serve`: keep the last good build and redo only what the saved files
+//! change. A post or page edit re-renders that document, its neighbours (`page.previous`,
+//! `page.next`) and the pages that show it (home pages, its terms' pages, anything reading
+//! `site.posts`), plus the feed; a layout edit re-renders the pages rendered through it.
+//! Anything else (`_config.yml`, data, includes, Sass partials, added or removed files, a post
+//! whose date, URL, tags or categories moved) rebuilds everything. Either way the bytes are
+//! the ones a full build gives, which the tests check.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
+
+use crate::build::{render_state, site_context, BuildOptions, State};
+use crate::discover::Role;
+use crate::document::{self, Document};
+use crate::error::{BuildError, Result};
+use crate::lists::{patch_site, Reads};
+use crate::output::{Body, OutputFile, RenderedSite};
+use crate::plan::{self, templates_reads};
+use crate::render::{self, Converted, Job};
+use crate::templates::Templates;
+use crate::{feed, Diagnostic};
+
+/// A site kept in memory between rebuilds.
+pub struct Session {
+    /// The last good build; `None` once a rebuild failed halfway, so the next one is full.
+    state: Option<State>,
+    root: std::path::PathBuf,
+    options: BuildOptions,
+    /// Changed paths a failed rebuild did not take in; the next rebuild takes them again.
+    pending: BTreeSet<String>,
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone)]
+pub struct Update {
+    /// Why everything was rebuilt, or `None` when only some pages were.
+    pub full: Option<String>,
+    /// Output paths whose bytes may have changed (every path after a full rebuild).
+    pub changed: Vec<String>,
+    /// Output paths the site no longer has.
+    pub removed: Vec<String>,
+}
+
+impl Session {
+    /// Builds the whole site once.
+    pub fn start(root: &Path, options: &BuildOptions) -> Result<Session> {
+        let (state, _) = render_state(root, options)?;
+        Ok(Session {
+            state: Some(state),
+            root: root.to_path_buf(),
+            options: options.clone(),
+            pending: BTreeSet::new(),
+        })
+    }
+
+    /// The last good build.
+    pub fn site(&self) -> Option<&RenderedSite> {
+        self.state.as_ref().map(|s| &s.site)
+    }
+
+    /// Takes in saved files (paths relative to the site, `/`-separated). On an error the
+    /// last good build stays and the paths are tried again with the next rebuild.
+    pub fn rebuild(&mut self, changed: &[String]) -> Result<Update> {
+        self.pending.extend(changed.iter().cloned());
+        let paths: Vec<String> = self.pending.iter().cloned().collect();
+        let step = match &self.state {
+            Some(state) => classify(state, &paths),
+            None => Step::Full("the previous rebuild failed".into()),
+        };
+        let result = match step {
+            Step::Full(reason) => self.full(reason),
+            Step::Partial(changes) => {
+                let state = self.state.as_mut().ok_or_else(|| {
+                    BuildError::from(Diagnostic::new(&self.root, "no build to update"))
+                })?;
+                match partial(state, &changes) {
+                    Ok(Outcome::Done(update)) => Ok(update),
+                    Ok(Outcome::NeedsFull(reason)) => self.full(reason),
+                    Err(Failure { error, state_ok }) => {
+                        if !state_ok {
+                            self.state = None;
+                        }
+                        Err(error.under_site(&self.root))
+                    }
+                }
+            }
+        };
+        if result.is_ok() {
+            self.pending.clear();
+        }
+        result
+    }
+
+    fn full(&mut self, reason: String) -> Result<Update> {
+        let (state, _) = render_state(&self.root, &self.options)?;
+        let removed = self
+            .state
+            .as_ref()
+            .map(|old| {
+                old.site
+                    .files
+                    .keys()
+                    .filter(|k| !state.site.files.contains_key(*k))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let changed = state.site.files.keys().cloned().collect();
+        self.state = Some(state);
+        Ok(Update {
+            full: Some(reason),
+            changed,
+            removed,
+        })
+    }
+}
+
+enum Step {
+    Full(String),
+    Partial(Changes),
+}
+
+#[derive(Default)]
+struct Changes {
+    /// (index in `docs`, index in `sources`)
+    docs: Vec<(usize, usize)>,
+    statics: Vec<String>,
+    /// Template names (`post.html`) of edited layouts.
+    layouts: HashSet<String>,
+}
+
+/// Which saved paths the kept build can take in alone, or why it cannot.
+fn classify(state: &State, paths: &[String]) -> Step {
+    let mut changes = Changes::default();
+    for rel in paths {
+        if !rel.contains('/') && rel.starts_with("_config") {
+            return Step::Full(format!("{rel} changed"));
+        }
+        let abs = state.root.join(rel);
+        let Some(si) = state.sources.files.iter().position(|s| &s.rel == rel) else {
+            if abs.exists() {
+                return Step::Full(format!("{rel} is new"));
+            }
+            // Created and removed again (an editor's probe file): the site never had it.
+            continue;
+        };
+        if !abs.is_file() {
+            return Step::Full(format!("{rel} was removed"));
+        }
+        match state.sources.files[si].role {
+            Role::Post | Role::Draft | Role::Page => {
+                match state.docs.iter().position(|d| &d.rel == rel) {
+                    Some(di) => changes.docs.push((di, si)),
+                    None => return Step::Full(format!("{rel} was left out before")),
+                }
+            }
+            Role::Static => {
+                if state
+                    .docs
+                    .iter()
+                    .any(|d| d.body.contains("include_relative"))
+                {
+                    return Step::Full(format!("{rel} changed and pages include files"));
+                }
+                changes.statics.push(rel.clone());
+            }
+            Role::Layout => {
+                changes
+                    .layouts
+                    .insert(rel.trim_start_matches("_layouts/").to_string());
+            }
+            Role::Include | Role::Data => return Step::Full(format!("{rel} changed")),
+        }
+    }
+    Step::Partial(changes)
+}
+
+struct Failure {
+    error: BuildError,
+    /// False when the kept build was changed before the error and is no longer whole.
+    state_ok: bool,
+}
+
+fn kept(error: impl Into<BuildError>) -> Failure {
+    Failure {
+        error: error.into(),
+        state_ok: true,
+    }
+}
+
+fn broken(error: impl Into<BuildError>) -> Failure {
+    Failure {
+        error: error.into(),
+        state_ok: false,
+    }
+}
+
+/// A document read again, and what it renders to.
+struct Edited {
+    index: usize,
+    doc: Document,
+    converted: Converted,
+    reads: Reads,
+}
+
+enum Outcome {
+    Done(Update),
+    /// The change reaches further than a partial rebuild follows; the reason says how.
+    NeedsFull(String),
+}
+
+/// Takes in `changes`, or finds that they need a full build after all.
+fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome, Failure> {
+    // Everything fallible that the author's edit can cause comes first, while the kept build
+    // is untouched: reading the files, Liquid and markdown, template syntax.
+    let templates = if changes.layouts.is_empty() {
+        None
+    } else {
+        let t = Templates::load(&state.sources, &state.filters).map_err(kept)?;
+        let wants = state
+            .index
+            .doc_reads
+            .iter()
+            .fold(templates_reads(&t), |a, r| a.union(*r));
+        if t.theme != state.templates.theme || t.layout_names() != state.templates.layout_names() {
+            return Ok(Outcome::NeedsFull(
+                "a layout's name or chain changed".into(),
+            ));
+        }
+        if wants != state.index.wants {
+            return Ok(Outcome::NeedsFull(
+                "a layout now reads other site-wide lists".into(),
+            ));
+        }
+        Some(t)
+    };
+    let includes = state.templates.include_reads();
+    let mut edited = Vec::with_capacity(changes.docs.len());
+    for &(index, si) in &changes.docs {
+        let source = &state.sources.files[si];
+        let moved = || Outcome::NeedsFull(format!("{} moved or changed its terms", source.rel));
+        let Some(doc) = document::load(source, &state.config).map_err(kept)? else {
+            return Ok(moved());
+        };
+        if !same_place(&state.docs[index], &doc) || !selected(state, &doc) {
+            return Ok(moved());
+        }
+        let reads = plan::body_reads(&doc.body, &includes);
+        if reads.union(state.index.wants) != state.index.wants {
+            return Ok(Outcome::NeedsFull(format!(
+                "{} now reads other site-wide lists",
+                source.rel
+            )));
+        }
+        let converted = render::convert(&doc, &state.inputs(&state.meta)).map_err(kept)?;
+        edited.push(Edited {
+            index,
+            doc,
+            converted,
+            reads,
+        });
+    }
+
+    // From here on the kept build changes; an error leaves it to a full rebuild.
+    let mutated = !edited.is_empty();
+    let posts = state.index.posts;
+    let wants = state.index.wants;
+    let mut touched: HashSet<usize> = HashSet::new();
+    for e in edited {
+        let i = e.index;
+        state.docs[i] = e.doc;
+        state.converted[i] = e.converted;
+        state.index.doc_reads[i] = e.reads;
+        touched.insert(i);
+    }
+    let posts_changed = wants.post_summaries() && touched.iter().any(|&i| i < posts);
+    let pages_changed = wants.pages && touched.iter().any(|&i| i >= posts);
+    let reads_changed =
+        |r: Reads| (posts_changed && r.post_summaries()) || (pages_changed && r.pages);
+    for &i in &touched {
+        patch_meta(state, i);
+    }
+    // Content that reads the changed lists saw the old entries: render it again.
+    let readers: Vec<usize> = (0..state.docs.len())
+        .filter(|&j| reads_changed(state.index.doc_reads[j]))
+        .collect();
+    for &j in &readers {
+        let c = render::convert(&state.docs[j], &state.inputs(&state.meta)).map_err(broken)?;
+        state.converted[j] = c;
+        touched.insert(j);
+    }
+    let changed_posts: Vec<usize> = touched.iter().copied().filter(|&i| i < posts).collect();
+    let mut site_value = state.base.remove("site").unwrap_or_default();
+    for &i in &changed_posts {
+        state.summaries[i] = plan::summary(&state.docs[i], Some(&state.converted[i]));
+        if wants.post_summaries() {
+            patch_site(&mut site_value, Some(i), None, &state.summaries[i]);
+        }
+    }
+    for &i in touched.iter().filter(|&&i| i >= posts) {
+        if wants.pages {
+            let page = plan::summary(&state.docs[i], None);
+            patch_site(&mut site_value, None, Some(i - posts), &page);
+        }
+    }
+    state.base.extend(site_context(site_value));
+
+    // Plan every page (cheap), render the ones the change shows on.
+    let mut base = std::mem::take(&mut state.base);
+    let rendered = {
+        let view = state.view();
+        let templates = templates.as_ref().unwrap_or(&state.templates);
+        let empty = Converted::default();
+        let plan = view.jobs(&state.converted, &state.layouts, &state.generated, &empty);
+        let lists = state.lists();
+        let mut hit = vec![false; state.docs.len()];
+        for &i in &touched {
+            hit[i] = true;
+        }
+        let moved_post = |i: usize| changed_posts.contains(&i);
+        let reading = layouts_reading(&state.templates, &plan.jobs, reads_changed);
+        let edited_layouts = |l: &str| {
+            !changes.layouts.is_empty()
+                && (templates.layout_uses(l, &changes.layouts)
+                    || state.templates.layout_uses(l, &changes.layouts))
+        };
+        let jobs: Vec<Job> = plan
+            .jobs
+            .into_iter()
+            .filter(|job| {
+                job.index.is_some_and(|i| {
+                    hit[i]
+                        || (i < posts
+                            && (moved_post(i + 1) || i.checked_sub(1).is_some_and(moved_post)))
+                }) || job
+                    .layout
+                    .is_some_and(|l| reading.contains(&l) || edited_layouts(l))
+                    || changed_posts
+                        .iter()
+                        .any(|&i| lists.shows_post(&job.extra, i))
+            })
+            .collect();
+        render::layout_all(&jobs, templates, &mut base, &lists).map(|pages| {
+            jobs.iter()
+                .zip(pages)
+                .map(|(j, bytes)| (j.output.to_string(), j.doc.rel.clone(), bytes))
+                .collect::<Vec<_>>()
+        })
+    };
+    state.base = base;
+    let rendered = rendered.map_err(|e| if mutated { broken(e) } else { kept(e) })?;
+    if let Some(t) = templates {
+        state.templates = t;
+    }
+
+    let mut changed = Vec::with_capacity(rendered.len() + 2);
+    for (output, origin, bytes) in rendered {
+        state.site.files.insert(
+            output.clone(),
+            OutputFile {
+                body: Body::Bytes(bytes),
+                origin,
+            },
+        );
+        changed.push(output);
+    }
+    let feed_is_ours = state
+        .site
+        .files
+        .get(feed::PATH)
+        .is_some_and(|f| f.origin.starts_with("(generated)"));
+    if !changed_posts.is_empty() && feed_is_ours {
+        let bytes = state.view().feed(&state.converted);
+        if let Some(f) = state.site.files.get_mut(feed::PATH) {
+            f.body = Body::Bytes(bytes);
+        }
+        changed.push(feed::PATH.to_string());
+    }
+    changed.extend(changes.statics.iter().cloned());
+    Ok(Outcome::Done(Update {
+        full: None,
+        changed,
+        removed: Vec::new(),
+    }))
+}
+
+/// Replaces document `i`'s entry in the `site` that Liquid in content sees.
+fn patch_meta(state: &mut State, i: usize) {
+    let posts = state.index.posts;
+    let wants = state.index.wants;
+    let entry = plan::summary(&state.docs[i], None);
+    if i < posts && wants.post_summaries() {
+        patch_site(&mut state.meta, Some(i), None, &entry);
+    } else if i >= posts && wants.pages {
+        patch_site(&mut state.meta, None, Some(i - posts), &entry);
+    }
+}
+
+/// Layouts whose pages read lists that changed (a handful: a list beats hashing per page).
+fn layouts_reading<'a>(
+    templates: &Templates,
+    jobs: &[Job<'a>],
+    changed: impl Fn(Reads) -> bool,
+) -> Vec<&'a str> {
+    let mut names: Vec<&str> = Vec::new();
+    for l in jobs.iter().filter_map(|j| j.layout) {
+        if !names.contains(&l) {
+            names.push(l);
+        }
+    }
+    names.retain(|l| changed(templates.layout_reads(l)));
+    names
+}
+
+/// Whether a re-read document still sits where it did: same URL and output, same place among
+/// the posts, same terms and sitemap entry. Then only its own pages and lists change.
+fn same_place(old: &Document, new: &Document) -> bool {
+    let sitemap_keys = ["sitemap", "last_modified_at"];
+    old.url == new.url
+        && old.output == new.output
+        && old.collection == new.collection
+        && old.format == new.format
+        && old.date == new.date
+        && old.draft == new.draft
+        && old.layout == new.layout
+        && old.tags == new.tags
+        && old.categories == new.categories
+        && sitemap_keys
+            .iter()
+            .all(|k| old.front.get(*k) == new.front.get(*k))
+}
+
+/// Whether the build's selection (drafts, future posts) still takes the document.
+fn selected(state: &State, doc: &Document) -> bool {
+    let select = state.options.selection();
+    let future = select.future || state.config.future;
+    (select.drafts || !doc.draft)
+        && (future || !doc.is_post() || doc.date.is_none_or(|date| date <= select.now))
+}

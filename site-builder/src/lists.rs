@@ -1,0 +1,222 @@
+//! The site-wide lists pages show (post summaries in `site.posts`, paginators, taxonomy pages)
+//! and who reads them. Knowing the readers lets a full build leave out lists nobody uses and
+//! lets a preview rebuild re-render only the pages a post edit shows up on.
+
+use serde_json::{Map, Value};
+
+use crate::paginate;
+use crate::taxonomy::{self, Kind, Term};
+
+/// Which of `site.posts` (and `related_posts`), `site.pages`, `site.tags`, `site.categories`
+/// a template or document mentions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reads {
+    pub posts: bool,
+    pub pages: bool,
+    pub tags: bool,
+    pub categories: bool,
+}
+
+impl Reads {
+    /// What `text` mentions; by name, so it errs towards reading too much.
+    pub fn of_text(text: &str) -> Reads {
+        if !text.contains("site") {
+            return Reads::default();
+        }
+        Reads {
+            posts: text.contains("site.posts") || text.contains("site.related_posts"),
+            pages: text.contains("site.pages"),
+            tags: text.contains("site.tags"),
+            categories: text.contains("site.categories"),
+        }
+    }
+
+    pub fn union(self, other: Reads) -> Reads {
+        Reads {
+            posts: self.posts || other.posts,
+            pages: self.pages || other.pages,
+            tags: self.tags || other.tags,
+            categories: self.categories || other.categories,
+        }
+    }
+
+    pub fn any(self) -> bool {
+        self.posts || self.pages || self.tags || self.categories
+    }
+
+    /// Whether a change to a post's summary shows in what this reads.
+    pub fn post_summaries(self) -> bool {
+        self.posts || self.tags || self.categories
+    }
+}
+
+/// Tags and categories with the posts (newest-first indices) that carry them.
+#[derive(Debug, Clone, Default)]
+pub struct Terms {
+    pub tags: Vec<Term>,
+    pub categories: Vec<Term>,
+}
+
+impl Terms {
+    pub fn of(&self, kind: Kind) -> &[Term] {
+        match kind {
+            Kind::Tag => &self.tags,
+            Kind::Category => &self.categories,
+        }
+    }
+}
+
+/// The list a generated page shows besides `site`, made when the page renders so that a
+/// rebuild plans every page cheaply and renders only some.
+#[derive(Debug, Clone)]
+pub enum Extra {
+    None,
+    /// `paginator` for page `page` of a paginated home at `home_url`.
+    Paginator {
+        page: usize,
+        per_page: usize,
+        home_url: String,
+    },
+    /// `taxonomy` for one term's page (index into [`Terms::of`]).
+    Term(Kind, usize),
+    /// `taxonomy` for the index of all terms of a kind.
+    Index(Kind),
+}
+
+/// What extras are made from.
+pub struct Lists<'a> {
+    pub summaries: &'a [Value],
+    pub terms: &'a Terms,
+    pub paginate_path: &'a str,
+}
+
+impl Lists<'_> {
+    /// The extra context value of a page, under its name.
+    pub fn value(&self, extra: &Extra) -> Option<(&'static str, Value)> {
+        match extra {
+            Extra::None => None,
+            Extra::Paginator {
+                page,
+                per_page,
+                home_url,
+            } => Some((
+                "paginator",
+                paginate::paginator(
+                    *page,
+                    *per_page,
+                    self.summaries,
+                    home_url,
+                    self.paginate_path,
+                ),
+            )),
+            Extra::Term(kind, i) => self
+                .terms
+                .of(*kind)
+                .get(*i)
+                .map(|t| ("taxonomy", taxonomy::term_value(*kind, t, self.summaries))),
+            Extra::Index(kind) => Some((
+                "taxonomy",
+                taxonomy::index_value(*kind, self.terms.of(*kind)),
+            )),
+        }
+    }
+
+    /// Whether the page shows post `i`'s summary (its title, excerpt, date or tags).
+    pub fn shows_post(&self, extra: &Extra, i: usize) -> bool {
+        match extra {
+            Extra::None | Extra::Index(_) => false,
+            Extra::Paginator { page, per_page, .. } => {
+                let start = (page - 1) * per_page;
+                (start..start + per_page).contains(&i)
+            }
+            Extra::Term(kind, t) => self
+                .terms
+                .of(*kind)
+                .get(*t)
+                .is_some_and(|t| t.posts.binary_search(&i).is_ok()),
+        }
+    }
+}
+
+/// Puts a changed document's summary into `site` wherever the old one was: `posts`,
+/// `related_posts`, the `tags`/`categories` maps (post `index` among the posts), or `pages`.
+pub fn patch_site(site: &mut Value, post: Option<usize>, page: Option<usize>, summary: &Value) {
+    let Some(site) = site.as_object_mut() else {
+        return;
+    };
+    let replace = |list: Option<&mut Value>, i: usize| {
+        if let Some(slot) = list.and_then(|l| l.get_mut(i)) {
+            *slot = summary.clone();
+        }
+    };
+    if let Some(i) = post {
+        replace(site.get_mut("posts"), i);
+        replace(site.get_mut("related_posts"), i);
+        let url = summary.get("url");
+        for key in ["tags", "categories"] {
+            if let Some(Value::Object(terms)) = site.get_mut(key) {
+                patch_terms(terms, url, summary);
+            }
+        }
+    }
+    if let Some(i) = page {
+        replace(site.get_mut("pages"), i);
+    }
+}
+
+fn patch_terms(terms: &mut Map<String, Value>, url: Option<&Value>, summary: &Value) {
+    for list in terms.values_mut() {
+        if let Value::Array(items) = list {
+            for item in items.iter_mut().filter(|v| v.get("url") == url) {
+                *item = summary.clone();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_by_name() {
+        let r = Reads::of_text("{% for p in site.posts %}{{ site.tags | length }}");
+        assert!(r.posts && r.tags && !r.pages && !r.categories);
+        assert!(!Reads::of_text("{{ site.title }}").any());
+    }
+
+    #[test]
+    fn patch_replaces_every_copy() {
+        let old = json!({"url": "/a/", "title": "Old"});
+        let other = json!({"url": "/b/", "title": "B"});
+        let mut site = json!({
+            "posts": [other.clone(), old.clone()],
+            "related_posts": [other.clone(), old.clone()],
+            "tags": {"rust": [old.clone()], "web": [other.clone()]},
+        });
+        let new = json!({"url": "/a/", "title": "New"});
+        patch_site(&mut site, Some(1), None, &new);
+        assert_eq!(site["posts"][1]["title"], "New");
+        assert_eq!(site["related_posts"][1]["title"], "New");
+        assert_eq!(site["tags"]["rust"][0]["title"], "New");
+        assert_eq!(site["tags"]["web"][0]["title"], "B");
+    }
+
+    #[test]
+    fn paginator_pages_show_their_slice() {
+        let terms = Terms::default();
+        let lists = Lists {
+            summaries: &[],
+            terms: &terms,
+            paginate_path: "/page:num/",
+        };
+        let page2 = Extra::Paginator {
+            page: 2,
+            per_page: 10,
+            home_url: "/".into(),
+        };
+        assert!(lists.shows_post(&page2, 10) && lists.shows_post(&page2, 19));
+        assert!(!lists.shows_post(&page2, 9) && !lists.shows_post(&page2, 20));
+    }
+}

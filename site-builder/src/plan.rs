@@ -1,0 +1,498 @@
+//! From read documents to output pages: the lookups every step needs ([`Index`]), `site` as
+//! templates see it, the list of pages to render ([`Plan`]), and the rendered site assembled
+//! with its generated files (feed, sitemap, stylesheets).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::DateTime;
+use serde_json::{Map, Value};
+
+use crate::config::Config;
+use crate::context::{to_value, PageView};
+use crate::dates;
+use crate::discover::{Role, Sources};
+use crate::document::{Document, LayoutChoice};
+use crate::error::{Diagnostics, Result};
+use crate::lists::{Extra, Reads, Terms};
+use crate::output::{duplicate, Body, OutputFile, RenderedSite};
+use crate::render::{self, Converted, Job};
+use crate::taxonomy::{self, Kind};
+use crate::templates::Templates;
+use crate::{feed, highlight, paginate, sitemap, theme};
+
+/// Posts per page on the built-in theme's home when `paginate` is not set.
+const THEME_PAGINATE: usize = 10;
+
+/// What later steps look up about the documents; owned, so a preview keeps it between builds.
+pub(crate) struct Index {
+    /// Number of posts; they come first in `docs`.
+    pub posts: usize,
+    pub post_urls: HashMap<String, String>,
+    pub links: HashMap<String, String>,
+    /// Which lists each document's body reads (by name or through an include).
+    pub doc_reads: Vec<Reads>,
+    /// Which site-wide lists any template or content reads: only those are built.
+    pub wants: Reads,
+    pub time: String,
+}
+
+impl Index {
+    pub fn new(docs: &[Document], sources: &Sources, templates: &Templates) -> Index {
+        let posts = docs.iter().take_while(|d| d.is_post()).count();
+        let post_urls = docs[..posts]
+            .iter()
+            .map(|d| {
+                let stem = d.rel.rsplit('/').next().unwrap_or(&d.rel);
+                let stem = stem.rsplit_once('.').map_or(stem, |(s, _)| s);
+                (stem.to_string(), d.url.clone())
+            })
+            .collect();
+        let mut links: HashMap<String, String> = docs
+            .iter()
+            .map(|d| (d.rel.clone(), d.url.clone()))
+            .collect();
+        for s in sources.of(Role::Static) {
+            links.insert(s.rel.clone(), format!("/{}", s.rel));
+        }
+        let includes = templates.include_reads();
+        let doc_reads: Vec<Reads> = docs
+            .iter()
+            .map(|d| body_reads(&d.body, &includes))
+            .collect();
+        let wants = doc_reads
+            .iter()
+            .fold(templates_reads(templates), |a, r| a.union(*r));
+        Index {
+            posts,
+            post_urls,
+            links,
+            doc_reads,
+            wants,
+            time: site_time(&docs[..posts]),
+        }
+    }
+}
+
+/// What a document's body reads: lists it names, and those of the includes it names.
+pub(crate) fn body_reads(body: &str, includes: &[(String, Reads)]) -> Reads {
+    includes
+        .iter()
+        .filter(|(name, _)| body.contains(name.as_str()))
+        .fold(Reads::of_text(body), |a, (_, r)| a.union(*r))
+}
+
+/// What the site's own templates read (the built-in theme reads no site-wide list).
+pub(crate) fn templates_reads(templates: &Templates) -> Reads {
+    Reads {
+        posts: templates.sources_mention("site.posts")
+            || templates.sources_mention("site.related_posts"),
+        pages: templates.sources_mention("site.pages"),
+        tags: templates.sources_mention("site.tags"),
+        categories: templates.sources_mention("site.categories"),
+    }
+}
+
+/// The site's documents with the lookups every later step needs.
+pub(crate) struct Site<'a> {
+    pub root: &'a Path,
+    pub config: &'a Config,
+    pub docs: &'a [Document],
+    pub sources: &'a Sources,
+    pub templates: &'a Templates,
+    pub data: &'a Map<String, Value>,
+    pub index: &'a Index,
+    pub terms: &'a Terms,
+}
+
+/// The output pages to render.
+pub(crate) struct Plan<'a> {
+    pub jobs: Vec<Job<'a>>,
+}
+
+/// A page Galley makes itself, and what it shows.
+pub(crate) struct Generated {
+    pub doc: Document,
+    pub what: What,
+}
+
+pub(crate) enum What {
+    Home,
+    Term(Kind, usize),
+    Index(Kind),
+    NotFound,
+}
+
+impl<'a> Site<'a> {
+    pub fn posts(&self) -> &'a [Document] {
+        &self.docs[..self.index.posts]
+    }
+
+    pub fn resolve_layouts(&self) -> Result<Vec<Option<String>>> {
+        let mut problems = Diagnostics::default();
+        let mut out = Vec::with_capacity(self.docs.len());
+        for doc in self.docs {
+            match render::layout_for(doc, self.templates, is_home(doc)) {
+                Ok(l) => out.push(l),
+                Err(d) => {
+                    problems.push(d);
+                    out.push(None);
+                }
+            }
+        }
+        problems.into_result()?;
+        Ok(out)
+    }
+
+    /// Post summaries, newest first, with excerpts once they are rendered; none when no page
+    /// shows a list of posts.
+    pub fn summaries(&self, converted: Option<&[Converted]>) -> Vec<Value> {
+        self.posts()
+            .iter()
+            .enumerate()
+            .map(|(i, d)| summary(d, converted.and_then(|c| c.get(i))))
+            .collect()
+    }
+
+    /// `site` as templates see it; the lists only when something uses them.
+    pub fn value(&self, summaries: &[Value]) -> Value {
+        let mut site = self.config.to_site_value();
+        let wants = self.index.wants;
+        site.insert("time".into(), self.index.time.clone().into());
+        site.insert("data".into(), Value::Object(self.data.clone()));
+        if wants.tags {
+            site.insert(
+                "tags".into(),
+                taxonomy::site_map(&self.terms.tags, summaries),
+            );
+        }
+        if wants.categories {
+            site.insert(
+                "categories".into(),
+                taxonomy::site_map(&self.terms.categories, summaries),
+            );
+        }
+        if wants.posts {
+            site.insert(
+                "related_posts".into(),
+                Value::Array(summaries.iter().take(10).cloned().collect()),
+            );
+            site.insert("posts".into(), Value::Array(summaries.to_vec()));
+        }
+        if wants.pages {
+            let pages = self.docs[self.index.posts..]
+                .iter()
+                .map(|d| summary(d, None))
+                .collect();
+            site.insert("pages".into(), Value::Array(pages));
+        }
+        Value::Object(site)
+    }
+
+    /// Every output page; duplicate output paths are reported before anything renders.
+    pub fn plan(
+        &self,
+        converted: &'a [Converted],
+        layouts: &'a [Option<String>],
+        generated: &'a [Generated],
+        empty: &'a Converted,
+    ) -> Result<Plan<'a>> {
+        let plan = self.jobs(converted, layouts, generated, empty);
+        self.check_duplicates(&plan)?;
+        Ok(plan)
+    }
+
+    /// The pages, without the duplicate check (a rebuild that moved no page skips it).
+    pub fn jobs(
+        &self,
+        converted: &'a [Converted],
+        layouts: &'a [Option<String>],
+        generated: &'a [Generated],
+        empty: &'a Converted,
+    ) -> Plan<'a> {
+        let posts = self.index.posts;
+        let mut jobs = Vec::with_capacity(self.docs.len() + 16);
+        let per_page = self
+            .config
+            .paginate
+            .or(self.templates.theme.then_some(THEME_PAGINATE));
+        for (i, doc) in self.docs.iter().enumerate() {
+            let (previous, next) = if i < posts {
+                (
+                    self.docs[..posts].get(i + 1),
+                    i.checked_sub(1).map(|j| &self.docs[j]),
+                )
+            } else {
+                (None, None)
+            };
+            let job = Job {
+                doc,
+                index: Some(i),
+                converted: &converted[i],
+                layout: layouts[i].as_deref(),
+                url: Cow::Borrowed(&doc.url),
+                output: Cow::Borrowed(&doc.output),
+                extra: Extra::None,
+                previous,
+                next,
+            };
+            match per_page {
+                Some(per_page) if is_home(doc) => jobs.extend(self.paginated(job, per_page)),
+                _ => jobs.push(job),
+            }
+        }
+        for g in generated {
+            let job = Job {
+                doc: &g.doc,
+                index: None,
+                converted: empty,
+                layout: match &g.doc.layout {
+                    LayoutChoice::Named(n) => Some(n.as_str()),
+                    _ => None,
+                },
+                url: Cow::Borrowed(&g.doc.url),
+                output: Cow::Borrowed(&g.doc.output),
+                extra: match g.what {
+                    What::Home | What::NotFound => Extra::None,
+                    What::Term(kind, i) => Extra::Term(kind, i),
+                    What::Index(kind) => Extra::Index(kind),
+                },
+                previous: None,
+                next: None,
+            };
+            match g.what {
+                What::Home => {
+                    jobs.extend(self.paginated(job, per_page.unwrap_or(THEME_PAGINATE)));
+                }
+                _ => jobs.push(job),
+            }
+        }
+        Plan { jobs }
+    }
+
+    fn paginated(&self, first: Job<'a>, per_page: usize) -> Vec<Job<'a>> {
+        let pages = paginate::total_pages(self.index.posts, per_page);
+        (1..=pages)
+            .map(|page| {
+                let url = paginate::page_url(page, &first.url, &self.config.paginate_path);
+                Job {
+                    doc: first.doc,
+                    index: first.index,
+                    converted: first.converted,
+                    layout: first.layout,
+                    output: Cow::Owned(crate::permalink::output_path(&url)),
+                    extra: Extra::Paginator {
+                        page,
+                        per_page,
+                        home_url: first.url.to_string(),
+                    },
+                    url: Cow::Owned(url),
+                    previous: None,
+                    next: None,
+                }
+            })
+            .collect()
+    }
+
+    /// Pages the site did not write but a blog needs: home, taxonomies, 404.
+    pub fn generated(&self) -> Vec<Generated> {
+        let t = self.templates;
+        let root = self.root;
+        let mut out = Vec::new();
+        let has_home = self.docs.iter().any(is_home);
+        if !has_home && t.theme {
+            let doc = Document::generated("home", &self.config.title, "/", "home", root);
+            out.push(Generated {
+                doc,
+                what: What::Home,
+            });
+        }
+        for kind in [Kind::Tag, Kind::Category] {
+            let (term_layout, index_layout) = kind.layouts();
+            if t.has_layout(term_layout) {
+                for (i, term) in self.terms.of(kind).iter().enumerate() {
+                    let title = format!("{}: {}", kind.labels().0, term.name);
+                    let what = format!("{term_layout} {}", term.slug);
+                    let doc =
+                        Document::generated(&what, &title, &term.url(kind), term_layout, root);
+                    out.push(Generated {
+                        doc,
+                        what: What::Term(kind, i),
+                    });
+                }
+            }
+            if t.has_layout(index_layout) {
+                let doc = Document::generated(
+                    index_layout,
+                    kind.labels().1,
+                    kind.base_url(),
+                    index_layout,
+                    root,
+                );
+                out.push(Generated {
+                    doc,
+                    what: What::Index(kind),
+                });
+            }
+        }
+        let has_404 = self.docs.iter().any(|d| d.output == "404.html")
+            || self.sources.of(Role::Static).any(|s| s.rel == "404.html");
+        if !has_404 && t.has_layout("404") {
+            let doc = Document::generated("404", "Page not found", "/404.html", "404", root);
+            out.push(Generated {
+                doc,
+                what: What::NotFound,
+            });
+        }
+        out
+    }
+
+    fn check_duplicates(&self, plan: &Plan) -> Result<()> {
+        let mut seen: HashMap<&str, &str> = HashMap::new();
+        let mut problems = Diagnostics::default();
+        let statics = self
+            .sources
+            .of(Role::Static)
+            .map(|s| (s.rel.as_str(), s.rel.as_str()));
+        let pages = plan
+            .jobs
+            .iter()
+            .map(|j| (j.output.as_ref(), j.doc.rel.as_str()));
+        for (output, origin) in pages.chain(statics) {
+            if let Some(other) = seen.insert(output, origin) {
+                if other != origin {
+                    problems.push(duplicate(output, origin, other).relative_to(self.root));
+                }
+            }
+        }
+        problems.into_result()
+    }
+
+    pub fn assemble(
+        &self,
+        plan: &Plan,
+        pages: Vec<Vec<u8>>,
+        converted: &[Converted],
+    ) -> Result<RenderedSite> {
+        let mut site = RenderedSite::default();
+        let mut problems = Diagnostics::default();
+        for (job, bytes) in plan.jobs.iter().zip(pages) {
+            let file = OutputFile {
+                body: Body::Bytes(bytes),
+                origin: job.doc.rel.clone(),
+            };
+            if let Err(d) = site.insert(job.output.to_string(), file) {
+                problems.push(d);
+            }
+        }
+        for s in self.sources.of(Role::Static) {
+            let file = OutputFile {
+                body: Body::Copy(s.abs.clone()),
+                origin: s.rel.clone(),
+            };
+            if let Err(d) = site.insert(s.rel.clone(), file) {
+                problems.push(d);
+            }
+        }
+        problems.into_result()?;
+        site.stats.posts = self.index.posts;
+        site.stats.pages = plan.jobs.len() - self.index.posts;
+        site.stats.static_files = self.sources.of(Role::Static).count();
+        site.insert_generated(feed::PATH, self.feed(converted), "feed");
+        self.add_generated_files(&mut site);
+        Ok(site)
+    }
+
+    /// The Atom feed: the newest posts with their content.
+    pub fn feed(&self, converted: &[Converted]) -> Vec<u8> {
+        let feed_posts: Vec<(&Document, &Converted)> = self
+            .posts()
+            .iter()
+            .zip(converted)
+            .take(self.config.feed_limit)
+            .collect();
+        feed::atom(self.config, &feed_posts, &self.index.time).into_bytes()
+    }
+
+    fn add_generated_files(&self, site: &mut RenderedSite) {
+        let root_url = self.config.site_root_url();
+        let entries: Vec<sitemap::Entry> = self
+            .docs
+            .iter()
+            .filter(|d| d.output.ends_with(".html") && d.output != "404.html")
+            .filter(|d| d.front.get("sitemap") != Some(&Value::Bool(false)))
+            .map(|d| sitemap::Entry {
+                url: d.url.clone(),
+                lastmod: d
+                    .front
+                    .get("last_modified_at")
+                    .and_then(Value::as_str)
+                    .and_then(|s| dates::parse(s, self.config.timezone))
+                    .or(d.date)
+                    .map(|d| dates::to_rfc3339(&d)),
+            })
+            .collect();
+        site.insert_generated(
+            sitemap::PATH,
+            sitemap::xml(&root_url, &entries).into_bytes(),
+            "sitemap",
+        );
+        site.insert_generated(
+            sitemap::ROBOTS,
+            sitemap::robots(&root_url).into_bytes(),
+            "robots.txt",
+        );
+        site.insert_generated(
+            highlight::STYLESHEET_PATH,
+            highlight::stylesheet(&self.config.highlight_theme).into_bytes(),
+            "highlight stylesheet",
+        );
+        if self.templates.theme {
+            site.insert_generated(
+                theme::STYLESHEET.0,
+                theme::STYLESHEET.1.as_bytes().to_vec(),
+                "theme stylesheet",
+            );
+        }
+    }
+}
+
+/// A document as an entry of `site.posts` / `site.pages`.
+pub(crate) fn summary(doc: &Document, converted: Option<&Converted>) -> Value {
+    to_value(&PageView::new(
+        doc,
+        converted.map_or("", |c| &c.excerpt),
+        converted.map_or(0, |c| c.words),
+    ))
+}
+
+/// The tags and categories of the posts (newest first).
+pub(crate) fn terms(posts: &[Document]) -> Terms {
+    let refs: Vec<&Document> = posts.iter().collect();
+    Terms {
+        tags: taxonomy::collect(Kind::Tag, &refs),
+        categories: taxonomy::collect(Kind::Category, &refs),
+    }
+}
+
+/// The site's root index page, which the paginator and the theme's home layout dress.
+pub(crate) fn is_home(doc: &Document) -> bool {
+    doc.output == "index.html" && doc.collection == crate::document::Collection::Pages
+}
+
+/// `site.time`: SOURCE_DATE_EPOCH, else the newest post's date, so the same sources always
+/// give the same bytes.
+fn site_time(posts: &[Document]) -> String {
+    if let Some(t) = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|s| DateTime::from_timestamp(s, 0))
+    {
+        return dates::to_rfc3339(&t.fixed_offset());
+    }
+    posts.first().and_then(|p| p.date).map_or_else(
+        || "1970-01-01T00:00:00+00:00".to_string(),
+        |d| dates::to_rfc3339(&d),
+    )
+}
