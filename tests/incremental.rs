@@ -176,6 +176,16 @@ fn edits_that_move_things_rebuild_everything_and_say_why() {
         .contains(&"2024/05/05/new/index.html".to_string()));
     assert_same_as_full(&session, &root, "a removed post");
 
+    // A folder moved away in one go is reported as the folder alone.
+    let moved = root.with_file_name("rust-moved");
+    std::fs::rename(root.join("rust"), &moved).expect("move folder");
+    let update = rebuild(&mut session, "rust");
+    assert!(update.full.is_some());
+    assert!(update
+        .removed
+        .contains(&"rust/2024/04/01/ownership/index.html".to_string()));
+    assert_same_as_full(&session, &root, "a removed folder");
+
     // An editor's probe file that came and went changes nothing.
     let update = rebuild(&mut session, "4913");
     assert_eq!(update.full, None);

@@ -141,6 +141,15 @@ fn classify(state: &State, paths: &[String]) -> Step {
             if abs.exists() {
                 return Step::Full(format!("{rel} is new"));
             }
+            let folder = format!("{rel}/");
+            if state
+                .sources
+                .files
+                .iter()
+                .any(|s| s.rel.starts_with(&folder))
+            {
+                return Step::Full(format!("{rel} was removed"));
+            }
             // Created and removed again (an editor's probe file): the site never had it.
             continue;
         };

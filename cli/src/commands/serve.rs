@@ -3,7 +3,7 @@
 //! incremental session) and tells open pages to reload. A failed rebuild shows in the terminal
 //! and over the page, and the last good build keeps being served.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -240,26 +240,44 @@ fn watch(
 /// What each source file looked like (modification time and size). inotify also reports
 /// reads, our own among them while rebuilding; only a file whose fingerprint moved, or that
 /// appeared or vanished, is a change.
-struct Fingerprints(HashMap<PathBuf, Option<(SystemTime, u64)>>);
+struct Fingerprints {
+    files: HashMap<PathBuf, Option<(SystemTime, u64)>>,
+    /// Folders seen so far: an event naming a new folder (moved in with its files) is a
+    /// change, as is one naming a known folder that is gone.
+    dirs: HashSet<PathBuf>,
+}
 
 impl Fingerprints {
     fn scan(root: &Path) -> Self {
-        let map = walkdir::WalkDir::new(root)
+        let mut prints = Fingerprints {
+            files: HashMap::new(),
+            dirs: HashSet::new(),
+        };
+        for e in walkdir::WalkDir::new(root)
             .into_iter()
             .filter_entry(|e| relevant(root, e.path()).is_some() || e.depth() == 0)
             .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file())
-            .map(|e| (e.path().to_path_buf(), fingerprint(e.path())))
-            .collect();
-        Fingerprints(map)
+        {
+            if e.file_type().is_file() {
+                prints
+                    .files
+                    .insert(e.path().to_path_buf(), fingerprint(e.path()));
+            } else if e.file_type().is_dir() {
+                prints.dirs.insert(e.path().to_path_buf());
+            }
+        }
+        prints
     }
 
     fn changed(&mut self, path: &Path) -> bool {
         if path.is_dir() {
-            return false;
+            return self.dirs.insert(path.to_path_buf());
+        }
+        if self.dirs.remove(path) {
+            return true;
         }
         let now = fingerprint(path);
-        self.0.insert(path.to_path_buf(), now) != Some(now)
+        self.files.insert(path.to_path_buf(), now) != Some(now)
     }
 }
 
