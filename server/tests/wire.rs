@@ -229,6 +229,29 @@ fn in_flight_download_completes_across_sigterm() {
     assert!(status.success(), "exit 0 after draining: {status:?}");
 }
 
+#[test]
+fn workers_share_one_port_and_all_stop_on_sigterm() {
+    let mut s = start(&["--workers", "3"]);
+    // Connections are spread over the workers' sockets by the kernel: every one is served.
+    let streams: Vec<TcpStream> = (0..12).map(|_| connect(&s)).collect();
+    for stream in &streams {
+        (&*stream)
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("write");
+    }
+    for stream in &streams {
+        let (head, body) = read_response(&mut BufReader::new(stream));
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert_eq!(body, b"<h1>home</h1>");
+    }
+    drop(streams);
+    // SAFETY: sending a signal to our own child process.
+    let rc = unsafe { libc::kill(s.child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    let status = s.child.wait().expect("server exits");
+    assert!(status.success(), "every worker stopped, exit 0: {status:?}");
+}
+
 /// One request on a fresh connection; the head (lower-cased) and the body.
 fn exchange(s: &Server, request: &str) -> (String, Vec<u8>) {
     let stream = connect(s);

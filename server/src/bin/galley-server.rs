@@ -38,9 +38,12 @@ struct Args {
     /// Seconds in-flight responses get to finish on SIGTERM/SIGINT.
     #[arg(long, env = "GALLEY_DRAIN_TIMEOUT", default_value_t = 10)]
     drain_timeout: u64,
-    /// Connections served at once.
+    /// Connections served at once (shared out among the workers).
     #[arg(long, env = "GALLEY_MAX_CONNECTIONS", default_value_t = 10_000)]
     max_connections: usize,
+    /// Worker threads, each with its own listening socket; 0 = one per core.
+    #[arg(long, env = "GALLEY_WORKERS", default_value_t = 0)]
+    workers: usize,
     /// Turn the JSON access log off.
     #[arg(long, env = "GALLEY_NO_ACCESS_LOG")]
     no_access_log: bool,
@@ -70,16 +73,6 @@ fn main() -> ExitCode {
         serde_json::json!({"event": "loaded", "root": args.root, "files": site.len(), "bytes": site.bytes,
             "ms": site.load_time_ms, "digest": site.digest})
     );
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("galley-server: cannot start: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let limits = Limits {
         header_timeout: Duration::from_secs(args.header_timeout),
         drain_timeout: Duration::from_secs(args.drain_timeout),
@@ -90,22 +83,49 @@ fn main() -> ExitCode {
     let settings = Arc::new(Settings {
         health_path: args.health_path.clone(),
     });
-    let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen).await?;
-        eprintln!(
-            "{}",
-            serde_json::json!({"event": "listening", "address": listener.local_addr()?.to_string()})
-        );
-        serve(
-            listener,
-            Arc::new(RwLock::new(Arc::new(site))),
-            settings,
-            limits,
-            None,
-            shutdown_signal(),
-        )
-        .await
-    });
+    let listeners = match listeners(args.listen, workers(args.workers)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("galley-server: cannot listen on {}: {e}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let address = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .map_or_else(|| args.listen.to_string(), |a| a.to_string());
+    eprintln!(
+        "{}",
+        serde_json::json!({"event": "listening", "address": address, "workers": listeners.len()})
+    );
+    let site = Arc::new(RwLock::new(Arc::new(site)));
+    let per_worker = Limits {
+        max_connections: (limits.max_connections / listeners.len()).max(1),
+        ..limits
+    };
+    let threads: Vec<_> = listeners
+        .into_iter()
+        .map(|listener| {
+            let (site, settings, limits) = (site.clone(), settings.clone(), per_worker.clone());
+            std::thread::spawn(move || -> std::io::Result<()> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    serve(listener, site, settings, limits, None, shutdown_signal()).await
+                })
+            })
+        })
+        .collect();
+    let mut result: std::io::Result<()> = Ok(());
+    for t in threads {
+        match t.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => result = Err(e),
+            Err(_) => result = Err(std::io::Error::other("a worker panicked")),
+        }
+    }
     match result {
         Ok(()) => {
             eprintln!("{}", serde_json::json!({"event": "stopped"}));
@@ -142,4 +162,34 @@ fn probe(url: &str) -> bool {
     }
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
+}
+
+/// One worker per core, as nginx's `worker_processes auto`: each a single-threaded runtime
+/// with its own listening socket (`SO_REUSEPORT`, so the kernel spreads connections), so a
+/// request never crosses threads.
+fn workers(asked: usize) -> usize {
+    if asked > 0 {
+        return asked;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `n` sockets on one address; with port 0 the first picks the port and the rest share it.
+fn listeners(addr: SocketAddr, n: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    let mut out: Vec<std::net::TcpListener> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let at = out.first().map_or(Ok(addr), |l| l.local_addr())?;
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(at),
+            socket2::Type::STREAM,
+            Some(socket2::Protocol::TCP),
+        )?;
+        socket.set_reuse_address(true)?;
+        socket.set_reuse_port(true)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&at.into())?;
+        socket.listen(1024)?;
+        out.push(socket.into());
+    }
+    Ok(out)
 }
