@@ -230,9 +230,9 @@ fn in_flight_download_completes_across_sigterm() {
 }
 
 #[test]
-fn workers_share_one_port_and_all_stop_on_sigterm() {
+fn workers_share_the_socket_and_all_stop_on_sigterm() {
     let mut s = start(&["--workers", "3"]);
-    // Connections are spread over the workers' sockets by the kernel: every one is served.
+    // The workers share the listening socket; whichever is free accepts: every one is served.
     let streams: Vec<TcpStream> = (0..12).map(|_| connect(&s)).collect();
     for stream in &streams {
         (&*stream)

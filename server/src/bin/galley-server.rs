@@ -41,7 +41,7 @@ struct Args {
     /// Connections served at once (shared out among the workers).
     #[arg(long, env = "GALLEY_MAX_CONNECTIONS", default_value_t = 10_000)]
     max_connections: usize,
-    /// Worker threads, each with its own listening socket; 0 = one per core.
+    /// Worker threads (single-threaded, sharing the listening socket); 0 = one per core.
     #[arg(long, env = "GALLEY_WORKERS", default_value_t = 0)]
     workers: usize,
     /// Turn the JSON access log off.
@@ -164,9 +164,10 @@ fn probe(url: &str) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
 
-/// One worker per core, as nginx's `worker_processes auto`: each a single-threaded runtime
-/// with its own listening socket (`SO_REUSEPORT`, so the kernel spreads connections), so a
-/// request never crosses threads.
+/// One worker per core, as nginx's `worker_processes auto`: each a single-threaded runtime,
+/// so a request never crosses threads. They share one listening socket (each polls its own
+/// duplicate of it), as nginx's workers do: a busy worker does not accept, so connections go
+/// to whichever is free instead of being hashed onto a loaded one.
 fn workers(asked: usize) -> usize {
     if asked > 0 {
         return asked;
@@ -174,22 +175,14 @@ fn workers(asked: usize) -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// `n` sockets on one address; with port 0 the first picks the port and the rest share it.
+/// The listening socket and `n - 1` duplicates of it.
 fn listeners(addr: SocketAddr, n: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
-    let mut out: Vec<std::net::TcpListener> = Vec::with_capacity(n);
-    for _ in 0..n {
-        let at = out.first().map_or(Ok(addr), |l| l.local_addr())?;
-        let socket = socket2::Socket::new(
-            socket2::Domain::for_address(at),
-            socket2::Type::STREAM,
-            Some(socket2::Protocol::TCP),
-        )?;
-        socket.set_reuse_address(true)?;
-        socket.set_reuse_port(true)?;
-        socket.set_nonblocking(true)?;
-        socket.bind(&at.into())?;
-        socket.listen(1024)?;
-        out.push(socket.into());
+    let first = std::net::TcpListener::bind(addr)?;
+    first.set_nonblocking(true)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 1..n {
+        out.push(first.try_clone()?);
     }
+    out.insert(0, first);
     Ok(out)
 }
