@@ -15,7 +15,7 @@ use crate::document::{self, Document};
 use crate::error::{BuildError, Result};
 use crate::lists::{patch_site, Reads};
 use crate::output::{Body, OutputFile, RenderedSite};
-use crate::plan::{self, templates_reads};
+use crate::plan;
 use crate::render::{self, Converted, Job};
 use crate::templates::Templates;
 use crate::{feed, Diagnostic};
@@ -226,11 +226,7 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
         None
     } else {
         let t = Templates::load(&state.sources, &state.filters).map_err(kept)?;
-        let wants = state
-            .index
-            .doc_reads
-            .iter()
-            .fold(templates_reads(&t), |a, r| a.union(*r));
+        let wants = plan::wants(&t, &state.index.doc_reads);
         if t.theme != state.templates.theme || t.layout_names() != state.templates.layout_names() {
             return Ok(Outcome::NeedsFull(
                 "a layout's name or chain changed".into(),
@@ -326,7 +322,8 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
         for &i in &touched {
             hit[i] = true;
         }
-        let moved_post = |i: usize| changed_posts.contains(&i);
+        // A post whose neighbour changed shows the neighbour's title and URL.
+        let post_hit = |i: usize| i < posts && hit[i];
         let reading = layouts_reading(&state.templates, &plan.jobs, reads_changed);
         let edited_layouts = |l: &str| {
             !changes.layouts.is_empty()
@@ -340,7 +337,7 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
                 job.index.is_some_and(|i| {
                     hit[i]
                         || (i < posts
-                            && (moved_post(i + 1) || i.checked_sub(1).is_some_and(moved_post)))
+                            && (post_hit(i + 1) || i.checked_sub(1).is_some_and(post_hit)))
                 }) || job
                     .layout
                     .is_some_and(|l| reading.contains(&l) || edited_layouts(l))

@@ -61,9 +61,7 @@ impl Index {
             .iter()
             .map(|d| body_reads(&d.body, &includes))
             .collect();
-        let wants = doc_reads
-            .iter()
-            .fold(templates_reads(templates), |a, r| a.union(*r));
+        let wants = wants(templates, &doc_reads);
         Index {
             posts,
             post_urls,
@@ -83,15 +81,11 @@ pub(crate) fn body_reads(body: &str, includes: &[(String, Reads)]) -> Reads {
         .fold(Reads::of_text(body), |a, (_, r)| a.union(*r))
 }
 
-/// What the site's own templates read (the built-in theme reads no site-wide list).
-pub(crate) fn templates_reads(templates: &Templates) -> Reads {
-    Reads {
-        posts: templates.sources_mention("site.posts")
-            || templates.sources_mention("site.related_posts"),
-        pages: templates.sources_mention("site.pages"),
-        tags: templates.sources_mention("site.tags"),
-        categories: templates.sources_mention("site.categories"),
-    }
+/// Which site-wide lists any template or content reads: only those are built.
+pub(crate) fn wants(templates: &Templates, doc_reads: &[Reads]) -> Reads {
+    doc_reads
+        .iter()
+        .fold(templates.sources_reads(), |a, r| a.union(*r))
 }
 
 /// The site's documents with the lookups every later step needs.

@@ -253,12 +253,14 @@ impl Templates {
         self.includes.contains_key(name)
     }
 
-    /// Every template's source text, to see which site-wide lists templates use.
-    pub fn sources_mention(&self, needle: &str) -> bool {
+    /// Which site-wide lists the site's own templates read (the built-in theme reads none).
+    pub fn sources_reads(&self) -> Reads {
         self.origins
             .iter()
             .filter(|(name, _)| !name.starts_with("galley/"))
-            .any(|(_, o)| o.text.contains(needle))
+            .fold(Reads::default(), |r, (_, o)| {
+                r.union(Reads::of_text(&o.text))
+            })
     }
 
     /// Renders `content` through `layout` and the layouts it names in turn.
