@@ -63,6 +63,9 @@ enum Cmd {
         /// Open connections per wrk run.
         #[arg(long, default_value_t = 64)]
         connections: u32,
+        /// Extra flags for galley-server, e.g. `--server-arg=--sendfile`.
+        #[arg(long = "server-arg", allow_hyphen_values = true)]
+        server_args: Vec<String>,
     },
     /// `galley image build` against `tar czf` of the same site, image size, and pushes to a
     /// loopback registry (first, no change, one-post edit).
@@ -105,6 +108,7 @@ fn main() -> Result<()> {
             work,
             seconds,
             connections,
+            server_args,
         } => serving::run(&serving::Options {
             galley_server: galley_server
                 .canonicalize()
@@ -112,6 +116,7 @@ fn main() -> Result<()> {
             work,
             seconds,
             connections,
+            server_args,
         }),
         Cmd::Image {
             posts,

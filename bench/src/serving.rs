@@ -17,6 +17,7 @@ pub struct Options {
     pub work: PathBuf,
     pub seconds: u32,
     pub connections: u32,
+    pub server_args: Vec<String>,
 }
 
 struct Running(Child);
@@ -40,7 +41,7 @@ pub fn run(o: &Options) -> Result<()> {
     write_site(&root)?;
     let galley_port = free_port()?;
     let nginx_port = free_port()?;
-    let _galley = start_galley(&o.galley_server, &root, galley_port)?;
+    let _galley = start_galley(&o.galley_server, &o.server_args, &root, galley_port)?;
     let _nginx = start_nginx(&o.work, &root, nginx_port)?;
     wait_ready(galley_port)?;
     wait_ready(nginx_port)?;
@@ -109,11 +110,12 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn start_galley(bin: &Path, root: &Path, port: u16) -> Result<Running> {
+fn start_galley(bin: &Path, args: &[String], root: &Path, port: u16) -> Result<Running> {
     let child = Command::new(bin)
         .arg("--root")
         .arg(root)
         .args(["--listen", &format!("127.0.0.1:{port}"), "--no-access-log"])
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

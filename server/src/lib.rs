@@ -8,15 +8,14 @@
 //!
 //! [`handler::respond`] runs the pipeline for one request; [`listener::serve`] puts it on a
 //! socket (hyper, HTTP/1.1 keep-alive, timeouts, connection cap, graceful drain).
+//! `galley-server` keeps big bodies in an [`arena`] that [`sendfile`] sends without copying.
 //!
 //! [`preview`] adds live reload for `galley serve`.
 //!
 //! [`precompress`] decides which files carry `.br`/`.gz` variants; the image writer uses it
 //! to make them once, at image time.
-//!
-//! Status (issue #4): incremental preview rebuilds are not done yet (every save rebuilds the
-//! whole site in memory).
 
+pub mod arena;
 pub mod cache_control;
 pub mod conditional;
 pub mod encoding;
@@ -28,4 +27,5 @@ pub mod precompress;
 pub mod preview;
 pub mod range;
 pub mod security_headers;
+pub mod sendfile;
 pub mod site;

@@ -90,6 +90,8 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let arena = site.read().ok().and_then(|s| s.arena.clone());
+        let stream = crate::sendfile::Stream::new(stream, arena);
         let site = site.clone();
         let settings = settings.clone();
         let log = limits.access_log;

@@ -11,6 +11,7 @@ use http::HeaderValue;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::arena::Arena;
 use crate::cache_control;
 use crate::mime;
 use crate::path::SitePath;
@@ -66,6 +67,8 @@ pub struct Site {
     /// When the newest file was made (an HTTP date): the release's build time in `/healthz`.
     pub built: String,
     pub load_time_ms: u128,
+    /// Where the big bodies live when they can go out with `sendfile` (see [`Arena`]).
+    pub arena: Option<Arc<Arena>>,
 }
 
 impl Site {
@@ -167,7 +170,22 @@ impl Site {
             })
             .collect();
         files.extend(made);
-        Site::summed(files)
+        Site {
+            arena: self.arena.clone(),
+            ..Site::summed(files)
+        }
+    }
+
+    /// Moves the big bodies (and variants) into an [`Arena`], for `sendfile`. The served
+    /// bytes are the same; only where they live changes.
+    pub fn pack_big_bodies(&mut self) {
+        let mut bodies: Vec<&mut Bytes> = Vec::new();
+        for entry in self.files.values_mut().filter_map(Arc::get_mut) {
+            bodies.push(&mut entry.body);
+            bodies.extend(entry.br.as_mut());
+            bodies.extend(entry.gzip.as_mut());
+        }
+        self.arena = Arena::pack(&mut bodies);
     }
 
     /// The index with its digest, size and build time worked out.
@@ -194,6 +212,7 @@ impl Site {
             files,
             bytes,
             load_time_ms: 0,
+            arena: None,
         }
     }
 

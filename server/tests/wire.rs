@@ -9,6 +9,8 @@ use std::time::Duration;
 struct Server {
     child: Child,
     addr: SocketAddr,
+    /// The server's "loaded" log line.
+    loaded: String,
     _root: tempfile::TempDir,
 }
 
@@ -32,6 +34,12 @@ fn start(extra: &[&str]) -> Server {
     )
     .expect("about");
     std::fs::write(root.path().join("404.html"), "<p>custom 404</p>").expect("404");
+    std::fs::write(
+        root.path().join("pattern.bin"),
+        pattern(1024 * 1024 + 13, 1),
+    )
+    .expect("file");
+    std::fs::write(root.path().join("pattern.bin.gz"), pattern(300 * 1024, 2)).expect("file");
     let mut child = Command::new(env!("CARGO_BIN_EXE_galley-server"))
         .arg("--root")
         .arg(root.path())
@@ -43,11 +51,15 @@ fn start(extra: &[&str]) -> Server {
         .expect("start galley-server");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
+    let mut loaded = String::new();
     let addr = loop {
         let line = lines
             .next()
             .expect("server exited before listening")
             .expect("read stderr");
+        if line.contains("\"event\":\"loaded\"") {
+            loaded = line.clone();
+        }
         if let Some(rest) = line.split("\"address\":\"").nth(1) {
             break rest
                 .split('"')
@@ -61,8 +73,21 @@ fn start(extra: &[&str]) -> Server {
     Server {
         child,
         addr,
+        loaded,
         _root: root,
     }
+}
+
+/// Bytes that differ from place to place (an LCG), so a body sent from the wrong offset
+/// cannot pass for the right one.
+fn pattern(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (x >> 24) as u8
+        })
+        .collect()
 }
 
 fn connect(s: &Server) -> TcpStream {
@@ -115,6 +140,64 @@ fn keep_alive_serves_several_requests_on_one_connection() {
         assert!(head.starts_with("HTTP/1.1 200"), "{head}");
         assert_eq!(body, b"<h1>home</h1>");
     }
+}
+
+#[test]
+fn big_bodies_go_out_exactly_through_sendfile() {
+    assert!(
+        start(&[]).loaded.contains("\"sendfile_bytes\":0"),
+        "copying is the default"
+    );
+    let s = start(&["--sendfile"]);
+    let arena: u64 = s
+        .loaded
+        .split("\"sendfile_bytes\":")
+        .nth(1)
+        .and_then(|r| r.split([',', '}']).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no sendfile_bytes in {}", s.loaded));
+    assert_eq!(
+        arena,
+        32 * 1024 * 1024 + 1024 * 1024 + 13 + 300 * 1024,
+        "the big bodies and the big variant live in the sendfile arena"
+    );
+    let body = pattern(1024 * 1024 + 13, 1);
+    // Pipelined on one connection: whole body, a range inside it, HEAD, a small heap page,
+    // the big variant, and the whole body again, each checked byte for byte.
+    let stream = connect(&s);
+    (&stream)
+        .write_all(
+            b"GET /pattern.bin HTTP/1.1\r\nHost: x\r\n\r\n\
+              GET /pattern.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=100001-700000\r\n\r\n\
+              HEAD /pattern.bin HTTP/1.1\r\nHost: x\r\n\r\n\
+              GET / HTTP/1.1\r\nHost: x\r\n\r\n\
+              GET /pattern.bin HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n\
+              GET /pattern.bin HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .expect("write");
+    let mut reader = BufReader::new(&stream);
+    let (head, got) = read_response(&mut reader);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(got == body, "whole body differs");
+    let (head, got) = read_response(&mut reader);
+    assert!(head.starts_with("HTTP/1.1 206"), "{head}");
+    assert!(got == body[100_001..=700_000], "range differs");
+    let head = read_head(&mut reader).to_ascii_lowercase();
+    assert!(
+        head.contains(&format!("content-length: {}", body.len())),
+        "{head}"
+    );
+    let (head, got) = read_response(&mut reader);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(got, b"<h1>home</h1>", "no body bytes leaked after HEAD");
+    let (head, got) = read_response(&mut reader);
+    assert!(
+        head.to_ascii_lowercase().contains("content-encoding: gzip"),
+        "{head}"
+    );
+    assert!(got == pattern(300 * 1024, 2), "variant differs");
+    let (_, got) = read_response(&mut reader);
+    assert!(got == body, "whole body differs the second time");
 }
 
 #[test]

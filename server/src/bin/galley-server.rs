@@ -44,6 +44,11 @@ struct Args {
     /// Worker threads (single-threaded, sharing the listening socket); 0 = one per core.
     #[arg(long, env = "GALLEY_WORKERS", default_value_t = 0)]
     workers: usize,
+    /// Send bodies of 64 KiB and more with `sendfile` from a sealed memory file instead of
+    /// copying them. Off by default: over loopback on the benchmark machine copying was
+    /// faster (BENCHMARKS.md); worth trying where the NIC, not the CPU, should move bytes.
+    #[arg(long, env = "GALLEY_SENDFILE")]
+    sendfile: bool,
     /// Turn the JSON access log off.
     #[arg(long, env = "GALLEY_NO_ACCESS_LOG")]
     no_access_log: bool,
@@ -62,7 +67,12 @@ fn main() -> ExitCode {
         };
     }
     let site = match Site::load_dir(&args.root) {
-        Ok(s) => s,
+        Ok(mut s) => {
+            if args.sendfile {
+                s.pack_big_bodies();
+            }
+            s
+        }
         Err(e) => {
             eprintln!("galley-server: cannot load {}: {e}", args.root.display());
             return ExitCode::FAILURE;
@@ -71,7 +81,8 @@ fn main() -> ExitCode {
     eprintln!(
         "{}",
         serde_json::json!({"event": "loaded", "root": args.root, "files": site.len(), "bytes": site.bytes,
-            "ms": site.load_time_ms, "digest": site.digest})
+            "ms": site.load_time_ms, "digest": site.digest,
+            "sendfile_bytes": site.arena.as_ref().map_or(0, |a| a.len())})
     );
     let limits = Limits {
         header_timeout: Duration::from_secs(args.header_timeout),
