@@ -66,6 +66,9 @@ enum Cmd {
         /// Extra flags for galley-server, e.g. `--server-arg=--sendfile`.
         #[arg(long = "server-arg", allow_hyphen_values = true)]
         server_args: Vec<String>,
+        /// Let wrk share the servers' CPUs instead of giving it CPUs of its own.
+        #[arg(long)]
+        no_pin: bool,
     },
     /// `galley image build` against `tar czf` of the same site, image size, and pushes to a
     /// loopback registry (first, no change, one-post edit).
@@ -109,6 +112,7 @@ fn main() -> Result<()> {
             seconds,
             connections,
             server_args,
+            no_pin,
         } => serving::run(&serving::Options {
             galley_server: galley_server
                 .canonicalize()
@@ -117,6 +121,7 @@ fn main() -> Result<()> {
             seconds,
             connections,
             server_args,
+            pin: !no_pin,
         }),
         Cmd::Image {
             posts,

@@ -18,6 +18,54 @@ pub struct Options {
     pub seconds: u32,
     pub connections: u32,
     pub server_args: Vec<String>,
+    /// Keep wrk on CPUs of its own (see [`Cpus`]); off, everything shares every core.
+    pub pin: bool,
+}
+
+/// Which CPUs the servers and wrk get. A load generator on the servers' cores steals their
+/// time slices: the p99 it reports then measures the scheduler (a preempted worker's
+/// connections wait a whole slice), not the server. So wrk gets the last quarter of the CPUs
+/// (at least one) and both servers the rest, each with one worker per CPU it has.
+struct Cpus {
+    /// `taskset -c` lists, or none when not pinning.
+    servers: Option<String>,
+    wrk: Option<String>,
+    server_count: usize,
+    wrk_threads: usize,
+}
+
+impl Cpus {
+    fn plan(pin: bool) -> Cpus {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if !pin || n < 2 {
+            return Cpus {
+                servers: None,
+                wrk: None,
+                server_count: n,
+                wrk_threads: 2,
+            };
+        }
+        let wrk = n.div_ceil(4);
+        let servers = n - wrk;
+        Cpus {
+            servers: Some(format!("0-{}", servers - 1)),
+            wrk: Some(format!("{servers}-{}", n - 1)),
+            server_count: servers,
+            wrk_threads: wrk,
+        }
+    }
+
+    /// `program` under `taskset -c list` (or as is).
+    fn command(list: &Option<String>, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        match list {
+            Some(list) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", list]).arg(program);
+                c
+            }
+            None => Command::new(program),
+        }
+    }
 }
 
 struct Running(Child);
@@ -41,10 +89,21 @@ pub fn run(o: &Options) -> Result<()> {
     write_site(&root)?;
     let galley_port = free_port()?;
     let nginx_port = free_port()?;
-    let _galley = start_galley(&o.galley_server, &o.server_args, &root, galley_port)?;
-    let _nginx = start_nginx(&o.work, &root, nginx_port)?;
+    let cpus = Cpus::plan(o.pin);
+    let _galley = start_galley(&o.galley_server, &o.server_args, &root, galley_port, &cpus)?;
+    let _nginx = start_nginx(&o.work, &root, nginx_port, &cpus)?;
     wait_ready(galley_port)?;
     wait_ready(nginx_port)?;
+    match (&cpus.servers, &cpus.wrk) {
+        (Some(s), Some(w)) => println!(
+            "Servers on CPUs {s} ({} worker(s) each), wrk on CPUs {w} ({} thread(s)).\n",
+            cpus.server_count, cpus.wrk_threads
+        ),
+        _ => println!(
+            "Servers and wrk share all {} CPUs (not pinned).\n",
+            cpus.server_count
+        ),
+    }
     println!("| request | Accept-Encoding | Galley req/s | nginx req/s | req/s ratio | Galley p99 | nginx p99 |");
     println!("|---|---|---:|---:|---:|---:|---:|");
     for (label, path) in [
@@ -53,8 +112,8 @@ pub fn run(o: &Options) -> Result<()> {
         ("404", "/missing"),
     ] {
         for ae in [false, true] {
-            let g = wrk(galley_port, path, ae, o)?;
-            let n = wrk(nginx_port, path, ae, o)?;
+            let g = wrk(galley_port, path, ae, o, &cpus)?;
+            let n = wrk(nginx_port, path, ae, o, &cpus)?;
             println!(
                 "| {label} | {} | {:.0} | {:.0} | {:.2}× | {:.2} ms | {:.2} ms |",
                 if ae { "br, gzip" } else { "none" },
@@ -110,8 +169,15 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn start_galley(bin: &Path, args: &[String], root: &Path, port: u16) -> Result<Running> {
-    let child = Command::new(bin)
+fn start_galley(
+    bin: &Path,
+    args: &[String],
+    root: &Path,
+    port: u16,
+    cpus: &Cpus,
+) -> Result<Running> {
+    // Workers default to one per CPU the process may use, so pinning sizes them too.
+    let child = Cpus::command(&cpus.servers, bin)
         .arg("--root")
         .arg(root)
         .args(["--listen", &format!("127.0.0.1:{port}"), "--no-access-log"])
@@ -123,9 +189,11 @@ fn start_galley(bin: &Path, args: &[String], root: &Path, port: u16) -> Result<R
     Ok(Running(child))
 }
 
-/// nginx as the issue asks: worker_processes auto, sendfile, gzip_static (and brotli_static),
-/// keep-alive, no access log (galley-server runs with its log off too).
-fn start_nginx(work: &Path, root: &Path, port: u16) -> Result<Running> {
+/// nginx as the issue asks: `worker_processes auto`, sendfile, gzip_static (and brotli_static),
+/// keep-alive, no access log (galley-server runs with its log off too). When pinned, the
+/// worker count is written out: nginx 1.22's `auto` counts every online CPU, not those it
+/// may run on, and would start two workers on one core.
+fn start_nginx(work: &Path, root: &Path, port: u16, cpus: &Cpus) -> Result<Running> {
     let prefix = std::path::absolute(work.join("nginx"))?;
     std::fs::create_dir_all(prefix.join("logs"))?;
     let brotli_module = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so";
@@ -134,14 +202,19 @@ fn start_nginx(work: &Path, root: &Path, port: u16) -> Result<Running> {
     }
     let modules = format!("load_module {brotli_module};");
     let conf = format!(
-        "{modules}\nworker_processes auto;\ndaemon off;\npid {pid};\nerror_log {err} warn;\nevents {{ worker_connections 4096; }}\nhttp {{\n  include /etc/nginx/mime.types;\n  sendfile on;\n  tcp_nopush on;\n  tcp_nodelay on;\n  keepalive_timeout 65;\n  keepalive_requests 1000000;\n  access_log off;\n  gzip_static on;\n  brotli_static on;\n  server {{\n    listen 127.0.0.1:{port};\n    root {root};\n    error_page 404 /404.html;\n    location / {{ try_files $uri $uri/ =404; }}\n  }}\n}}\n",
+        "{modules}\nworker_processes {workers};\ndaemon off;\npid {pid};\nerror_log {err} warn;\nevents {{ worker_connections 4096; }}\nhttp {{\n  include /etc/nginx/mime.types;\n  sendfile on;\n  tcp_nopush on;\n  tcp_nodelay on;\n  keepalive_timeout 65;\n  keepalive_requests 1000000;\n  access_log off;\n  gzip_static on;\n  brotli_static on;\n  server {{\n    listen 127.0.0.1:{port};\n    root {root};\n    error_page 404 /404.html;\n    location / {{ try_files $uri $uri/ =404; }}\n  }}\n}}\n",
+        workers = if cpus.servers.is_some() {
+            cpus.server_count.to_string()
+        } else {
+            "auto".to_string()
+        },
         pid = prefix.join("nginx.pid").display(),
         err = prefix.join("logs/error.log").display(),
         root = root.canonicalize()?.display(),
     );
     let conf_path = prefix.join("nginx.conf");
     std::fs::write(&conf_path, conf)?;
-    let child = Command::new("nginx")
+    let child = Cpus::command(&cpus.servers, "nginx")
         .arg("-p")
         .arg(&prefix)
         .arg("-c")
@@ -164,10 +237,10 @@ fn wait_ready(port: u16) -> Result<()> {
     bail!("nothing listening on port {port}")
 }
 
-fn wrk(port: u16, path: &str, accept_encoding: bool, o: &Options) -> Result<Load> {
-    let mut cmd = Command::new("wrk");
+fn wrk(port: u16, path: &str, accept_encoding: bool, o: &Options, cpus: &Cpus) -> Result<Load> {
+    let mut cmd = Cpus::command(&cpus.wrk, "wrk");
     cmd.args([
-        "-t2",
+        &format!("-t{}", cpus.wrk_threads),
         &format!("-c{}", o.connections),
         &format!("-d{}s", o.seconds),
         "--latency",

@@ -8,7 +8,8 @@
 //!
 //! [`handler::respond`] runs the pipeline for one request; [`listener::serve`] puts it on a
 //! socket (hyper, HTTP/1.1 keep-alive, timeouts, connection cap, graceful drain).
-//! `galley-server` keeps big bodies in an [`arena`] that [`sendfile`] sends without copying.
+//! `galley-server` runs one single-threaded runtime per core ([`workers`]) and can keep big
+//! bodies in an [`arena`] that [`sendfile`] sends without copying.
 //!
 //! [`preview`] adds live reload for `galley serve`.
 //!
@@ -29,3 +30,4 @@ pub mod range;
 pub mod security_headers;
 pub mod sendfile;
 pub mod site;
+pub mod workers;

@@ -15,7 +15,8 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use crate::handler::{respond, Request, Settings};
@@ -50,10 +51,22 @@ impl Default for Limits {
 }
 
 /// Pause after a failed accept (e.g. EMFILE), so the loop does not spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// The site being served; `galley serve` swaps in each new build.
 pub type SharedSite = Arc<RwLock<Arc<Site>>>;
+
+/// What every connection of one server shares.
+#[derive(Clone)]
+pub struct Shared {
+    pub site: SharedSite,
+    pub settings: Arc<Settings>,
+    pub limits: Limits,
+    /// The live-reload event stream (only `galley serve` has one).
+    pub preview: Option<Arc<Preview>>,
+    /// Which worker thread serves these connections, for the access log.
+    pub worker: usize,
+}
 
 /// Serves until `shutdown` resolves, then drains. Returns once every connection is done or
 /// the drain timeout passed.
@@ -67,7 +80,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let graceful = GracefulShutdown::new();
+    let shared = Shared {
+        site,
+        settings,
+        limits,
+        preview,
+        worker: 0,
+    };
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -89,45 +109,67 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let _ = stream.set_nodelay(true);
-        let arena = site.read().ok().and_then(|s| s.arena.clone());
-        let stream = crate::sendfile::Stream::new(stream, arena);
-        let site = site.clone();
-        let settings = settings.clone();
-        let log = limits.access_log;
-        let preview = preview.clone();
-        let service = service_fn(move |req: hyper::Request<Incoming>| {
-            let site = site.read().map(|s| s.clone()).unwrap_or_default();
-            let settings = settings.clone();
-            let events = preview
-                .as_ref()
-                .filter(|_| req.uri().path() == EVENTS_PATH)
-                .map(|p| p.subscribe());
-            async move {
-                Ok::<_, Infallible>(match events {
-                    Some(events) => event_stream(events),
-                    None => handle(&site, &settings, &req, peer, log).map(Either::Left),
-                })
-            }
-        });
-        let conn = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout)
-            .max_buf_size(limits.max_header_bytes.max(8192))
-            .keep_alive(true)
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _ = conn.await;
-            drop(permit);
-        });
+        spawn_connection(stream, peer, &shared, &graceful, permit);
     }
     drop(listener);
+    drain(graceful, shared.limits.drain_timeout).await;
+    Ok(())
+}
+
+/// Lets in-flight responses finish (idle connections close at once), up to `timeout`.
+pub async fn drain(graceful: GracefulShutdown, timeout: Duration) {
     tokio::select! {
         () = graceful.shutdown() => {}
-        () = tokio::time::sleep(limits.drain_timeout) => {}
+        () = tokio::time::sleep(timeout) => {}
     }
-    Ok(())
+}
+
+/// Serves one accepted connection on the current runtime until it closes (or `graceful`
+/// ends it after its in-flight response). `ticket` is dropped with the connection: it holds
+/// the connection's place under the cap.
+pub fn spawn_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+    graceful: &GracefulShutdown,
+    ticket: impl Send + 'static,
+) {
+    let _ = stream.set_nodelay(true);
+    let arena = shared.site.read().ok().and_then(|s| s.arena.clone());
+    let stream = crate::sendfile::Stream::new(stream, arena);
+    let Shared {
+        site,
+        settings,
+        limits,
+        preview,
+        worker,
+    } = shared.clone();
+    let log = limits.access_log.then_some(worker);
+    let service = service_fn(move |req: hyper::Request<Incoming>| {
+        let site = site.read().map(|s| s.clone()).unwrap_or_default();
+        let settings = settings.clone();
+        let events = preview
+            .as_ref()
+            .filter(|_| req.uri().path() == EVENTS_PATH)
+            .map(|p| p.subscribe());
+        async move {
+            Ok::<_, Infallible>(match events {
+                Some(events) => event_stream(events),
+                None => handle(&site, &settings, &req, peer, log).map(Either::Left),
+            })
+        }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    let conn = graceful.watch(conn);
+    tokio::spawn(async move {
+        let _ = conn.await;
+        drop(ticket);
+    });
 }
 
 fn handle(
@@ -135,7 +177,7 @@ fn handle(
     settings: &Settings,
     req: &hyper::Request<Incoming>,
     peer: SocketAddr,
-    log: bool,
+    log: Option<usize>,
 ) -> hyper::Response<Full<Bytes>> {
     let started = Instant::now();
     let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -148,8 +190,8 @@ fn handle(
             headers: req.headers(),
         },
     );
-    if log {
-        access_log(req, target, &response, peer, started);
+    if let Some(worker) = log {
+        access_log(req, target, &response, peer, worker, started);
     }
     response.map(Full::new)
 }
@@ -174,6 +216,7 @@ fn access_log(
     target: &str,
     response: &http::Response<Bytes>,
     peer: SocketAddr,
+    worker: usize,
     started: Instant,
 ) {
     let line = serde_json::json!({
@@ -184,6 +227,7 @@ fn access_log(
         "duration_us": started.elapsed().as_micros() as u64,
         "user_agent": req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()),
         "remote": peer.ip().to_string(),
+        "worker": worker,
     });
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");

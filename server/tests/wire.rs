@@ -21,8 +21,16 @@ impl Drop for Server {
     }
 }
 
-/// Starts the binary on 127.0.0.1:0 and waits for its "listening" line (no sleeps).
+/// Starts the binary on 127.0.0.1:0, access log off, and waits for its "listening" line
+/// (no sleeps).
 fn start(extra: &[&str]) -> Server {
+    let mut args = vec!["--no-access-log"];
+    args.extend_from_slice(extra);
+    start_logging(&args, Stdio::null())
+}
+
+/// The same with the access log going to `stdout`.
+fn start_logging(extra: &[&str], stdout: Stdio) -> Server {
     let root = tempfile::tempdir().expect("temp dir");
     std::fs::write(root.path().join("index.html"), "<h1>home</h1>").expect("index");
     std::fs::write(root.path().join("big.bin"), vec![7u8; 32 * 1024 * 1024]).expect("big file");
@@ -43,9 +51,9 @@ fn start(extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_galley-server"))
         .arg("--root")
         .arg(root.path())
-        .args(["--listen", "127.0.0.1:0", "--no-access-log"])
+        .args(["--listen", "127.0.0.1:0"])
         .args(extra)
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .expect("start galley-server");
@@ -313,9 +321,12 @@ fn in_flight_download_completes_across_sigterm() {
 }
 
 #[test]
-fn workers_share_the_socket_and_all_stop_on_sigterm() {
-    let mut s = start(&["--workers", "3"]);
-    // The workers share the listening socket; whichever is free accepts: every one is served.
+fn connections_spread_over_the_workers_and_all_stop_on_sigterm() {
+    let mut s = start_logging(&["--workers", "3"], Stdio::piped());
+    let log = BufReader::new(s.child.stdout.take().expect("stdout"));
+    // Held open together, 12 connections go to the least busy worker each: four apiece, even
+    // when they arrive in one burst (which a shared listening socket gave to whichever worker
+    // was awake).
     let streams: Vec<TcpStream> = (0..12).map(|_| connect(&s)).collect();
     for stream in &streams {
         (&*stream)
@@ -327,6 +338,18 @@ fn workers_share_the_socket_and_all_stop_on_sigterm() {
         assert!(head.starts_with("HTTP/1.1 200"), "{head}");
         assert_eq!(body, b"<h1>home</h1>");
     }
+    let mut served = [0; 3];
+    for line in log.lines().take(12) {
+        let line = line.expect("access log line");
+        let worker: usize = line
+            .split("\"worker\":")
+            .nth(1)
+            .and_then(|r| r.split([',', '}']).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no worker in {line}"));
+        served[worker] += 1;
+    }
+    assert_eq!(served, [4, 4, 4], "requests per worker");
     drop(streams);
     // SAFETY: sending a signal to our own child process.
     let rc = unsafe { libc::kill(s.child.id() as libc::pid_t, libc::SIGTERM) };

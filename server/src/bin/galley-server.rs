@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use galley_server::handler::Settings;
-use galley_server::listener::{serve, shutdown_signal, Limits};
+use galley_server::listener::{shutdown_signal, Limits, Shared};
 use galley_server::site::Site;
 
 #[derive(Parser)]
@@ -38,15 +38,16 @@ struct Args {
     /// Seconds in-flight responses get to finish on SIGTERM/SIGINT.
     #[arg(long, env = "GALLEY_DRAIN_TIMEOUT", default_value_t = 10)]
     drain_timeout: u64,
-    /// Connections served at once (shared out among the workers).
+    /// Connections served at once, across all workers; more wait in the accept queue.
     #[arg(long, env = "GALLEY_MAX_CONNECTIONS", default_value_t = 10_000)]
     max_connections: usize,
-    /// Worker threads (single-threaded, sharing the listening socket); 0 = one per core.
+    /// Worker threads (single-threaded; each new connection goes to the least busy); 0 = one
+    /// per core.
     #[arg(long, env = "GALLEY_WORKERS", default_value_t = 0)]
     workers: usize,
     /// Send bodies of 64 KiB and more with `sendfile` from a sealed memory file instead of
-    /// copying them. Off by default: over loopback on the benchmark machine copying was
-    /// faster (BENCHMARKS.md); worth trying where the NIC, not the CPU, should move bytes.
+    /// copying them. Off by default: over loopback on the benchmark machine copying was as
+    /// fast with a lower p99 (BENCHMARKS.md); worth measuring where a NIC moves the bytes.
     #[arg(long, env = "GALLEY_SENDFILE")]
     sendfile: bool,
     /// Turn the JSON access log off.
@@ -94,49 +95,29 @@ fn main() -> ExitCode {
     let settings = Arc::new(Settings {
         health_path: args.health_path.clone(),
     });
-    let listeners = match listeners(args.listen, workers(args.workers)) {
+    let listener = match std::net::TcpListener::bind(args.listen) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("galley-server: cannot listen on {}: {e}", args.listen);
             return ExitCode::FAILURE;
         }
     };
-    let address = listeners
-        .first()
-        .and_then(|l| l.local_addr().ok())
-        .map_or_else(|| args.listen.to_string(), |a| a.to_string());
+    let address = listener
+        .local_addr()
+        .map_or_else(|_| args.listen.to_string(), |a| a.to_string());
+    let workers = workers(args.workers);
     eprintln!(
         "{}",
-        serde_json::json!({"event": "listening", "address": address, "workers": listeners.len()})
+        serde_json::json!({"event": "listening", "address": address, "workers": workers})
     );
-    let site = Arc::new(RwLock::new(Arc::new(site)));
-    let per_worker = Limits {
-        max_connections: (limits.max_connections / listeners.len()).max(1),
-        ..limits
+    let shared = Shared {
+        site: Arc::new(RwLock::new(Arc::new(site))),
+        settings,
+        limits,
+        preview: None,
+        worker: 0,
     };
-    let threads: Vec<_> = listeners
-        .into_iter()
-        .map(|listener| {
-            let (site, settings, limits) = (site.clone(), settings.clone(), per_worker.clone());
-            std::thread::spawn(move || -> std::io::Result<()> {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
-                runtime.block_on(async {
-                    let listener = tokio::net::TcpListener::from_std(listener)?;
-                    serve(listener, site, settings, limits, None, shutdown_signal()).await
-                })
-            })
-        })
-        .collect();
-    let mut result: std::io::Result<()> = Ok(());
-    for t in threads {
-        match t.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => result = Err(e),
-            Err(_) => result = Err(std::io::Error::other("a worker panicked")),
-        }
-    }
+    let result = galley_server::workers::run(listener, workers, shared, shutdown_signal());
     match result {
         Ok(()) => {
             eprintln!("{}", serde_json::json!({"event": "stopped"}));
@@ -175,25 +156,10 @@ fn probe(url: &str) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
 
-/// One worker per core, as nginx's `worker_processes auto`: each a single-threaded runtime,
-/// so a request never crosses threads. They share one listening socket (each polls its own
-/// duplicate of it), as nginx's workers do: a busy worker does not accept, so connections go
-/// to whichever is free instead of being hashed onto a loaded one.
+/// One worker per core, as nginx's `worker_processes auto`.
 fn workers(asked: usize) -> usize {
     if asked > 0 {
         return asked;
     }
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// The listening socket and `n - 1` duplicates of it.
-fn listeners(addr: SocketAddr, n: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
-    let first = std::net::TcpListener::bind(addr)?;
-    first.set_nonblocking(true)?;
-    let mut out = Vec::with_capacity(n);
-    for _ in 1..n {
-        out.push(first.try_clone()?);
-    }
-    out.insert(0, first);
-    Ok(out)
 }

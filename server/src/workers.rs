@@ -1,0 +1,159 @@
+//! `galley-server`'s threads: one single-threaded worker per core (nginx's
+//! `worker_processes auto`), so a request never crosses threads, fed by one acceptor that
+//! hands each new connection to the worker with the fewest open.
+//!
+//! Workers sharing the listening socket (nginx's way without `EPOLLEXCLUSIVE`, which tokio
+//! cannot ask for) let whichever worker was awake take a whole burst: wrk's 64 connections
+//! sometimes all landed on one core, halving throughput and stretching the tail. Handing
+//! connections out keeps the cores evenly loaded, at the cost of one wake-up per new
+//! connection (keep-alive, as behind a load balancer, makes that rare).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+
+use crate::listener::{drain, spawn_connection, Shared, ACCEPT_BACKOFF};
+
+/// A connection on its way to a worker.
+struct Handed {
+    stream: std::net::TcpStream,
+    peer: SocketAddr,
+    ticket: Ticket,
+}
+
+/// Holds a connection's place: under the server-wide cap, and in its worker's count.
+struct Ticket {
+    _permit: OwnedSemaphorePermit,
+    open: Arc<AtomicUsize>,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+struct Worker {
+    handoff: mpsc::UnboundedSender<Handed>,
+    open: Arc<AtomicUsize>,
+}
+
+/// Serves `listener` with `workers` threads until `shutdown` resolves on the calling thread,
+/// then lets every worker drain. `limits.max_connections` caps the whole server.
+pub fn run<F>(
+    listener: std::net::TcpListener,
+    workers: usize,
+    shared: Shared,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    F: std::future::Future<Output = ()>,
+{
+    let mut pool = Vec::with_capacity(workers);
+    let mut threads = Vec::with_capacity(workers);
+    for worker in 0..workers.max(1) {
+        let (handoff, arrivals) = mpsc::unbounded_channel();
+        let shared = Shared {
+            worker,
+            ..shared.clone()
+        };
+        threads.push(std::thread::spawn(move || work(arrivals, shared)));
+        pool.push(Worker {
+            handoff,
+            open: Arc::new(AtomicUsize::new(0)),
+        });
+    }
+    let accepted = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .and_then(|rt| {
+            rt.block_on(accept(
+                listener,
+                pool,
+                shared.limits.max_connections,
+                shutdown,
+            ))
+        });
+    // The acceptor is gone (and with it every handoff), so each worker drains and ends.
+    let mut result = accepted;
+    for t in threads {
+        match t.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => result = result.and(Err(e)),
+            Err(_) => result = result.and(Err(std::io::Error::other("a worker panicked"))),
+        }
+    }
+    result
+}
+
+/// Accepts until `shutdown`, handing each connection to the least loaded worker.
+async fn accept<F: std::future::Future<Output = ()>>(
+    listener: std::net::TcpListener,
+    pool: Vec<Worker>,
+    max_connections: usize,
+    shutdown: F,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let permits = Arc::new(Semaphore::new(max_connections.max(1)));
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors and the like: wait a moment instead of spinning.
+                Err(_) => {
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Leaves this thread's reactor; the worker registers it with its own.
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        let Some(worker) = pool.iter().min_by_key(|w| w.open.load(Ordering::Relaxed)) else {
+            break;
+        };
+        worker.open.fetch_add(1, Ordering::Relaxed);
+        let ticket = Ticket {
+            _permit: permit,
+            open: worker.open.clone(),
+        };
+        // A worker that is gone already failed; its error is reported when it is joined.
+        let _ = worker.handoff.send(Handed {
+            stream,
+            peer,
+            ticket,
+        });
+    }
+    Ok(())
+}
+
+/// One worker: serves the connections handed to it until the acceptor stops, then drains.
+fn work(mut arrivals: mpsc::UnboundedReceiver<Handed>, shared: Shared) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let graceful = GracefulShutdown::new();
+        while let Some(handed) = arrivals.recv().await {
+            if let Ok(stream) = tokio::net::TcpStream::from_std(handed.stream) {
+                spawn_connection(stream, handed.peer, &shared, &graceful, handed.ticket);
+            }
+        }
+        drain(graceful, shared.limits.drain_timeout).await;
+    });
+    Ok(())
+}
