@@ -17,7 +17,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::handler::{respond, Request, Settings};
 use crate::preview::{Events, Preview, EVENTS_PATH};
@@ -51,7 +51,7 @@ impl Default for Limits {
 }
 
 /// Pause after a failed accept (e.g. EMFILE), so the loop does not spin.
-pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// The site being served; `galley serve` swaps in each new build.
 pub type SharedSite = Arc<RwLock<Arc<Site>>>;
@@ -89,31 +89,38 @@ pub async fn serve(
         worker: 0,
     };
     tokio::pin!(shutdown);
-    loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
-        };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                // Out of file descriptors and the like: these repeat at once, so wait a moment
-                // (instead of spinning a core) and keep serving the connections we have.
-                Err(_) => {
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
+    while let Some((stream, peer, permit)) =
+        next_connection(&listener, &permits, shutdown.as_mut()).await
+    {
         spawn_connection(stream, peer, &shared, &graceful, permit);
     }
     drop(listener);
     drain(graceful, shared.limits.drain_timeout).await;
     Ok(())
+}
+
+/// Waits for a place under the connection cap, then for a connection; `None` once
+/// `shutdown` resolves.
+pub(crate) async fn next_connection(
+    listener: &TcpListener,
+    permits: &Arc<Semaphore>,
+    mut shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
+    let permit = tokio::select! {
+        p = permits.clone().acquire_owned() => p.ok()?,
+        () = &mut shutdown => return None,
+    };
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => return Some((stream, peer, permit)),
+                // Out of file descriptors and the like: these repeat at once, so wait a moment
+                // (instead of spinning a core) and keep serving the connections we have.
+                Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
+            },
+            () = &mut shutdown => return None,
+        }
+    }
 }
 
 /// Lets in-flight responses finish (idle connections close at once), up to `timeout`.

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
-use crate::listener::{drain, spawn_connection, Shared, ACCEPT_BACKOFF};
+use crate::listener::{drain, next_connection, spawn_connection, Shared};
 
 /// A connection on its way to a worker.
 struct Handed {
@@ -92,7 +92,7 @@ where
 /// Accepts until `shutdown`, handing each connection to the least loaded worker.
 async fn accept<F: std::future::Future<Output = ()>>(
     listener: std::net::TcpListener,
-    pool: Vec<Worker>,
+    mut pool: Vec<Worker>,
     max_connections: usize,
     shutdown: F,
 ) -> std::io::Result<()> {
@@ -100,38 +100,23 @@ async fn accept<F: std::future::Future<Output = ()>>(
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let permits = Arc::new(Semaphore::new(max_connections.max(1)));
     tokio::pin!(shutdown);
-    loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
-        };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                // Out of file descriptors and the like: wait a moment instead of spinning.
-                Err(_) => {
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
+    while let Some((stream, peer, permit)) =
+        next_connection(&listener, &permits, shutdown.as_mut()).await
+    {
         // Leaves this thread's reactor; the worker registers it with its own.
         let Ok(stream) = stream.into_std() else {
             continue;
         };
+        // A worker that stopped takes no more (its error is reported when it is joined).
+        pool.retain(|w| !w.handoff.is_closed());
         let Some(worker) = pool.iter().min_by_key(|w| w.open.load(Ordering::Relaxed)) else {
-            break;
+            return Err(std::io::Error::other("every worker stopped"));
         };
         worker.open.fetch_add(1, Ordering::Relaxed);
         let ticket = Ticket {
             _permit: permit,
             open: worker.open.clone(),
         };
-        // A worker that is gone already failed; its error is reported when it is joined.
         let _ = worker.handoff.send(Handed {
             stream,
             peer,
