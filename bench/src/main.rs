@@ -66,6 +66,9 @@ enum Cmd {
         /// Extra flags for galley-server, e.g. `--server-arg=--sendfile`.
         #[arg(long = "server-arg", allow_hyphen_values = true)]
         server_args: Vec<String>,
+        /// wrk runs per server and row, alternating the servers; the table gives medians.
+        #[arg(long, default_value_t = 3)]
+        trials: u32,
         /// Let wrk share the servers' CPUs instead of giving it CPUs of its own.
         #[arg(long)]
         no_pin: bool,
@@ -112,6 +115,7 @@ fn main() -> Result<()> {
             seconds,
             connections,
             server_args,
+            trials,
             no_pin,
         } => serving::run(&serving::Options {
             galley_server: galley_server
@@ -121,6 +125,7 @@ fn main() -> Result<()> {
             seconds,
             connections,
             server_args,
+            trials,
             pin: !no_pin,
         }),
         Cmd::Image {

@@ -18,6 +18,8 @@ pub struct Options {
     pub seconds: u32,
     pub connections: u32,
     pub server_args: Vec<String>,
+    /// wrk runs per server and row; the table gives medians.
+    pub trials: u32,
     /// Keep wrk on CPUs of its own (see [`Cpus`]); off, everything shares every core.
     pub pin: bool,
 }
@@ -71,7 +73,19 @@ impl Cpus {
 struct Running(Child);
 
 impl Drop for Running {
+    /// SIGTERM first: a SIGKILLed nginx master leaves its workers running (they keep their
+    /// pinned CPU and their port), which skewed later runs on the same machine.
     fn drop(&mut self) {
+        if let Ok(pid) = libc::pid_t::try_from(self.0.id()) {
+            // SAFETY: kill(2) on our own child's pid; no memory is involved.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            for _ in 0..500 {
+                if let Ok(Some(_)) = self.0.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -82,6 +96,9 @@ impl Drop for Running {
 pub struct Load {
     pub rps: f64,
     pub p99_ms: f64,
+    /// wrk's own CPU time over its wall time, in percent of one CPU: near 100% per wrk thread
+    /// means the client, not the server, set the pace (and part of the latency).
+    pub wrk_cpu: f64,
 }
 
 pub fn run(o: &Options) -> Result<()> {
@@ -104,28 +121,85 @@ pub fn run(o: &Options) -> Result<()> {
             cpus.server_count
         ),
     }
-    println!("| request | Accept-Encoding | Galley req/s | nginx req/s | req/s ratio | Galley p99 | nginx p99 |");
-    println!("|---|---|---:|---:|---:|---:|---:|");
+    println!(
+        "Medians of {} trials of {} s each, the servers alternating; p99 with its range; wrk's CPU use against each.\n",
+        o.trials.max(1),
+        o.seconds
+    );
+    println!("| request | Accept-Encoding | Galley req/s | nginx req/s | req/s ratio | Galley p99 | nginx p99 | wrk CPU (Galley / nginx) |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for (label, path) in [
         ("10 KB page", "/page.html"),
         ("1 MB asset", "/asset.jpg"),
         ("404", "/missing"),
     ] {
         for ae in [false, true] {
-            let g = wrk(galley_port, path, ae, o, &cpus)?;
-            let n = wrk(nginx_port, path, ae, o, &cpus)?;
+            // Alternate which server goes first, so drift in the machine (another tenant, a
+            // kernel thread) falls on both alike.
+            let (mut g, mut n) = (Vec::new(), Vec::new());
+            for trial in 0..o.trials.max(1) {
+                if trial % 2 == 0 {
+                    g.push(wrk(galley_port, path, ae, o, &cpus)?);
+                    n.push(wrk(nginx_port, path, ae, o, &cpus)?);
+                } else {
+                    n.push(wrk(nginx_port, path, ae, o, &cpus)?);
+                    g.push(wrk(galley_port, path, ae, o, &cpus)?);
+                }
+            }
+            let (g, n) = (Summary::of(&g), Summary::of(&n));
             println!(
-                "| {label} | {} | {:.0} | {:.0} | {:.2}× | {:.2} ms | {:.2} ms |",
+                "| {label} | {} | {:.0} | {:.0} | {:.2}× | {} | {} | {:.0}% / {:.0}% |",
                 if ae { "br, gzip" } else { "none" },
                 g.rps,
                 n.rps,
                 g.rps / n.rps,
-                g.p99_ms,
-                n.p99_ms
+                g.p99_text(),
+                n.p99_text(),
+                g.wrk_cpu,
+                n.wrk_cpu,
             );
         }
     }
     Ok(())
+}
+
+/// Medians over a row's trials, and the spread of p99: at these rates one 8 s run's p99 moves
+/// by more than the servers differ.
+struct Summary {
+    rps: f64,
+    p99_ms: f64,
+    p99_min: f64,
+    p99_max: f64,
+    wrk_cpu: f64,
+}
+
+impl Summary {
+    fn of(loads: &[Load]) -> Summary {
+        let median = |f: fn(&Load) -> f64| {
+            let mut v: Vec<f64> = loads.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let p99s = loads.iter().map(|l| l.p99_ms);
+        Summary {
+            rps: median(|l| l.rps),
+            p99_ms: median(|l| l.p99_ms),
+            p99_min: p99s.clone().fold(f64::INFINITY, f64::min),
+            p99_max: p99s.fold(0.0, f64::max),
+            wrk_cpu: median(|l| l.wrk_cpu),
+        }
+    }
+
+    fn p99_text(&self) -> String {
+        if self.p99_min == self.p99_max {
+            format!("{:.2} ms", self.p99_ms)
+        } else {
+            format!(
+                "{:.2} ms ({:.2}–{:.2})",
+                self.p99_ms, self.p99_min, self.p99_max
+            )
+        }
+    }
 }
 
 /// The files: a 10 KB HTML page (with .br and .gz made ahead, as the image writer will), an
@@ -249,8 +323,7 @@ fn wrk(port: u16, path: &str, accept_encoding: bool, o: &Options, cpus: &Cpus) -
         cmd.args(["-H", "Accept-Encoding: br, gzip"]);
     }
     cmd.arg(format!("http://127.0.0.1:{port}{path}"));
-    let out = cmd.output().context("running wrk (apt-get install wrk)")?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (text, wrk_cpu) = output_with_cpu(cmd).context("running wrk (apt-get install wrk)")?;
     let rps = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
@@ -264,7 +337,40 @@ fn wrk(port: u16, path: &str, accept_encoding: bool, o: &Options, cpus: &Cpus) -
     if text.contains("Non-2xx or 3xx responses") && !path.contains("missing") {
         bail!("errors from the server under load:\n{text}");
     }
-    Ok(Load { rps, p99_ms: p99 })
+    Ok(Load {
+        rps,
+        p99_ms: p99,
+        wrk_cpu,
+    })
+}
+
+/// Runs `cmd` to its end and returns its stdout and the CPU it used (user + system, from
+/// `wait4`), in percent of its wall time.
+fn output_with_cpu(mut cmd: Command) -> Result<(String, f64)> {
+    use std::io::Read;
+    cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+    let started = std::time::Instant::now();
+    let mut child = cmd.spawn()?;
+    let mut text = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        out.read_to_string(&mut text)?;
+    }
+    let pid = libc::pid_t::try_from(child.id())?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is plain data the kernel fills in; `pid` is our own child, waited for
+    // exactly once here (the `Child` is not waited on again).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = started.elapsed().as_secs_f64();
+    if rc < 0 {
+        bail!("waiting: {}", std::io::Error::last_os_error());
+    }
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        bail!("exited with {status}:\n{text}");
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu = secs(usage.ru_utime) + secs(usage.ru_stime);
+    Ok((text, 100.0 * cpu / wall.max(1e-9)))
 }
 
 /// wrk prints `812.00us`, `1.23ms`, `1.02s`.
