@@ -5,6 +5,7 @@
 
 mod image;
 mod measure;
+mod paced;
 mod serving;
 mod sites;
 mod synth;
@@ -69,6 +70,10 @@ enum Cmd {
         /// wrk runs per server and row, alternating the servers; the table gives medians.
         #[arg(long, default_value_t = 3)]
         trials: u32,
+        /// Rate of the open-loop runs (the same schedule for both servers), as a fraction of
+        /// nginx's req/s in each row; 0 skips them.
+        #[arg(long, default_value_t = 0.7)]
+        paced_load: f64,
         /// Let wrk share the servers' CPUs instead of giving it CPUs of its own.
         #[arg(long)]
         no_pin: bool,
@@ -116,6 +121,7 @@ fn main() -> Result<()> {
             connections,
             server_args,
             trials,
+            paced_load,
             no_pin,
         } => serving::run(&serving::Options {
             galley_server: galley_server
@@ -126,6 +132,7 @@ fn main() -> Result<()> {
             connections,
             server_args,
             trials,
+            paced_load,
             pin: !no_pin,
         }),
         Cmd::Image {

@@ -20,6 +20,8 @@ pub struct Options {
     pub server_args: Vec<String>,
     /// wrk runs per server and row; the table gives medians.
     pub trials: u32,
+    /// The open-loop runs' rate, as a fraction of nginx's req/s in the row (0: none).
+    pub paced_load: f64,
     /// Keep wrk on CPUs of its own (see [`Cpus`]); off, everything shares every core.
     pub pin: bool,
 }
@@ -32,6 +34,8 @@ struct Cpus {
     /// `taskset -c` lists, or none when not pinning.
     servers: Option<String>,
     wrk: Option<String>,
+    /// The same as `wrk`, as numbers, for the open-loop generator's thread.
+    wrk_cpus: Option<Vec<usize>>,
     server_count: usize,
     wrk_threads: usize,
 }
@@ -43,6 +47,7 @@ impl Cpus {
             return Cpus {
                 servers: None,
                 wrk: None,
+                wrk_cpus: None,
                 server_count: n,
                 wrk_threads: 2,
             };
@@ -52,6 +57,7 @@ impl Cpus {
         Cpus {
             servers: Some(format!("0-{}", servers - 1)),
             wrk: Some(format!("{servers}-{}", n - 1)),
+            wrk_cpus: Some((servers..n).collect()),
             server_count: servers,
             wrk_threads: wrk,
         }
@@ -128,6 +134,7 @@ pub fn run(o: &Options) -> Result<()> {
     );
     println!("| request | Accept-Encoding | Galley req/s | nginx req/s | req/s ratio | Galley p99 | nginx p99 | wrk CPU (Galley / nginx) |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    let mut paced_rows = Vec::new();
     for (label, path) in [
         ("10 KB page", "/page.html"),
         ("1 MB asset", "/asset.jpg"),
@@ -147,9 +154,9 @@ pub fn run(o: &Options) -> Result<()> {
                 }
             }
             let (g, n) = (Summary::of(&g), Summary::of(&n));
+            let ae_text = if ae { "br, gzip" } else { "none" };
             println!(
-                "| {label} | {} | {:.0} | {:.0} | {:.2}× | {} | {} | {:.0}% / {:.0}% |",
-                if ae { "br, gzip" } else { "none" },
+                "| {label} | {ae_text} | {:.0} | {:.0} | {:.2}× | {} | {} | {:.0}% / {:.0}% |",
                 g.rps,
                 n.rps,
                 g.rps / n.rps,
@@ -158,9 +165,95 @@ pub fn run(o: &Options) -> Result<()> {
                 g.wrk_cpu,
                 n.wrk_cpu,
             );
+            if o.paced_load > 0.0 {
+                let rate = (n.rps * o.paced_load).round();
+                let (pg, pn) = paced_pair(galley_port, nginx_port, path, ae, rate, o, &cpus)?;
+                paced_rows.push(format!(
+                    "| {label} | {ae_text} | {rate:.0} | {} | {} |",
+                    pg.text(),
+                    pn.text()
+                ));
+            }
+        }
+    }
+    if !paced_rows.is_empty() {
+        println!(
+            "\nOpen loop, one schedule for both servers ({:.0}% of nginx's req/s in the row above, {} connections, latency from each request's due time; median of {} runs each): p50 / p90 / p99 / p99.9 in ms.\n",
+            o.paced_load * 100.0,
+            o.connections,
+            o.trials.max(1)
+        );
+        println!("| request | Accept-Encoding | req/s | Galley | nginx |");
+        println!("|---|---|---:|---|---|");
+        for row in paced_rows {
+            println!("{row}");
         }
     }
     Ok(())
+}
+
+/// Open-loop runs against both servers at `rate`, alternating; medians per percentile.
+fn paced_pair(
+    galley_port: u16,
+    nginx_port: u16,
+    path: &str,
+    accept_encoding: bool,
+    rate: f64,
+    o: &Options,
+    cpus: &Cpus,
+) -> Result<(PacedSummary, PacedSummary)> {
+    let run = |port| {
+        crate::paced::run(&crate::paced::Plan {
+            port,
+            path,
+            accept_encoding,
+            connections: o.connections as usize,
+            rate,
+            duration: Duration::from_secs(u64::from(o.seconds)),
+            warmup: Duration::from_secs(1),
+            cpus: cpus.wrk_cpus.clone(),
+        })
+    };
+    let (mut g, mut n) = (Vec::new(), Vec::new());
+    for trial in 0..o.trials.max(1) {
+        if trial % 2 == 0 {
+            g.push(run(galley_port)?);
+            n.push(run(nginx_port)?);
+        } else {
+            n.push(run(nginx_port)?);
+            g.push(run(galley_port)?);
+        }
+    }
+    Ok((PacedSummary::of(&g), PacedSummary::of(&n)))
+}
+
+struct PacedSummary([f64; 4], f64);
+
+impl PacedSummary {
+    fn of(runs: &[crate::paced::Latency]) -> PacedSummary {
+        let median = |f: fn(&crate::paced::Latency) -> f64| {
+            let mut v: Vec<f64> = runs.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        PacedSummary(
+            [
+                median(|l| l.p50_ms),
+                median(|l| l.p90_ms),
+                median(|l| l.p99_ms),
+                median(|l| l.p999_ms),
+            ],
+            median(|l| l.achieved_rps),
+        )
+    }
+
+    fn text(&self) -> String {
+        let [a, b, c, d] = self.0;
+        format!(
+            "{a:.2} / {b:.2} / **{c:.2}** / {d:.2} ({:.0} req/s)",
+            self.1
+        )
+    }
 }
 
 /// Medians over a row's trials, and the spread of p99: at these rates one 8 s run's p99 moves
