@@ -218,6 +218,7 @@ fn the_same_site_in_two_folders_gives_the_same_digest_and_an_edit_changes_only_t
     let b = built_json(&site_b, &tmp_b.path().join("image"));
     assert_eq!(a["digest"], b["digest"]);
     assert_eq!(a["layers"], b["layers"]);
+    assert_eq!(a["created_from"], "SOURCE_DATE_EPOCH");
 
     edit_post(&site_b);
     let edited = built_json(&site_b, &tmp_b.path().join("image"));
@@ -254,6 +255,12 @@ fn without_source_date_epoch_a_site_outside_git_still_builds_reproducibly() {
             .output()
             .expect("galley image build");
         assert!(run.status.success(), "{}", text(&run.stderr));
+        // The fallback date is named, with the way to a real one.
+        let report = text(&run.stderr);
+        assert!(
+            report.contains("created 2020-01-01T00:00:00Z (a fixed date: the site is not in git and SOURCE_DATE_EPOCH is unset"),
+            "{report}"
+        );
         text(&run.stdout)
             .lines()
             .last()

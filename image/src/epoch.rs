@@ -16,6 +16,17 @@ pub enum EpochSource {
     Fixed,
 }
 
+impl EpochSource {
+    /// The name `--json` reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            EpochSource::SourceDateEpoch => "SOURCE_DATE_EPOCH",
+            EpochSource::GitCommit => "git",
+            EpochSource::Fixed => "fixed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Epoch {
     pub seconds: i64,
@@ -47,6 +58,19 @@ impl Epoch {
             seconds: FIXED_EPOCH,
             source: EpochSource::Fixed,
         })
+    }
+
+    /// Where the timestamp came from, for the build's report. The fixed date is named as
+    /// such, with the way out, so that an image dated 2020 is not a surprise.
+    pub fn describe(&self) -> String {
+        match self.source {
+            EpochSource::SourceDateEpoch => format!("{} (SOURCE_DATE_EPOCH)", self.rfc3339()),
+            EpochSource::GitCommit => format!("{} (the site's last git commit)", self.rfc3339()),
+            EpochSource::Fixed => format!(
+                "{} (a fixed date: the site is not in git and SOURCE_DATE_EPOCH is unset; set it, or commit the site, to date the image)",
+                self.rfc3339()
+            ),
+        }
     }
 
     /// RFC 3339, as OCI's `created` wants it.

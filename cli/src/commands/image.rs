@@ -139,6 +139,7 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
             "layers": layers,
             "size": image.layers.iter().map(|l| l.blob.size()).sum::<u64>() + image.config.size() + image.manifest.size(),
             "created": baked.epoch.rfc3339(),
+            "created_from": baked.epoch.source.name(),
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(());
@@ -160,6 +161,7 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
         );
     }
     eprintln!("  tag {}", image.tag);
+    eprintln!("  created {}", baked.epoch.describe());
     println!("{}", image.digest());
     Ok(())
 }

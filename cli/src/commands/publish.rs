@@ -273,6 +273,9 @@ pub(super) fn bake_for(
         BakeError::Image(e) => fail(EXIT_SITE_ERROR, e),
     })?;
     lines.done("building the image", started.elapsed());
+    if baked.epoch.source == galley_image::epoch::EpochSource::Fixed {
+        lines.waiting(&format!("image created {}", baked.epoch.describe()));
+    }
     Ok((out, baked.image.digest().to_string()))
 }
 
