@@ -1,9 +1,11 @@
-//! `deploy:` from the site's `_config.yml`, parsed with positions so a mistake is reported
-//! as file:line:column with what to do.
+//! `deploy:` from the site's `_config.yml` (or `_config.yaml`, or `[deploy]` in
+//! `_config.toml`: the file the builder reads), parsed with positions so a mistake is
+//! reported as file:line:column with what to do.
 
 use std::path::Path;
 
 use galley_infra::DeploySettings;
+use galley_site_builder::config;
 
 #[derive(serde::Deserialize)]
 struct ConfigFile {
@@ -13,10 +15,20 @@ struct ConfigFile {
 
 /// The `deploy:` section (required): for AWS.
 pub fn load(site: &Path) -> Result<DeploySettings, String> {
-    let path = site.join("_config.yml");
+    let Some(path) = config::find(site) else {
+        return Err(format!(
+            "{}: no _config.yml\n  hint: publish needs a site with a _config.yml holding at least\n    deploy:\n      site: my-blog",
+            site.display()
+        ));
+    };
     read(&path)?.ok_or_else(|| {
+        let example = if config::is_toml(&path) {
+            "[deploy]\n    site = \"my-blog\""
+        } else {
+            "deploy:\n      site: my-blog"
+        };
         format!(
-            "{}: no `deploy:` section\n  hint: add at least\n    deploy:\n      site: my-blog",
+            "{}: no `deploy:` section\n  hint: add at least\n    {example}",
             path.display()
         )
     })
@@ -30,10 +42,17 @@ fn read(path: &Path) -> Result<Option<DeploySettings>, String> {
             path.display()
         )
     })?;
-    let file: ConfigFile = serde_saphyr::from_str(&text).map_err(|e| {
-        let diagnostic = galley_site_builder::config::yaml_diagnostic(path, &e, 0);
-        format!("{diagnostic}\n  hint: see the `deploy:` settings in the README")
-    })?;
+    let file: ConfigFile = if config::is_toml(path) {
+        toml::from_str(&text).map_err(|e| {
+            let diagnostic = config::toml_diagnostic(path, &text, &e);
+            format!("{diagnostic}\n  hint: see the `deploy:` settings in the README")
+        })?
+    } else {
+        serde_saphyr::from_str(&text).map_err(|e| {
+            let diagnostic = config::yaml_diagnostic(path, &e, 0);
+            format!("{diagnostic}\n  hint: see the `deploy:` settings in the README")
+        })?
+    };
     if let Some(settings) = &file.deploy {
         settings
             .validate()
@@ -45,8 +64,7 @@ fn read(path: &Path) -> Result<Option<DeploySettings>, String> {
 /// Settings for `--target local`: the `deploy:` section when there is one, else defaults
 /// with the site named after its folder (a laptop needs no AWS settings).
 pub fn load_local(site: &Path) -> Result<DeploySettings, String> {
-    let path = site.join("_config.yml");
-    if path.exists() {
+    if let Some(path) = config::find(site) {
         if let Some(settings) = read(&path)? {
             return Ok(settings);
         }
@@ -70,4 +88,53 @@ pub fn load_local(site: &Path) -> Result<DeploySettings, String> {
         serde_json::from_value(serde_json::json!({ "site": name })).map_err(|e| e.to_string())?;
     settings.validate()?;
     Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site_with(file: &str, text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join(file), text).expect("write config");
+        dir
+    }
+
+    #[test]
+    fn deploy_is_read_from_whichever_config_file_the_builder_reads() {
+        for (file, text) in [
+            ("_config.yml", "title: A\ndeploy:\n  site: yml-blog\n"),
+            ("_config.yaml", "title: A\ndeploy:\n  site: yaml-blog\n"),
+            (
+                "_config.toml",
+                "title = \"A\"\n\n[deploy]\nsite = \"toml-blog\"\ninstance_count = 3\n",
+            ),
+        ] {
+            let dir = site_with(file, text);
+            let settings = load(dir.path()).expect(file);
+            assert_eq!(settings.site, format!("{}-blog", &file[8..]), "{file}");
+            assert_eq!(load_local(dir.path()).expect(file).site, settings.site);
+        }
+        let toml = site_with(
+            "_config.toml",
+            "[deploy]\nsite = \"t\"\ninstance_count = 3\n",
+        );
+        assert_eq!(load(toml.path()).expect("toml").instance_count, 3);
+    }
+
+    #[test]
+    fn a_toml_mistake_names_its_line_and_a_missing_section_shows_toml() {
+        let dir = site_with("_config.toml", "title = \"A\"\n[deploy]\nsite = my-blog\n");
+        let err = load(dir.path()).expect_err("unquoted string");
+        assert!(err.contains("_config.toml:3:"), "{err}");
+        let dir = site_with("_config.toml", "title = \"A\"\n");
+        let err = load(dir.path()).expect_err("no section");
+        assert!(
+            err.contains("no `deploy:` section") && err.contains("[deploy]"),
+            "{err}"
+        );
+        let empty = tempfile::tempdir().expect("temp dir");
+        let err = load(empty.path()).expect_err("no config");
+        assert!(err.contains("no _config.yml"), "{err}");
+    }
 }

@@ -102,26 +102,38 @@ impl Default for Config {
     }
 }
 
+/// The site's configuration file, first found of `_config.yml`, `_config.yaml` and
+/// `_config.toml`. One lookup for the builder and for `deploy:`, so both read the same file.
+pub fn find(root: &Path) -> Option<PathBuf> {
+    ["_config.yml", "_config.yaml", "_config.toml"]
+        .iter()
+        .map(|c| root.join(c))
+        .find(|p| p.is_file())
+}
+
+/// Whether `path` is read as TOML (else YAML).
+pub fn is_toml(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "toml")
+}
+
+/// A TOML error in `text` (the contents of `path`) as file:line:column with a hint.
+pub fn toml_diagnostic(path: &Path, text: &str, e: &toml::de::Error) -> Diagnostic {
+    let (line, col) = line_col(text, e.span().map_or(0, |s| s.start));
+    Diagnostic::new(path, format!("invalid TOML: {}", e.message()))
+        .at(line, col)
+        .hint("fix the syntax at this position; TOML strings need quotes")
+}
+
 impl Config {
     /// Reads `_config.yml` (or `.yaml`, `.toml`) from the site root; a site without one gets
     /// the defaults.
     pub fn load(root: &Path) -> Result<Config> {
-        let candidates = ["_config.yml", "_config.yaml", "_config.toml"];
-        let Some(path) = candidates
-            .iter()
-            .map(|c| root.join(c))
-            .find(|p| p.is_file())
-        else {
+        let Some(path) = find(root) else {
             return Ok(Config::default());
         };
         let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, "read", &e))?;
-        let raw: RawConfig = if path.extension().is_some_and(|e| e == "toml") {
-            toml::from_str(&text).map_err(|e| {
-                let (line, col) = line_col(&text, e.span().map_or(0, |s| s.start));
-                Diagnostic::new(&path, format!("invalid TOML: {}", e.message()))
-                    .at(line, col)
-                    .hint("fix the syntax at this position; TOML strings need quotes")
-            })?
+        let raw: RawConfig = if is_toml(&path) {
+            toml::from_str(&text).map_err(|e| toml_diagnostic(&path, &text, &e))?
         } else if text.trim().is_empty() {
             RawConfig::default()
         } else {
