@@ -231,11 +231,7 @@ struct PacedSummary([f64; 4], f64);
 
 impl PacedSummary {
     fn of(runs: &[crate::paced::Latency]) -> PacedSummary {
-        let median = |f: fn(&crate::paced::Latency) -> f64| {
-            let mut v: Vec<f64> = runs.iter().map(f).collect();
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
+        let median = |f: fn(&crate::paced::Latency) -> f64| median(runs.iter().map(f));
         PacedSummary(
             [
                 median(|l| l.p50_ms),
@@ -256,6 +252,13 @@ impl PacedSummary {
     }
 }
 
+/// The middle value (the upper one of an even count); NaN for none.
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 /// Medians over a row's trials, and the spread of p99: at these rates one 8 s run's p99 moves
 /// by more than the servers differ.
 struct Summary {
@@ -268,11 +271,7 @@ struct Summary {
 
 impl Summary {
     fn of(loads: &[Load]) -> Summary {
-        let median = |f: fn(&Load) -> f64| {
-            let mut v: Vec<f64> = loads.iter().map(f).collect();
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
+        let median = |f: fn(&Load) -> f64| median(loads.iter().map(f));
         let p99s = loads.iter().map(|l| l.p99_ms);
         Summary {
             rps: median(|l| l.rps),
