@@ -19,17 +19,9 @@ pub fn run(mut cmd: Command, label: &str) -> Result<Sample> {
     let started = Instant::now();
     let mut child = cmd.spawn().with_context(|| format!("starting {label}"))?;
     let stderr = child.stderr.take();
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: `rusage` is plain data the kernel fills in; `pid` is our own child, waited for
-    // exactly once here (the `Child` is not waited on again).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let (status, usage) = wait(&child).with_context(|| format!("waiting for {label}"))?;
     let wall = started.elapsed();
-    if rc < 0 {
-        bail!("waiting for {label}: {}", std::io::Error::last_os_error());
-    }
-    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+    if !succeeded(status) {
         let mut err = String::new();
         if let Some(mut s) = stderr {
             use std::io::Read;
@@ -44,6 +36,26 @@ pub fn run(mut cmd: Command, label: &str) -> Result<Sample> {
         wall,
         max_rss_kib: usage.ru_maxrss as u64,
     })
+}
+
+/// Waits for `child` with `wait4`, for its exit status and the kernel's accounting of it
+/// (peak memory, CPU time). The `Child` must not be waited on again.
+pub fn wait(child: &std::process::Child) -> Result<(libc::c_int, libc::rusage)> {
+    let pid = libc::pid_t::try_from(child.id())?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is plain data the kernel fills in; `pid` is our own child, waited for
+    // exactly once here.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if rc < 0 {
+        bail!("{}", std::io::Error::last_os_error());
+    }
+    Ok((status, usage))
+}
+
+/// Whether a `wait4` status is a normal exit with code 0.
+pub fn succeeded(status: libc::c_int) -> bool {
+    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
 }
 
 /// A tool to measure: its label and how to make its command.

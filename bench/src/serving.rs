@@ -141,18 +141,12 @@ pub fn run(o: &Options) -> Result<()> {
         ("404", "/missing"),
     ] {
         for ae in [false, true] {
-            // Alternate which server goes first, so drift in the machine (another tenant, a
-            // kernel thread) falls on both alike.
-            let (mut g, mut n) = (Vec::new(), Vec::new());
-            for trial in 0..o.trials.max(1) {
-                if trial % 2 == 0 {
-                    g.push(wrk(galley_port, path, ae, o, &cpus)?);
-                    n.push(wrk(nginx_port, path, ae, o, &cpus)?);
-                } else {
-                    n.push(wrk(nginx_port, path, ae, o, &cpus)?);
-                    g.push(wrk(galley_port, path, ae, o, &cpus)?);
-                }
-            }
+            let (g, n) = alternating(
+                o.trials,
+                |port| wrk(port, path, ae, o, &cpus),
+                galley_port,
+                nginx_port,
+            )?;
             let (g, n) = (Summary::of(&g), Summary::of(&n));
             let ae_text = if ae { "br, gzip" } else { "none" };
             println!(
@@ -214,17 +208,29 @@ fn paced_pair(
             cpus: cpus.wrk_cpus.clone(),
         })
     };
+    let (g, n) = alternating(o.trials, run, galley_port, nginx_port)?;
+    Ok((PacedSummary::of(&g), PacedSummary::of(&n)))
+}
+
+/// `trials` runs of `measure` against each server (at least one), alternating which goes
+/// first, so drift in the machine (another tenant, a kernel thread) falls on both alike.
+fn alternating<T>(
+    trials: u32,
+    mut measure: impl FnMut(u16) -> Result<T>,
+    galley_port: u16,
+    nginx_port: u16,
+) -> Result<(Vec<T>, Vec<T>)> {
     let (mut g, mut n) = (Vec::new(), Vec::new());
-    for trial in 0..o.trials.max(1) {
+    for trial in 0..trials.max(1) {
         if trial % 2 == 0 {
-            g.push(run(galley_port)?);
-            n.push(run(nginx_port)?);
+            g.push(measure(galley_port)?);
+            n.push(measure(nginx_port)?);
         } else {
-            n.push(run(nginx_port)?);
-            g.push(run(galley_port)?);
+            n.push(measure(nginx_port)?);
+            g.push(measure(galley_port)?);
         }
     }
-    Ok((PacedSummary::of(&g), PacedSummary::of(&n)))
+    Ok((g, n))
 }
 
 struct PacedSummary([f64; 4], f64);
@@ -447,17 +453,9 @@ fn output_with_cpu(mut cmd: Command) -> Result<(String, f64)> {
     if let Some(mut out) = child.stdout.take() {
         out.read_to_string(&mut text)?;
     }
-    let pid = libc::pid_t::try_from(child.id())?;
-    let mut status: libc::c_int = 0;
-    // SAFETY: `rusage` is plain data the kernel fills in; `pid` is our own child, waited for
-    // exactly once here (the `Child` is not waited on again).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let (status, usage) = crate::measure::wait(&child)?;
     let wall = started.elapsed().as_secs_f64();
-    if rc < 0 {
-        bail!("waiting: {}", std::io::Error::last_os_error());
-    }
-    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+    if !crate::measure::succeeded(status) {
         bail!("exited with {status}:\n{text}");
     }
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;

@@ -42,17 +42,14 @@ fn read(path: &Path) -> Result<Option<DeploySettings>, String> {
             path.display()
         )
     })?;
-    let file: ConfigFile = if config::is_toml(path) {
-        toml::from_str(&text).map_err(|e| {
-            let diagnostic = config::toml_diagnostic(path, &text, &e);
-            format!("{diagnostic}\n  hint: see the `deploy:` settings in the README")
-        })?
+    let parsed: Result<ConfigFile, _> = if config::is_toml(path) {
+        toml::from_str(&text).map_err(|e| config::toml_diagnostic(path, &text, &e))
     } else {
-        serde_saphyr::from_str(&text).map_err(|e| {
-            let diagnostic = config::yaml_diagnostic(path, &e, 0);
-            format!("{diagnostic}\n  hint: see the `deploy:` settings in the README")
-        })?
+        serde_saphyr::from_str(&text).map_err(|e| config::yaml_diagnostic(path, &e, 0))
     };
+    let file = parsed.map_err(|diagnostic| {
+        format!("{diagnostic}\n  hint: see the `deploy:` settings in the README")
+    })?;
     if let Some(settings) = &file.deploy {
         settings
             .validate()
