@@ -170,3 +170,54 @@ fn layout_and_include_with_one_name_clash() {
     );
     assert!(text.contains("clashes"), "{text}");
 }
+
+#[test]
+fn includes_that_include_each_other_are_an_error_naming_the_whole_chain() {
+    let text = error_of("include-loop");
+    assert!(
+        text.contains("_includes/a.html:2: error: include loop: `a.html` (_includes/a.html:2) -> `b.html`, `b.html` (_includes/b.html:3) -> `a.html`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("_includes/self.html:2: error: include loop: `self.html` (_includes/self.html:2) -> `self.html`"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("include loop").count(),
+        2,
+        "each loop once: {text}"
+    );
+}
+
+#[test]
+fn a_layout_loop_names_every_layout_in_it_once() {
+    let text = error_of("layout-loop");
+    assert!(
+        text.contains("_layouts/a.html:2: error: layout loop: `a` (_layouts/a.html:2) -> `b`, `b` (_layouts/b.html:3) -> `c`, `c` (_layouts/c.html:2) -> `a`"),
+        "{text}"
+    );
+    assert_eq!(text.matches("layout loop").count(), 1, "{text}");
+}
+
+/// `build` and `check` end with exit 1 and the message, not a stack overflow (SIGABRT).
+#[test]
+fn the_cli_reports_loops_with_exit_1() {
+    for command in ["build", "check"] {
+        for case in ["include-loop", "layout-loop"] {
+            let tmp = tempfile::tempdir().expect("temp dir");
+            let run = galley_tests::galley()
+                .arg(command)
+                .arg(fixture(&format!("invalid/{case}")))
+                .args(if command == "build" {
+                    vec!["-d".into(), tmp.path().join("out")]
+                } else {
+                    vec![]
+                })
+                .output()
+                .expect("run galley");
+            let stderr = galley_tests::text(&run.stderr);
+            assert_eq!(run.status.code(), Some(1), "{command} {case}: {stderr}");
+            assert!(stderr.contains("loop: "), "{command} {case}: {stderr}");
+        }
+    }
+}

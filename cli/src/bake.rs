@@ -50,6 +50,17 @@ pub fn bake(recipe: &Recipe) -> Result<Baked, BakeError> {
     let started = Instant::now();
     let built = render_site(recipe.site, &recipe.options).map_err(BakeError::Site)?;
     let render_ms = started.elapsed().as_millis();
+    galley_atomic::check(
+        recipe.out,
+        &galley_atomic::Rules {
+            site: recipe.site,
+            sources: &built.source_folders,
+            is_output: &galley_image::layout::is_layout,
+            force: false,
+            flag: "--out",
+        },
+    )
+    .map_err(|refusal| BakeError::Image(refusal.describe("--out")))?;
     let started = Instant::now();
     let epoch = Epoch::resolve(recipe.site).map_err(BakeError::Image)?;
     let server_binary = galley_image::server_binary::locate(recipe.server_binary.as_deref())

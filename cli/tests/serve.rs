@@ -171,3 +171,42 @@ fn edits_reload_and_broken_edits_show_the_error_over_the_last_good_build() {
         "Ctrl-C exits cleanly"
     );
 }
+
+/// Saving an include that includes itself would overflow the stack while rendering: the
+/// preview reports the loop, keeps serving the last good build, and takes the fix.
+#[test]
+fn an_include_loop_saved_under_the_preview_is_an_error_and_the_preview_survives() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("site");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/sites/jekyll-blog"),
+        &site,
+    );
+    let preview = start(&site);
+    let (status, before) = get(preview.addr, "/");
+    assert!(status.contains("200"), "{status}");
+    let mut events = TcpStream::connect(preview.addr).expect("connect events");
+    events
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    events
+        .write_all(b"GET /__galley/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("subscribe");
+    let mut seen = String::new();
+    wait_for(&mut events, &mut seen, ": galley preview");
+
+    let footer = site.join("_includes/footer.html");
+    let good = std::fs::read_to_string(&footer).expect("read footer");
+    std::fs::write(&footer, "loop\n{% include \"footer.html\" %}\n").expect("break");
+    let error = wait_for(&mut events, &mut seen, "event: error");
+    assert!(error.contains("include loop"), "{error}");
+    assert!(error.contains("_includes/footer.html:2"), "{error}");
+    let (status, body) = get(preview.addr, "/");
+    assert!(status.contains("200"), "still serving: {status}");
+    assert_eq!(body, before, "the last good build keeps being served");
+
+    std::fs::write(&footer, good.replace("</", "<!-- fixed --></")).expect("fix");
+    wait_for(&mut events, &mut seen, "event: reload");
+    let (_, body) = get(preview.addr, "/");
+    assert!(body.contains("<!-- fixed -->"), "the fix is served");
+}

@@ -26,22 +26,16 @@ pub fn write(image: &Image, dir: &Path) -> Result<()> {
             dir.display()
         )));
     }
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| ImageError::io(parent, e))?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "image".into());
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{name}.staging-"))
-        .tempdir_in(parent)
-        .map_err(|e| ImageError::io(parent, e))?;
+    let staging = galley_atomic::Staging::new(dir).map_err(swap_error)?;
     write_into(image, staging.path())?;
-    swap_in(staging.path(), dir)?;
+    // The previous image is replaced either way; one that could not be removed is retried
+    // by the next build.
+    staging.commit().map_err(swap_error)?;
     Ok(())
+}
+
+fn swap_error(e: galley_atomic::staging::SwapError) -> ImageError {
+    ImageError::io(&e.path, e.source)
 }
 
 fn write_into(image: &Image, dir: &Path) -> Result<()> {
@@ -87,44 +81,8 @@ fn write_into(image: &Image, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Puts `staging` at `dir`: an atomic exchange where the kernel has it, then the old image
-/// (now at `staging`) is removed with the temp dir.
-fn swap_in(staging: &Path, dir: &Path) -> Result<()> {
-    if dir.exists() {
-        let exchanged = rustix::fs::renameat_with(
-            rustix::fs::CWD,
-            staging,
-            rustix::fs::CWD,
-            dir,
-            rustix::fs::RenameFlags::EXCHANGE,
-        );
-        if exchanged.is_ok() {
-            return Ok(());
-        }
-        swap_by_renames(staging, dir)?;
-        // Recreate so the TempDir guard has something to remove.
-        let _ = std::fs::create_dir(staging);
-        return Ok(());
-    }
-    std::fs::rename(staging, dir).map_err(|e| ImageError::io(dir, e))?;
-    let _ = std::fs::create_dir(staging);
-    Ok(())
-}
-
-/// Where the kernel cannot exchange two folders: the old image moves aside, the new one in,
-/// and if that second step fails the old image goes back, so a failure loses nothing.
-fn swap_by_renames(staging: &Path, dir: &Path) -> Result<()> {
-    let old = staging.with_extension("old");
-    std::fs::rename(dir, &old).map_err(|e| ImageError::io(dir, e))?;
-    if let Err(e) = std::fs::rename(staging, dir) {
-        let _ = std::fs::rename(&old, dir);
-        return Err(ImageError::io(dir, e));
-    }
-    let _ = std::fs::remove_dir_all(&old);
-    Ok(())
-}
-
-fn is_layout(dir: &Path) -> bool {
+/// A folder holding an OCI image layout (what `--out` may replace).
+pub fn is_layout(dir: &Path) -> bool {
     dir.join("oci-layout").is_file()
 }
 
@@ -237,30 +195,6 @@ fn blob_path(dir: &Path, digest: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_failed_swap_by_renames_puts_the_previous_image_back() {
-        let tmp = tempfile::tempdir().expect("temp dir");
-        let dir = tmp.path().join("image");
-        std::fs::create_dir(&dir).expect("image folder");
-        std::fs::write(dir.join("oci-layout"), "previous").expect("file");
-        // A staging folder that is not there makes the second rename fail.
-        let staging = tmp.path().join(".image.staging-gone");
-        assert!(swap_by_renames(&staging, &dir).is_err());
-        assert_eq!(
-            std::fs::read_to_string(dir.join("oci-layout")).expect("previous image kept"),
-            "previous"
-        );
-        // And when it works, the new folder is in place and the old one gone.
-        std::fs::create_dir(&staging).expect("staging");
-        std::fs::write(staging.join("oci-layout"), "new").expect("file");
-        swap_by_renames(&staging, &dir).expect("swap");
-        assert_eq!(
-            std::fs::read_to_string(dir.join("oci-layout")).expect("new"),
-            "new"
-        );
-        assert!(!staging.with_extension("old").exists());
-    }
 
     #[test]
     fn tags_split_after_the_last_colon_outside_the_host() {

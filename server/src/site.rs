@@ -72,7 +72,7 @@ pub struct Site {
 }
 
 impl Site {
-    /// Loads every regular file under `root`. Symlinks are followed only when they stay
+    /// Loads every regular file under `root` but the output marker. Symlinks are followed only when they stay
     /// inside the root; `x.br`/`x.gz` beside `x` become its variants.
     pub fn load_dir(root: &Path) -> std::io::Result<Site> {
         let started = Instant::now();
@@ -96,6 +96,10 @@ impl Site {
             };
             let rel = path.strip_prefix(&root).map_err(std::io::Error::other)?;
             let rel = rel.to_string_lossy().replace('\\', "/");
+            if rel == galley_atomic::MARKER {
+                // Galley's note to itself that this folder is an output, not content.
+                continue;
+            }
             let bytes = std::fs::read(&real)?;
             let modified = std::fs::metadata(&real)?
                 .modified()

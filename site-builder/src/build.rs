@@ -32,6 +32,8 @@ pub struct BuildOptions {
     pub destination: Option<PathBuf>,
     /// "Now", for leaving out future posts; the clock if unset.
     pub now: Option<DateTime<FixedOffset>>,
+    /// Replace a non-empty destination folder that Galley did not write.
+    pub force: bool,
 }
 
 impl BuildOptions {
@@ -53,6 +55,10 @@ pub struct Built {
     pub site: RenderedSite,
     pub config: Config,
     pub timings: Vec<(&'static str, Duration)>,
+    /// What went wrong without failing the build (the previous site could not be removed).
+    pub warnings: Vec<String>,
+    /// The site's folders that hold sources: no output may be written inside them.
+    pub source_folders: Vec<PathBuf>,
 }
 
 /// Builds `root` into `destination`, swapping the new site in only if every step succeeded.
@@ -60,9 +66,13 @@ pub fn build(root: &Path, destination: &Path, options: &BuildOptions) -> Result<
     let mut options = options.clone();
     options.destination = Some(destination.to_path_buf());
     let mut built = render_site(root, &options)?;
+    write::check_destination(root, &built.source_folders, destination, options.force)
+        .map_err(|e| e.under_site(root))?;
     let started = Instant::now();
-    write::write_atomically(&built.site, destination).map_err(|e| e.under_site(root))?;
+    let warning =
+        write::write_atomically(&built.site, destination).map_err(|e| e.under_site(root))?;
     built.timings.push(("write", started.elapsed()));
+    built.warnings.extend(warning);
     Ok(built)
 }
 
@@ -70,9 +80,11 @@ pub fn build(root: &Path, destination: &Path, options: &BuildOptions) -> Result<
 pub fn render_site(root: &Path, options: &BuildOptions) -> Result<Built> {
     let (state, timings) = render_state(root, options)?;
     Ok(Built {
+        source_folders: discover::source_folders(root, &state.config)?,
         site: state.site,
         config: state.config,
         timings,
+        warnings: Vec::new(),
     })
 }
 

@@ -63,6 +63,10 @@ pub fn discover(root: &Path, config: &Config, destination: Option<&Path>) -> Res
             if excludes.is_match(&rel) {
                 return false;
             }
+            if e.file_type().is_dir() && e.path().join(galley_atomic::MARKER).is_file() {
+                // Some build's output, not sources.
+                return false;
+            }
             if let Some(dest) = &dest {
                 if e.file_type().is_dir() && e.path().canonicalize().is_ok_and(|p| &p == dest) {
                     return false;
@@ -112,6 +116,35 @@ pub fn discover(root: &Path, config: &Config, destination: Option<&Path>) -> Res
     }
     problems.into_result()?;
     Ok(Sources { files })
+}
+
+/// The site's top-level folders that Galley would read sources from, whatever the build's
+/// destination: no output may be written into one of them. A folder holding Galley's output
+/// marker is an output, not sources.
+pub fn source_folders(root: &Path, config: &Config) -> Result<Vec<PathBuf>> {
+    let excludes = glob_set(&config.exclude, config)?;
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            !excludes.is_match(&name) && !is_hidden(&name, &name, config)
+        })
+        .map(|e| e.path())
+        .filter(|dir| !dir.join(galley_atomic::MARKER).exists() && holds_a_file(dir))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn holds_a_file(dir: &Path) -> bool {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(std::result::Result::ok)
+        .any(|e| !e.file_type().is_dir())
 }
 
 fn relative(root: &Path, path: &Path) -> String {

@@ -67,7 +67,29 @@ impl Session {
             Some(state) => classify(state, &paths),
             None => Step::Full("the previous rebuild failed".into()),
         };
-        let result = match step {
+        // A bug of ours must not take the preview down: a panic while rebuilding is an error
+        // like any other, and the next save builds everything afresh.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.apply(step)))
+            .unwrap_or_else(|panic| {
+                self.state = None;
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown cause".into());
+                Err(BuildError::from(
+                    Diagnostic::new(&self.root, format!("internal error while rebuilding: {what}"))
+                        .hint("the last good build is still served; save again to rebuild everything, and please report this"),
+                ))
+            });
+        if result.is_ok() {
+            self.pending.clear();
+        }
+        result
+    }
+
+    fn apply(&mut self, step: Step) -> Result<Update> {
+        match step {
             Step::Full(reason) => self.full(reason),
             Step::Partial(changes) => {
                 let state = self.state.as_mut().ok_or_else(|| {
@@ -84,11 +106,7 @@ impl Session {
                     }
                 }
             }
-        };
-        if result.is_ok() {
-            self.pending.clear();
         }
-        result
     }
 
     fn full(&mut self, reason: String) -> Result<Update> {

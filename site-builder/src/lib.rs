@@ -10,6 +10,7 @@ pub mod build;
 pub mod check;
 pub mod config;
 pub mod context;
+pub mod cycles;
 pub mod data;
 pub mod dates;
 pub mod discover;

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 use tera::{Context, Tera};
 
+use crate::cycles::{self, Graph, Step};
 use crate::discover::{Role, Sources};
 use crate::error::{io_error, Diagnostic, Diagnostics, Result};
 use crate::filters::{self, Filter};
@@ -19,6 +20,8 @@ pub struct Layout {
     pub template: String,
     pub front: Map<String, Value>,
     pub parent: Option<String>,
+    /// The line of its `layout:` key, for loop messages.
+    pub parent_line: usize,
 }
 
 /// Where a template's text came from, to report errors at file lines.
@@ -72,6 +75,11 @@ impl Templates {
                 Some(Value::String(p)) if p != "none" && !p.is_empty() => Some(p.clone()),
                 _ => None,
             };
+            let parent_line = text
+                .lines()
+                .take(split.body_line_offset)
+                .position(|l| l.trim_start().starts_with("layout:"))
+                .map_or(1, |i| i + 1);
             claim(
                 &mut names,
                 &file,
@@ -86,6 +94,7 @@ impl Templates {
                     template: file,
                     front,
                     parent,
+                    parent_line,
                 },
             );
         }
@@ -120,11 +129,13 @@ impl Templates {
                         template: template.to_string(),
                         front: Map::new(),
                         parent: None,
+                        parent_line: 1,
                     },
                 );
             }
         }
         problems.extend(names.clashes);
+        problems.extend(include_loops(&names.origins));
         problems.into_result()?;
 
         let mut tera = Tera::default();
@@ -302,46 +313,46 @@ impl Templates {
             .map_err(|e| self.diagnose(name, &e))
     }
 
+    /// Every `layout:` names a layout, and no chain of them leads back round.
     fn check_chains(&self) -> Result<()> {
         let mut problems = Diagnostics::default();
+        let mut graph = Graph::default();
         for (name, layout) in &self.layouts {
-            let mut seen = vec![name.clone()];
-            let mut current = layout.parent.clone();
-            while let Some(p) = current {
-                let file = self
-                    .origins
-                    .get(&layout.template)
-                    .map_or(layout.template.clone(), |o| o.rel.clone());
-                if seen.contains(&p) {
-                    problems.push(
-                        Diagnostic::new(
-                            file,
-                            format!("layout `{name}` wraps itself through `{p}`"),
-                        )
-                        .at_line(2)
-                        .hint("remove the `layout:` that closes the loop"),
-                    );
-                    break;
-                }
-                match self.layouts.get(&p) {
-                    Some(l) => {
-                        seen.push(p);
-                        current = l.parent.clone();
-                    }
-                    None => {
-                        problems.push(
-                            Diagnostic::new(file, format!("unknown layout `{p}`"))
-                                .at_line(2)
-                                .hint(format!(
-                                    "create _layouts/{p}.html or fix the `layout:` name"
-                                )),
-                        );
-                        break;
-                    }
-                }
+            let Some(parent) = &layout.parent else {
+                continue;
+            };
+            let file = self.file_of(&layout.template);
+            if !self.layouts.contains_key(parent) {
+                problems.push(
+                    Diagnostic::new(file, format!("unknown layout `{parent}`"))
+                        .at_line(layout.parent_line)
+                        .hint(format!(
+                            "create _layouts/{parent}.html or fix the `layout:` name"
+                        )),
+                );
+                continue;
             }
+            let step = Step {
+                to: parent.clone(),
+                file,
+                line: layout.parent_line,
+            };
+            graph.add(name, step);
+        }
+        for cycle in graph.loops() {
+            problems.push(cycles::diagnose(
+                &cycle,
+                "layout",
+                "layouts wrap each other in a circle: remove the `layout:` that closes it",
+            ));
         }
         problems.into_result()
+    }
+
+    fn file_of(&self, template: &str) -> String {
+        self.origins
+            .get(template)
+            .map_or(template.to_string(), |o| o.rel.clone())
     }
 
     /// Turns a Tera error into a diagnostic at the template's file and line.
@@ -401,6 +412,34 @@ impl Templates {
         }
         d.hint("layouts are Tera templates: see https://keats.github.io/tera/docs/; undefined values need `| default(value=\"\")`")
     }
+}
+
+/// Templates that include, extend or import each other in a circle.
+fn include_loops(origins: &HashMap<String, Origin>) -> Vec<Diagnostic> {
+    let mut graph = Graph::default();
+    for (name, origin) in origins {
+        for (to, line) in cycles::tera_references(&origin.text) {
+            if origins.contains_key(&to) {
+                let step = Step {
+                    to,
+                    file: origin.rel.clone(),
+                    line: line + origin.line_offset,
+                };
+                graph.add(name, step);
+            }
+        }
+    }
+    graph
+        .loops()
+        .iter()
+        .map(|cycle| {
+            cycles::diagnose(
+                cycle,
+                "include",
+                "templates include each other in a circle, which would never finish: remove the include that closes it",
+            )
+        })
+        .collect()
 }
 
 /// Template names taken so far and where each came from; a second claim is a clash.

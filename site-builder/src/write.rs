@@ -3,33 +3,71 @@
 //! previous site.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use galley_atomic::{Refusal, Rules, Staging, MARKER};
 use rayon::prelude::*;
 
 use crate::error::{io_error, Diagnostic, Result};
 use crate::output::{Body, RenderedSite};
 
-pub fn write_atomically(site: &RenderedSite, destination: &Path) -> Result<()> {
-    let parent = destination
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| io_error(parent, "create folder", &e))?;
-    let name = destination
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "_site".to_string());
-    let staging = parent.join(format!(".{name}.galley-tmp-{}", std::process::id()));
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging)
-            .map_err(|e| io_error(&staging, "remove stale staging folder", &e))?;
-    }
-    let result = fill(site, &staging).and_then(|()| swap(&staging, destination));
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    result
+/// Refuses, before anything is written, a destination whose replacement would delete
+/// something that is not a previous output: the site, a parent of it, a folder Galley reads,
+/// a file, or a folder of someone else's files (that last one only without `force`). The
+/// site's own `_site` counts as an output (Jekyll's convention: Jekyll replaces it too).
+pub fn check_destination(
+    root: &Path,
+    folders: &[PathBuf],
+    destination: &Path,
+    force: bool,
+) -> Result<()> {
+    let conventional = galley_atomic::guard::absolute(&root.join("_site"));
+    let is_output = |dir: &Path| {
+        dir.join(MARKER).is_file() || galley_atomic::guard::absolute(dir) == conventional
+    };
+    let rules = Rules {
+        site: root,
+        sources: folders,
+        is_output: &is_output,
+        force,
+        flag: "--destination",
+    };
+    galley_atomic::check(destination, &rules)
+        .map_err(|refusal| refused(destination, &refusal).into())
+}
+
+fn refused(destination: &Path, refusal: &Refusal) -> Diagnostic {
+    let (message, hint) = refusal.explain("--destination");
+    let message = message
+        .strip_prefix(&format!("{}: ", destination.display()))
+        .unwrap_or(&message)
+        .to_string();
+    Diagnostic::new(destination, message).hint(hint)
+}
+
+/// Writes the site into a staging folder beside `destination` and swaps it in. On error
+/// nothing was written. Returns a warning when the previous site could not be removed
+/// after the swap (the new one is in place; the old one is removed by the next build).
+pub fn write_atomically(site: &RenderedSite, destination: &Path) -> Result<Option<String>> {
+    let staging = Staging::new(destination).map_err(swap_error)?;
+    fill(site, staging.path())?;
+    let marker = staging.path().join(MARKER);
+    std::fs::write(
+        &marker,
+        "written by galley build; a later build may replace this folder\n",
+    )
+    .map_err(|e| io_error(&marker, "write", &e))?;
+    let committed = staging.commit().map_err(swap_error)?;
+    Ok(committed.leftover.map(|(old, e)| {
+        format!(
+            "the previous site, moved to {}, could not be removed ({e}); the next build retries, or remove it yourself",
+            old.display()
+        )
+    }))
+}
+
+fn swap_error(e: galley_atomic::staging::SwapError) -> crate::error::BuildError {
+    io_error(&e.path, e.action, &e.source).into()
 }
 
 /// Threads for writing: file creation waits on the disk, not the CPU, so more requests in
@@ -88,33 +126,4 @@ fn make_folders(site: &RenderedSite, staging: &Path) -> Result<()> {
         })?;
     }
     Ok(())
-}
-
-/// Puts `staging` where `destination` is. On Linux an exchanging rename swaps the two folders
-/// in one step, so readers see the old site or the new one, never neither.
-fn swap(staging: &Path, destination: &Path) -> Result<()> {
-    if !destination.exists() {
-        return std::fs::rename(staging, destination)
-            .map_err(|e| io_error(destination, "move the new site into place", &e).into());
-    }
-    let exchanged = rustix::fs::renameat_with(
-        rustix::fs::CWD,
-        staging,
-        rustix::fs::CWD,
-        destination,
-        rustix::fs::RenameFlags::EXCHANGE,
-    );
-    if exchanged.is_ok() {
-        // `staging` now holds the previous site.
-        return std::fs::remove_dir_all(staging)
-            .map_err(|e| io_error(staging, "remove the previous site", &e).into());
-    }
-    let old = staging.with_extension("old");
-    std::fs::rename(destination, &old)
-        .map_err(|e| io_error(destination, "move the previous site aside", &e))?;
-    if let Err(e) = std::fs::rename(staging, destination) {
-        let _ = std::fs::rename(&old, destination);
-        return Err(io_error(destination, "move the new site into place", &e).into());
-    }
-    std::fs::remove_dir_all(&old).map_err(|e| io_error(&old, "remove the previous site", &e).into())
 }

@@ -67,6 +67,8 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
         let path = entry.path();
         if path.is_dir() {
             walk(root, &path, out);
+        } else if dir == root && entry.file_name() == galley_atomic::MARKER {
+            // Galley's output marker, not part of the site.
         } else {
             let rel = path
                 .strip_prefix(root)
@@ -98,8 +100,11 @@ pub fn galley() -> std::process::Command {
 /// The static `galley-server` for images: `GALLEY_SERVER_BINARY`, else where
 /// scripts/build-server puts it in this target directory.
 pub fn server_binary() -> PathBuf {
+    // A relative path is the workspace's (scripts/build-server runs from its root), not
+    // this crate's folder, where the test runs.
     let path = std::env::var_os("GALLEY_SERVER_BINARY")
         .map(PathBuf::from)
+        .map(|p| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p))
         .unwrap_or_else(|| {
             let target = services::target_bin_dir();
             let target = target.parent().expect("target dir");

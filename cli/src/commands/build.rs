@@ -26,6 +26,10 @@ pub struct Args {
     /// Print how long each step took.
     #[arg(long)]
     pub timings: bool,
+    /// Replace a destination folder with files Galley did not write (never the site, a
+    /// parent of it, or a folder it reads).
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl Args {
@@ -36,6 +40,7 @@ impl Args {
             base_url: self.base_url.clone(),
             destination: None,
             now: None,
+            force: self.force,
         }
     }
 }
@@ -51,6 +56,9 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         for (step, took) in &built.timings {
             eprintln!("  {step:<10} {:>8.1} ms", took.as_secs_f64() * 1000.0);
         }
+    }
+    for warning in &built.warnings {
+        eprintln!("warning: {warning}");
     }
     let s = &built.site.stats;
     println!(

@@ -53,6 +53,7 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         base_url: Some(format!("http://{addr}")),
         destination: Some(args.site.join("_site")),
         now: None,
+        force: false,
     };
     let started = Instant::now();
     let session = Session::start(&args.site, &options).map_err(|e| super::report(&e))?;

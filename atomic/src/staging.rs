@@ -1,0 +1,277 @@
+//! A staging folder beside the destination, swapped in whole.
+//!
+//! Names carry the writer's process id (`.NAME.galley-tmp-PID`, `.NAME.galley-old-PID`), so a
+//! later writer can tell a folder left by a process that died (removed) from one a running
+//! build is still filling (left alone).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A folder to write the new output into; removed on drop unless committed.
+#[derive(Debug)]
+pub struct Staging {
+    dir: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+/// What a successful swap left behind.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// The previous output, moved aside, when it could not be removed (an immutable file,
+    /// a read-only folder): the new output is in place, the old one waits here for the next
+    /// writer (or the user) to remove it.
+    pub leftover: Option<(PathBuf, io::Error)>,
+}
+
+/// Why the swap failed; the previous output is as it was.
+#[derive(Debug)]
+pub struct SwapError {
+    pub path: PathBuf,
+    pub action: &'static str,
+    pub source: io::Error,
+}
+
+impl std::fmt::Display for SwapError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: cannot {}: {}",
+            self.path.display(),
+            self.action,
+            self.source
+        )
+    }
+}
+
+impl std::error::Error for SwapError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+impl Staging {
+    /// Creates the staging folder beside `target` (and `target`'s parent if missing), after
+    /// removing staging folders that dead writers left there.
+    pub fn new(target: &Path) -> Result<Staging, SwapError> {
+        let parent = parent_of(target);
+        std::fs::create_dir_all(parent).map_err(|e| fail(parent, "create folder", e))?;
+        remove_stale(target);
+        let dir = sibling(target, "tmp", std::process::id());
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| fail(&dir, "remove an earlier staging folder", e))?;
+        }
+        std::fs::create_dir(&dir).map_err(|e| fail(&dir, "create the staging folder", e))?;
+        Ok(Staging {
+            dir,
+            target: target.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    /// Where the writer puts the new output.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Puts the staged folder where the target is. On error nothing was changed: the target
+    /// is as it was and the staging folder is removed.
+    pub fn commit(mut self) -> Result<Committed, SwapError> {
+        let target = self.target.clone();
+        if std::fs::symlink_metadata(&target).is_err() {
+            std::fs::rename(&self.dir, &target)
+                .map_err(|e| fail(&target, "move the new output into place", e))?;
+            self.committed = true;
+            return Ok(Committed::default());
+        }
+        let exchanged = rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            &self.dir,
+            rustix::fs::CWD,
+            &target,
+            rustix::fs::RenameFlags::EXCHANGE,
+        );
+        self.committed = true;
+        let old = if exchanged.is_ok() {
+            // The staging path now holds the previous output.
+            self.dir.clone()
+        } else {
+            self.committed = false;
+            let old = sibling(&target, "old", std::process::id());
+            swap_by_renames(&self.dir, &target, &old)?;
+            self.committed = true;
+            old
+        };
+        Ok(Committed {
+            leftover: std::fs::remove_dir_all(&old).err().map(|e| (old, e)),
+        })
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Where the kernel cannot exchange two folders: the old output moves aside, the new one in,
+/// and if that second step fails the old output goes back, so a failure loses nothing.
+fn swap_by_renames(staging: &Path, target: &Path, old: &Path) -> Result<(), SwapError> {
+    std::fs::rename(target, old).map_err(|e| fail(target, "move the previous output aside", e))?;
+    if let Err(e) = std::fs::rename(staging, target) {
+        let _ = std::fs::rename(old, target);
+        return Err(fail(target, "move the new output into place", e));
+    }
+    Ok(())
+}
+
+fn parent_of(target: &Path) -> &Path {
+    target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+fn name_of(target: &Path) -> String {
+    target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".into())
+}
+
+fn sibling(target: &Path, kind: &str, pid: u32) -> PathBuf {
+    parent_of(target).join(format!(".{}.galley-{kind}-{pid}", name_of(target)))
+}
+
+/// Removes `.NAME.galley-{tmp,old}-PID` folders whose process is gone. Best effort: what
+/// cannot be removed now is tried again by the next writer.
+fn remove_stale(target: &Path) {
+    let prefix = format!(".{}.galley-", name_of(target));
+    let Ok(entries) = std::fs::read_dir(parent_of(target)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest
+            .strip_prefix("tmp-")
+            .or_else(|| rest.strip_prefix("old-"))
+            .and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !process_alive(pid)) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+}
+
+fn fail(path: &Path, action: &'static str, source: io::Error) -> SwapError {
+    SwapError {
+        path: path.to_path_buf(),
+        action,
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::create_dir_all(dir).expect("folder");
+        std::fs::write(dir.join(name), text).expect("file");
+    }
+
+    fn read(dir: &Path, name: &str) -> String {
+        std::fs::read_to_string(dir.join(name)).expect("read")
+    }
+
+    #[test]
+    fn commit_replaces_the_target_and_leaves_no_staging_folder() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let target = tmp.path().join("_site");
+        write(&target, "index.html", "old");
+        let staging = Staging::new(&target).expect("staging");
+        write(staging.path(), "index.html", "new");
+        let committed = staging.commit().expect("commit");
+        assert!(committed.leftover.is_none());
+        assert_eq!(read(&target, "index.html"), "new");
+        let names: Vec<_> = std::fs::read_dir(tmp.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec!["_site"]);
+    }
+
+    #[test]
+    fn a_staging_folder_dropped_uncommitted_is_removed_and_the_target_kept() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let target = tmp.path().join("_site");
+        write(&target, "index.html", "old");
+        let staging = Staging::new(&target).expect("staging");
+        write(staging.path(), "index.html", "new");
+        let path = staging.path().to_path_buf();
+        drop(staging);
+        assert!(!path.exists());
+        assert_eq!(read(&target, "index.html"), "old");
+    }
+
+    #[test]
+    fn a_failed_swap_by_renames_puts_the_previous_output_back() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let target = tmp.path().join("image");
+        write(&target, "oci-layout", "previous");
+        // A staging folder that is not there makes the second rename fail.
+        let staging = tmp.path().join(".image.galley-tmp-1");
+        let old = tmp.path().join(".image.galley-old-1");
+        assert!(swap_by_renames(&staging, &target, &old).is_err());
+        assert_eq!(read(&target, "oci-layout"), "previous");
+        assert!(!old.exists());
+        write(&staging, "oci-layout", "new");
+        swap_by_renames(&staging, &target, &old).expect("swap");
+        assert_eq!(read(&target, "oci-layout"), "new");
+        assert_eq!(read(&old, "oci-layout"), "previous");
+    }
+
+    #[test]
+    fn staging_folders_of_dead_processes_are_removed_and_live_ones_kept() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let target = tmp.path().join("_site");
+        // Process ids above the kernel's maximum (2^22) never run.
+        let dead = [
+            tmp.path().join("._site.galley-tmp-4999999"),
+            tmp.path().join("._site.galley-old-4999998"),
+        ];
+        for d in &dead {
+            write(d, "index.html", "stale");
+        }
+        let live = tmp.path().join("._site.galley-tmp-1");
+        write(&live, "index.html", "pid 1 is running");
+        let other = tmp.path().join(".other.galley-tmp-4999999");
+        write(&other, "index.html", "another output's");
+        let staging = Staging::new(&target).expect("staging");
+        for d in &dead {
+            assert!(!d.exists(), "{} should be removed", d.display());
+        }
+        assert!(live.exists());
+        assert!(other.exists());
+        drop(staging);
+    }
+
+    #[test]
+    fn a_new_target_is_created_with_its_parent() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let target = tmp.path().join("deep/er/_site");
+        let staging = Staging::new(&target).expect("staging");
+        write(staging.path(), "a.txt", "a");
+        staging.commit().expect("commit");
+        assert_eq!(read(&target, "a.txt"), "a");
+    }
+}

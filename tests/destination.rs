@@ -1,0 +1,253 @@
+//! Where output may go, and what a failed write leaves: `galley build -d` and `galley image
+//! build --out` never delete sources or someone else's files, and exit 1 means nothing was
+//! written.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use galley_tests::{copy_fixture, galley, text, tree};
+
+/// A site with a `.git` folder and a neighbour folder beside it, as authors have them.
+fn workspace() -> (tempfile::TempDir, PathBuf) {
+    let (tmp, site) = copy_fixture("sites/jekyll-blog");
+    std::fs::create_dir_all(site.join(".git/objects")).expect(".git");
+    std::fs::write(site.join(".git/HEAD"), "ref: refs/heads/main\n").expect("HEAD");
+    std::fs::create_dir_all(tmp.path().join("neighbour")).expect("neighbour");
+    std::fs::write(tmp.path().join("neighbour/thesis.tex"), "years of work").expect("file");
+    (tmp, site)
+}
+
+fn run(args: &[&Path]) -> Output {
+    galley().args(args).output().expect("run galley")
+}
+
+fn build(site: &Path, destination: &Path, extra: &[&str]) -> Output {
+    galley()
+        .arg("build")
+        .arg(site)
+        .arg("-d")
+        .arg(destination)
+        .args(extra)
+        .output()
+        .expect("run galley build")
+}
+
+/// Asserts a refusal: exit 1, the reason and a `help:` line, and every file under `root`
+/// exactly as it was.
+fn assert_refused(
+    run: &Output,
+    root: &Path,
+    before: &std::collections::BTreeMap<String, String>,
+    reason: &str,
+) {
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(reason), "expected `{reason}` in:\n{stderr}");
+    assert!(stderr.contains("help: "), "{stderr}");
+    assert_eq!(
+        &tree(root),
+        before,
+        "nothing under {} may change",
+        root.display()
+    );
+}
+
+#[test]
+fn building_into_the_site_itself_is_refused_and_deletes_nothing() {
+    let (tmp, site) = workspace();
+    let before = tree(tmp.path());
+    let out = build(&site, &site, &["--force"]);
+    assert_refused(&out, tmp.path(), &before, "is the site's own folder");
+    // However it is spelled.
+    let out = build(&site, &site.join("_posts/.."), &["--force"]);
+    assert_refused(&out, tmp.path(), &before, "is the site's own folder");
+}
+
+#[test]
+fn building_into_a_parent_of_the_site_is_refused_and_keeps_the_neighbours() {
+    let (tmp, site) = workspace();
+    let before = tree(tmp.path());
+    let out = build(&site, tmp.path(), &["--force"]);
+    assert_refused(&out, tmp.path(), &before, "contains the site");
+}
+
+#[test]
+fn building_into_a_folder_galley_reads_is_refused() {
+    let (tmp, site) = workspace();
+    let before = tree(tmp.path());
+    for inside in ["_posts", "_layouts/out", "rust/new"] {
+        let out = build(&site, &site.join(inside), &["--force"]);
+        assert_refused(&out, tmp.path(), &before, "which Galley reads sources from");
+    }
+}
+
+#[test]
+fn a_regular_file_as_destination_is_refused_and_kept() {
+    let (tmp, site) = workspace();
+    let file = tmp.path().join("neighbour/thesis.tex");
+    let before = tree(tmp.path());
+    let out = build(&site, &file, &["--force"]);
+    assert_refused(&out, tmp.path(), &before, "is not a folder");
+}
+
+#[test]
+fn a_folder_of_other_files_needs_force_and_a_galley_output_does_not() {
+    let (tmp, site) = workspace();
+    let neighbour = tmp.path().join("neighbour");
+    let before = tree(tmp.path());
+    let out = build(&site, &neighbour, &[]);
+    assert_refused(&out, tmp.path(), &before, "Galley did not write");
+    assert!(text(&out.stderr).contains("--force"));
+
+    let out = build(&site, &neighbour, &["--force"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(neighbour.join("index.html").is_file());
+    assert!(!neighbour.join("thesis.tex").exists());
+    assert!(neighbour.join(galley_atomic::MARKER).is_file());
+    // Now it is Galley's output: the next build replaces it without being told.
+    let out = build(&site, &neighbour, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn the_sites_own_underscore_site_is_an_output_even_when_jekyll_wrote_it() {
+    let (_tmp, site) = workspace();
+    std::fs::create_dir_all(site.join("_site")).expect("_site");
+    std::fs::write(site.join("_site/index.html"), "by jekyll").expect("file");
+    let out = build(&site, &site.join("_site"), &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_ne!(
+        std::fs::read_to_string(site.join("_site/index.html")).expect("index"),
+        "by jekyll"
+    );
+}
+
+#[test]
+fn image_out_at_the_site_or_its_parent_is_refused_before_anything_is_written() {
+    let (tmp, site) = workspace();
+    let before = tree(tmp.path());
+    for out in [site.as_path(), tmp.path(), &site.join("_posts")] {
+        let run = run(&[
+            Path::new("image"),
+            Path::new("build"),
+            &site,
+            Path::new("--out"),
+            out,
+        ]);
+        assert_refused(&run, tmp.path(), &before, "--out");
+    }
+}
+
+/// Makes a file or folder immutable for the test's duration (root on ext4/xfs/btrfs, as CI
+/// runs): not even root can change it, which is how a swap fails for real.
+struct Immutable(PathBuf);
+
+impl Immutable {
+    fn set(path: &Path) -> Immutable {
+        let status = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(path)
+            .status()
+            .expect("run chattr (e2fsprogs)");
+        assert!(
+            status.success(),
+            "chattr +i {} failed: this test needs root and a filesystem with immutable files",
+            path.display()
+        );
+        Immutable(path.to_path_buf())
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+fn has_text(dir: &Path, needle: &str) -> bool {
+    tree(dir)
+        .keys()
+        .filter(|k| k.ends_with(".html"))
+        .any(|k| galley_tests::read(dir, k).contains(needle))
+}
+
+fn staging_folders(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("list")
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().to_string_lossy().into_owned();
+            name.contains(".galley-").then_some(name)
+        })
+        .collect()
+}
+
+#[test]
+fn a_swap_that_cannot_happen_exits_1_writes_nothing_and_leaves_no_staging_folder() {
+    let (tmp, site) = workspace();
+    let out = tmp.path().join("out");
+    let first = build(&site, &out, &[]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    std::fs::write(
+        site.join("about.md"),
+        "---\ntitle: Changed\n---\nfreshly edited\n",
+    )
+    .expect("edit");
+    let before = tree(&out);
+    let failed = {
+        let _locked = Immutable::set(&out);
+        build(&site, &out, &[])
+    };
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed.stderr));
+    assert!(text(&failed.stderr).contains("help: "));
+    assert_eq!(tree(&out), before, "the previous site stays byte for byte");
+    assert_eq!(staging_folders(tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn an_old_site_that_cannot_be_removed_does_not_fail_the_build_and_is_retried() {
+    let (tmp, site) = workspace();
+    let out = tmp.path().join("out");
+    assert!(build(&site, &out, &[]).status.success());
+    std::fs::write(
+        site.join("about.md"),
+        "---\ntitle: Changed\n---\nfreshly edited\n",
+    )
+    .expect("edit");
+    let stuck = out.join("index.html");
+    let (second, leftover) = {
+        let _locked = Immutable::set(&stuck);
+        let run = build(&site, &out, &[]);
+        let leftover = staging_folders(tmp.path());
+        // Release the old copy's file where it now is, so the next build can remove it.
+        for name in &leftover {
+            let _ = std::process::Command::new("chattr")
+                .arg("-i")
+                .arg(tmp.path().join(name).join("index.html"))
+                .status();
+        }
+        (run, leftover)
+    };
+    // The new site is in place, so the build succeeded; the old copy is named.
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert!(text(&second.stderr).contains("warning: the previous site"));
+    assert_eq!(leftover.len(), 1, "{leftover:?}");
+    assert!(text(&second.stderr).contains(&leftover[0]));
+    assert!(has_text(&out, "freshly edited"), "the new site is in place");
+    // The next build removes what the dead process left.
+    assert!(build(&site, &out, &[]).status.success());
+    assert_eq!(staging_folders(tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn staging_folders_of_dead_builds_are_removed_by_the_next_build() {
+    let (tmp, site) = workspace();
+    let out = tmp.path().join("out");
+    let stale = tmp.path().join(".out.galley-tmp-4999999");
+    std::fs::create_dir_all(stale.join("a/b")).expect("stale");
+    std::fs::write(stale.join("a/b/page.html"), "half written").expect("file");
+    assert!(build(&site, &out, &[]).status.success());
+    assert!(!stale.exists());
+}
