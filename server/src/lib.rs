@@ -21,6 +21,7 @@ pub mod cache_control;
 pub mod conditional;
 pub mod encoding;
 pub mod handler;
+pub mod idle;
 pub mod listener;
 pub mod mime;
 pub mod path;

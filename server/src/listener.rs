@@ -15,11 +15,11 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::handler::{respond, Request, Settings};
+use crate::idle::{Registry, RECLAIM_BATCH};
 use crate::preview::{Events, Preview, EVENTS_PATH};
 use crate::site::Site;
 
@@ -35,6 +35,8 @@ pub struct Limits {
     pub max_connections: usize,
     /// Largest request head (request line and headers) accepted.
     pub max_header_bytes: usize,
+    /// A client that reads none of a response for this long is cut off.
+    pub write_timeout: Duration,
     pub access_log: bool,
 }
 
@@ -45,10 +47,14 @@ impl Default for Limits {
             drain_timeout: Duration::from_secs(10),
             max_connections: 10_000,
             max_header_bytes: 16 * 1024,
+            write_timeout: Duration::from_secs(60),
             access_log: true,
         }
     }
 }
+
+/// How often a full server asks idle connections to close again while it stays full.
+const RECLAIM_EVERY: Duration = Duration::from_millis(50);
 
 /// Pause after a failed accept (e.g. EMFILE), so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -66,6 +72,32 @@ pub struct Shared {
     pub preview: Option<Arc<Preview>>,
     /// Which worker thread serves these connections, for the access log.
     pub worker: usize,
+    /// Every open connection, to close idle ones when the server is full.
+    pub connections: Arc<Registry>,
+    /// Becomes true when the server stops: connections finish their response and close.
+    pub stopping: watch::Receiver<bool>,
+}
+
+impl Shared {
+    /// What the connections of one server share; the sender stops them.
+    pub fn new(
+        site: SharedSite,
+        settings: Arc<Settings>,
+        limits: Limits,
+        preview: Option<Arc<Preview>>,
+    ) -> (Shared, watch::Sender<bool>) {
+        let (stop, stopping) = watch::channel(false);
+        let shared = Shared {
+            site,
+            settings,
+            limits,
+            preview,
+            worker: 0,
+            connections: Registry::new(),
+            stopping,
+        };
+        (shared, stop)
+    }
 }
 
 /// Serves until `shutdown` resolves, then drains. Returns once every connection is done or
@@ -80,35 +112,38 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
-    let shared = Shared {
-        site,
-        settings,
-        limits,
-        preview,
-        worker: 0,
-    };
+    let (shared, stop) = Shared::new(site, settings, limits, preview);
     tokio::pin!(shutdown);
     while let Some((stream, peer, permit)) =
-        next_connection(&listener, &permits, shutdown.as_mut()).await
+        next_connection(&listener, &permits, &shared.connections, shutdown.as_mut()).await
     {
-        spawn_connection(stream, peer, &shared, &graceful, permit);
+        spawn_connection(stream, peer, &shared, permit);
     }
     drop(listener);
-    drain(graceful, shared.limits.drain_timeout).await;
+    let _ = stop.send(true);
+    drain(&shared).await;
     Ok(())
 }
 
 /// Waits for a place under the connection cap, then for a connection; `None` once
-/// `shutdown` resolves.
+/// `shutdown` resolves. A full server asks its longest-idle keep-alive connections to close
+/// (again every [`RECLAIM_EVERY`] while it stays full), so newcomers are not locked out.
 pub(crate) async fn next_connection(
     listener: &TcpListener,
     permits: &Arc<Semaphore>,
+    connections: &Registry,
     mut shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
 ) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
-    let permit = tokio::select! {
-        p = permits.clone().acquire_owned() => p.ok()?,
-        () = &mut shutdown => return None,
+    let permit = loop {
+        if let Ok(p) = permits.clone().try_acquire_owned() {
+            break p;
+        }
+        connections.reclaim(RECLAIM_BATCH);
+        tokio::select! {
+            p = permits.clone().acquire_owned() => break p.ok()?,
+            () = tokio::time::sleep(RECLAIM_EVERY) => {}
+            () = &mut shutdown => return None,
+        }
     };
     loop {
         tokio::select! {
@@ -123,48 +158,58 @@ pub(crate) async fn next_connection(
     }
 }
 
-/// Lets in-flight responses finish (idle connections close at once), up to `timeout`.
-pub async fn drain(graceful: GracefulShutdown, timeout: Duration) {
+/// After the stop signal: lets in-flight responses finish (idle connections close at
+/// once), up to the drain timeout.
+pub async fn drain(shared: &Shared) {
     tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(timeout) => {}
+        () = shared.connections.closed() => {}
+        () = tokio::time::sleep(shared.limits.drain_timeout) => {}
     }
 }
 
-/// Serves one accepted connection on the current runtime until it closes (or `graceful`
-/// ends it after its in-flight response). `ticket` is dropped with the connection: it holds
-/// the connection's place under the cap.
+/// Serves one accepted connection on the current runtime until it closes: the client
+/// closes, it sits idle past the header timeout, the full server reclaims it, or the server
+/// stops (after its in-flight response). `ticket` is dropped with the connection: it
+/// holds the connection's place under the cap.
 pub fn spawn_connection(
     stream: TcpStream,
     peer: SocketAddr,
     shared: &Shared,
-    graceful: &GracefulShutdown,
     ticket: impl Send + 'static,
 ) {
     let _ = stream.set_nodelay(true);
     let arena = shared.site.read().ok().and_then(|s| s.arena.clone());
-    let stream = crate::sendfile::Stream::new(stream, arena);
+    let stream = crate::sendfile::Stream::new(stream, arena, shared.limits.write_timeout);
+    let registered = shared.connections.register();
+    let state = registered.handle.clone();
     let Shared {
         site,
         settings,
         limits,
         preview,
         worker,
+        mut stopping,
+        ..
     } = shared.clone();
     let log = limits.access_log.then_some(worker);
     let service = service_fn(move |req: hyper::Request<Incoming>| {
+        state.begin();
         let site = site.read().map(|s| s.clone()).unwrap_or_default();
         let settings = settings.clone();
         let events = preview
             .as_ref()
             .filter(|_| req.uri().path() == EVENTS_PATH)
             .map(|p| p.subscribe());
-        async move {
-            Ok::<_, Infallible>(match events {
-                Some(events) => event_stream(events),
-                None => handle(&site, &settings, &req, peer, log).map(Either::Left),
-            })
-        }
+        // An event stream stays busy for its whole life: it is never idle to reclaim.
+        let response = match events {
+            Some(events) => event_stream(events),
+            None => {
+                let r = handle(&site, &settings, &req, peer, log).map(Either::Left);
+                state.end();
+                r
+            }
+        };
+        std::future::ready(Ok::<_, Infallible>(response))
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -172,10 +217,18 @@ pub fn spawn_connection(
         .max_buf_size(limits.max_header_bytes.max(8192))
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service);
-    let conn = graceful.watch(conn);
     tokio::spawn(async move {
+        let state = registered.handle.clone();
+        let mut conn = std::pin::pin!(conn);
+        tokio::select! {
+            _ = conn.as_mut() => return drop((registered, ticket)),
+            () = state.asked_to_close() => {}
+            _ = stopping.wait_for(|stop| *stop) => {}
+        }
+        // Closes at once when idle, else after the response in flight.
+        conn.as_mut().graceful_shutdown();
         let _ = conn.await;
-        drop(ticket);
+        drop((registered, ticket));
     });
 }
 

@@ -12,8 +12,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::listener::{drain, next_connection, spawn_connection, Shared};
 
@@ -42,11 +41,13 @@ struct Worker {
 }
 
 /// Serves `listener` with `workers` threads until `shutdown` resolves on the calling thread,
-/// then lets every worker drain. `limits.max_connections` caps the whole server.
+/// then tells every connection to finish (`stop`, from [`Shared::new`]) and lets every worker
+/// drain. `limits.max_connections` caps the whole server.
 pub fn run<F>(
     listener: std::net::TcpListener,
     workers: usize,
     shared: Shared,
+    stop: watch::Sender<bool>,
     shutdown: F,
 ) -> std::io::Result<()>
 where
@@ -69,14 +70,8 @@ where
     let accepted = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .and_then(|rt| {
-            rt.block_on(accept(
-                listener,
-                pool,
-                shared.limits.max_connections,
-                shutdown,
-            ))
-        });
+        .and_then(|rt| rt.block_on(accept(listener, pool, &shared, shutdown)));
+    let _ = stop.send(true);
     // The acceptor is gone (and with it every handoff), so each worker drains and ends.
     let mut result = accepted;
     for t in threads {
@@ -93,15 +88,15 @@ where
 async fn accept<F: std::future::Future<Output = ()>>(
     listener: std::net::TcpListener,
     mut pool: Vec<Worker>,
-    max_connections: usize,
+    shared: &Shared,
     shutdown: F,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    let permits = Arc::new(Semaphore::new(max_connections.max(1)));
+    let permits = Arc::new(Semaphore::new(shared.limits.max_connections.max(1)));
     tokio::pin!(shutdown);
     while let Some((stream, peer, permit)) =
-        next_connection(&listener, &permits, shutdown.as_mut()).await
+        next_connection(&listener, &permits, &shared.connections, shutdown.as_mut()).await
     {
         // Leaves this thread's reactor; the worker registers it with its own.
         let Ok(stream) = stream.into_std() else {
@@ -132,13 +127,12 @@ fn work(mut arrivals: mpsc::UnboundedReceiver<Handed>, shared: Shared) -> std::i
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let graceful = GracefulShutdown::new();
         while let Some(handed) = arrivals.recv().await {
             if let Ok(stream) = tokio::net::TcpStream::from_std(handed.stream) {
-                spawn_connection(stream, handed.peer, &shared, &graceful, handed.ticket);
+                spawn_connection(stream, handed.peer, &shared, handed.ticket);
             }
         }
-        drain(graceful, shared.limits.drain_timeout).await;
+        drain(&shared).await;
     });
     Ok(())
 }

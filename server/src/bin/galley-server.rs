@@ -33,13 +33,17 @@ struct Args {
     #[arg(long, env = "GALLEY_HEALTH_PATH", default_value = "/healthz")]
     health_path: String,
     /// Seconds a client has to send request headers (also the keep-alive idle limit).
-    #[arg(long, env = "GALLEY_HEADER_TIMEOUT", default_value_t = 10)]
+    #[arg(long, env = "GALLEY_HEADER_TIMEOUT", default_value_t = Limits::default().header_timeout.as_secs())]
     header_timeout: u64,
+    /// Seconds a client may read nothing of a response before it is cut off.
+    #[arg(long, env = "GALLEY_WRITE_TIMEOUT", default_value_t = Limits::default().write_timeout.as_secs())]
+    write_timeout: u64,
     /// Seconds in-flight responses get to finish on SIGTERM/SIGINT.
-    #[arg(long, env = "GALLEY_DRAIN_TIMEOUT", default_value_t = 10)]
+    #[arg(long, env = "GALLEY_DRAIN_TIMEOUT", default_value_t = Limits::default().drain_timeout.as_secs())]
     drain_timeout: u64,
-    /// Connections served at once, across all workers; more wait in the accept queue.
-    #[arg(long, env = "GALLEY_MAX_CONNECTIONS", default_value_t = 10_000)]
+    /// Connections served at once, across all workers; more wait in the accept queue. When
+    /// full, the longest-idle keep-alive connections are closed to admit new ones.
+    #[arg(long, env = "GALLEY_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
     max_connections: usize,
     /// Worker threads (single-threaded; each new connection goes to the least busy); 0 = one
     /// per core.
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
     );
     let limits = Limits {
         header_timeout: Duration::from_secs(args.header_timeout),
+        write_timeout: Duration::from_secs(args.write_timeout),
         drain_timeout: Duration::from_secs(args.drain_timeout),
         max_connections: args.max_connections,
         access_log: !args.no_access_log,
@@ -110,14 +115,9 @@ fn main() -> ExitCode {
         "{}",
         serde_json::json!({"event": "listening", "address": address, "workers": workers})
     );
-    let shared = Shared {
-        site: Arc::new(RwLock::new(Arc::new(site))),
-        settings,
-        limits,
-        preview: None,
-        worker: 0,
-    };
-    let result = galley_server::workers::run(listener, workers, shared, shutdown_signal());
+    let site = Arc::new(RwLock::new(Arc::new(site)));
+    let (shared, stop) = Shared::new(site, settings, limits, None);
+    let result = galley_server::workers::run(listener, workers, shared, stop, shutdown_signal());
     match result {
         Ok(()) => {
             eprintln!("{}", serde_json::json!({"event": "stopped"}));
