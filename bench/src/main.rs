@@ -77,6 +77,9 @@ enum Cmd {
         /// Let wrk share the servers' CPUs instead of giving it CPUs of its own.
         #[arg(long)]
         no_pin: bool,
+        /// Both servers write their access logs (to /dev/null), as deployed.
+        #[arg(long)]
+        access_log: bool,
     },
     /// `galley image build` against `tar czf` of the same site, image size, and pushes to a
     /// loopback registry (first, no change, one-post edit).
@@ -123,6 +126,7 @@ fn main() -> Result<()> {
             trials,
             paced_load,
             no_pin,
+            access_log,
         } => serving::run(&serving::Options {
             galley_server: galley_server
                 .canonicalize()
@@ -134,6 +138,7 @@ fn main() -> Result<()> {
             trials,
             paced_load,
             pin: !no_pin,
+            access_log,
         }),
         Cmd::Image {
             posts,

@@ -24,6 +24,9 @@ pub struct Options {
     pub paced_load: f64,
     /// Keep wrk on CPUs of its own (see [`Cpus`]); off, everything shares every core.
     pub pin: bool,
+    /// Both servers write their access log (to /dev/null), as deployed: galley-server's
+    /// default, nginx's default `combined` format.
+    pub access_log: bool,
 }
 
 /// Which CPUs the servers and wrk get. A load generator on the servers' cores steals their
@@ -113,8 +116,8 @@ pub fn run(o: &Options) -> Result<()> {
     let galley_port = free_port()?;
     let nginx_port = free_port()?;
     let cpus = Cpus::plan(o.pin);
-    let _galley = start_galley(&o.galley_server, &o.server_args, &root, galley_port, &cpus)?;
-    let _nginx = start_nginx(&o.work, &root, nginx_port, &cpus)?;
+    let _galley = start_galley(o, &root, galley_port, &cpus)?;
+    let _nginx = start_nginx(&o.work, &root, nginx_port, &cpus, o.access_log)?;
     wait_ready(galley_port)?;
     wait_ready(nginx_port)?;
     match (&cpus.servers, &cpus.wrk) {
@@ -128,9 +131,10 @@ pub fn run(o: &Options) -> Result<()> {
         ),
     }
     println!(
-        "Medians of {} trials of {} s each, the servers alternating; p99 with its range; wrk's CPU use against each.\n",
+        "Medians of {} trials of {} s each, the servers alternating; p99 with its range; wrk's CPU use against each. Access logs {}.\n",
         o.trials.max(1),
-        o.seconds
+        o.seconds,
+        if o.access_log { "on (both to /dev/null)" } else { "off" }
     );
     println!("| request | Accept-Encoding | Galley req/s | nginx req/s | req/s ratio | Galley p99 | nginx p99 | wrk CPU (Galley / nginx) |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|");
@@ -341,19 +345,15 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn start_galley(
-    bin: &Path,
-    args: &[String],
-    root: &Path,
-    port: u16,
-    cpus: &Cpus,
-) -> Result<Running> {
+fn start_galley(o: &Options, root: &Path, port: u16, cpus: &Cpus) -> Result<Running> {
+    let bin = &o.galley_server;
     // Workers default to one per CPU the process may use, so pinning sizes them too.
     let child = Cpus::command(&cpus.servers, bin)
         .arg("--root")
         .arg(root)
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--no-access-log"])
-        .args(args)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args((!o.access_log).then_some("--no-access-log"))
+        .args(&o.server_args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -362,10 +362,17 @@ fn start_galley(
 }
 
 /// nginx as the issue asks: `worker_processes auto`, sendfile, gzip_static (and brotli_static),
-/// keep-alive, no access log (galley-server runs with its log off too). When pinned, the
+/// keep-alive, its access log as galley-server's (both off, or both on to /dev/null, nginx
+/// unbuffered as by default). When pinned, the
 /// worker count is written out: nginx 1.22's `auto` counts every online CPU, not those it
 /// may run on, and would start two workers on one core.
-fn start_nginx(work: &Path, root: &Path, port: u16, cpus: &Cpus) -> Result<Running> {
+fn start_nginx(
+    work: &Path,
+    root: &Path,
+    port: u16,
+    cpus: &Cpus,
+    access_log: bool,
+) -> Result<Running> {
     let prefix = std::path::absolute(work.join("nginx"))?;
     std::fs::create_dir_all(prefix.join("logs"))?;
     let brotli_module = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so";
@@ -374,12 +381,13 @@ fn start_nginx(work: &Path, root: &Path, port: u16, cpus: &Cpus) -> Result<Runni
     }
     let modules = format!("load_module {brotli_module};");
     let conf = format!(
-        "{modules}\nworker_processes {workers};\ndaemon off;\npid {pid};\nerror_log {err} warn;\nevents {{ worker_connections 4096; }}\nhttp {{\n  include /etc/nginx/mime.types;\n  sendfile on;\n  tcp_nopush on;\n  tcp_nodelay on;\n  keepalive_timeout 65;\n  keepalive_requests 1000000;\n  access_log off;\n  gzip_static on;\n  brotli_static on;\n  server {{\n    listen 127.0.0.1:{port};\n    root {root};\n    error_page 404 /404.html;\n    location / {{ try_files $uri $uri/ =404; }}\n  }}\n}}\n",
+        "{modules}\nworker_processes {workers};\ndaemon off;\npid {pid};\nerror_log {err} warn;\nevents {{ worker_connections 4096; }}\nhttp {{\n  include /etc/nginx/mime.types;\n  sendfile on;\n  tcp_nopush on;\n  tcp_nodelay on;\n  keepalive_timeout 65;\n  keepalive_requests 1000000;\n  access_log {log};\n  gzip_static on;\n  brotli_static on;\n  server {{\n    listen 127.0.0.1:{port};\n    root {root};\n    error_page 404 /404.html;\n    location / {{ try_files $uri $uri/ =404; }}\n  }}\n}}\n",
         workers = if cpus.servers.is_some() {
             cpus.server_count.to_string()
         } else {
             "auto".to_string()
         },
+        log = if access_log { "/dev/null" } else { "off" },
         pid = prefix.join("nginx.pid").display(),
         err = prefix.join("logs/error.log").display(),
         root = root.canonicalize()?.display(),

@@ -16,6 +16,7 @@
 //! [`precompress`] decides which files carry `.br`/`.gz` variants; the image writer uses it
 //! to make them once, at image time.
 
+pub mod access_log;
 pub mod arena;
 pub mod cache_control;
 pub mod conditional;

@@ -126,6 +126,10 @@ fn work(mut arrivals: mpsc::UnboundedReceiver<Handed>, shared: Shared) -> std::i
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    if shared.limits.access_log {
+        crate::access_log::buffer_this_thread();
+        runtime.spawn(crate::access_log::flush_periodically());
+    }
     runtime.block_on(async {
         while let Some(handed) = arrivals.recv().await {
             if let Ok(stream) = tokio::net::TcpStream::from_std(handed.stream) {
@@ -134,5 +138,6 @@ fn work(mut arrivals: mpsc::UnboundedReceiver<Handed>, shared: Shared) -> std::i
         }
         drain(&shared).await;
     });
+    crate::access_log::flush();
     Ok(())
 }

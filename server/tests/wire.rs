@@ -538,3 +538,45 @@ fn a_client_that_reads_nothing_is_cut_off_after_the_write_timeout() {
     let _ = (&stalled).read_to_end(&mut got);
     assert!(got.len() < 32 * 1024 * 1024, "{} bytes", got.len());
 }
+
+/// Buffered per worker, the access log still has one whole JSON line per request: none
+/// lost at shutdown, none split or interleaved between workers.
+#[test]
+fn every_request_gets_one_whole_access_log_line_through_shutdown() {
+    let mut s = start_logging(&["--workers", "2"], Stdio::piped());
+    let stdout = s.child.stdout.take().expect("stdout");
+    let collector = std::thread::spawn(move || {
+        let mut all = String::new();
+        BufReader::new(stdout)
+            .read_to_string(&mut all)
+            .expect("read log");
+        all
+    });
+    let streams: Vec<TcpStream> = (0..4).map(|_| connect(&s)).collect();
+    for round in 0..50 {
+        for stream in &streams {
+            (&*stream)
+                .write_all(
+                    format!("GET /?r={round} HTTP/1.1\r\nHost: x\r\nUser-Agent: t\"q\r\n\r\n")
+                        .as_bytes(),
+                )
+                .expect("write");
+            let (head, _) = read_response(&mut BufReader::new(stream));
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        }
+    }
+    drop(streams);
+    // SAFETY: sending a signal to our own child process.
+    let rc = unsafe { libc::kill(s.child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    assert!(s.child.wait().expect("exit").success());
+    let log = collector.join().expect("collector");
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines.len(), 200, "one line per request");
+    assert!(lines
+        .iter()
+        .all(|l| l["user_agent"] == "t\"q" && l["status"] == 200));
+}
