@@ -529,23 +529,54 @@ async fn a_publish_killed_mid_way_is_converged_by_the_next_and_a_held_lock_refus
     let w = world();
     let first = w.publish();
     edit_post(&w.site);
+    // RegisterTargets hangs, so the kill lands mid-rollout for certain, not after the end.
+    let proxy = FaultProxy::start(w.moto.endpoint(), |r| {
+        String::from_utf8_lossy(r.body)
+            .contains("Action=RegisterTargets")
+            .then_some(galley_tests::fault_proxy::HANG)
+    });
     let mut child = galley()
         .args(["publish", path(&w.site), "--insecure"])
-        .envs(w.env(None))
+        .envs(w.env(Some(proxy.url())))
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .expect("spawn publish");
     let stderr = child.stderr.take().expect("stderr");
-    for line in BufReader::new(stderr).lines() {
-        let line = line.expect("line");
-        if line.contains("waiting until running") {
-            break;
-        }
-    }
+    let mut lines = BufReader::new(stderr).lines();
+    let reached = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.contains("registering …"));
+    assert!(reached, "the publish reached the rollout before the kill");
+    assert!(
+        child.try_wait().expect("poll").is_none(),
+        "still running when killed (mid-rollout)"
+    );
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
-    // The killed publish left new instances and a group behind; the next publish converges.
+    drop(proxy);
+    // The kill left something behind: the new release's instances beside the live ones, its
+    // target group, and the lock of a dead process.
+    let sdk = w.sdk().await;
+    let leftover: Vec<_> = live_instances(&aws_sdk_ec2::Client::new(&sdk))
+        .await
+        .into_iter()
+        .filter(|i| tag(i, "galley:release") != first["release"].as_str())
+        .collect();
+    assert!(
+        !leftover.is_empty(),
+        "the killed publish had launched instances"
+    );
+    let (groups, _) = groups_and_live(&aws_sdk_elasticloadbalancingv2::Client::new(&sdk)).await;
+    assert_eq!(groups.len(), 2, "the killed publish's target group is left");
+    let lock = aws_sdk_ssm::Client::new(&sdk)
+        .get_parameter()
+        .name("/galley/blog/lock")
+        .send()
+        .await;
+    assert!(lock.is_ok(), "the dead publish's lock is left");
+    // The next publish converges.
     let third = w.publish();
     let status = w.status();
     assert_eq!(status["live"]["digest"], third["digest"]);
@@ -558,7 +589,6 @@ async fn a_publish_killed_mid_way_is_converged_by_the_next_and_a_held_lock_refus
     assert_ne!(third["digest"], first["digest"]);
 
     // Another machine holds the lock: the publish fails fast naming it.
-    let sdk = w.sdk().await;
     let ssm = aws_sdk_ssm::Client::new(&sdk);
     let holder = format!(
         "ci-runner-7 pid 4242 since {}",
@@ -612,4 +642,214 @@ fn dry_run_changes_nothing_and_bad_settings_name_the_file() {
         "{err}"
     );
     let _ = Command::new("true").status();
+}
+
+/// `galley publish` with the environment of a newcomer: what the test gives, minus what
+/// `remove` names, plus `set`; no shared config or credentials files, no instance metadata.
+fn publish_with_env(w: &World, remove: &[&str], set: &[(&str, String)]) -> Output {
+    let mut cmd = galley();
+    cmd.args(["publish", path(&w.site), "--insecure"])
+        .envs(w.env(None))
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+        .env("AWS_CONFIG_FILE", "/nonexistent/config")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_SESSION_TOKEN");
+    for name in remove {
+        cmd.env_remove(name);
+    }
+    cmd.envs(set.iter().map(|(k, v)| (k, v)));
+    cmd.output().expect("run galley")
+}
+
+/// Nothing was built or pushed: the checks come first.
+fn assert_nothing_built(w: &World) {
+    assert!(!w.site.join("_image").exists(), "no image was built");
+    let (_, catalog) =
+        galley_tests::http::get(&format!("http://{}/v2/_catalog", w.registry.host()))
+            .expect("registry catalog");
+    assert!(
+        !String::from_utf8_lossy(&catalog).contains("galley"),
+        "nothing was pushed: {}",
+        String::from_utf8_lossy(&catalog)
+    );
+}
+
+#[test]
+fn missing_credentials_region_or_endpoint_are_each_named_before_anything_is_built() {
+    let w = world();
+    let run = publish_with_env(&w, &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"], &[]);
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("no AWS credentials found") && err.contains("help:"),
+        "{err}"
+    );
+    assert!(!err.contains("lock"), "not a lock problem: {err}");
+    assert_nothing_built(&w);
+
+    let run = publish_with_env(&w, &["AWS_REGION"], &[]);
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(6), "{err}");
+    assert!(err.contains("no AWS region is set"), "{err}");
+    assert_nothing_built(&w);
+
+    // A bogus region against real AWS: refused by its form, before any network call.
+    let run = publish_with_env(
+        &w,
+        &["AWS_ENDPOINT_URL"],
+        &[("AWS_REGION", "moon-base".into())],
+    );
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(6), "{err}");
+    assert!(err.contains("`moon-base` is not an AWS region"), "{err}");
+    assert_nothing_built(&w);
+
+    let closed = galley_tests::services::free_port();
+    let run = publish_with_env(
+        &w,
+        &[],
+        &[("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}"))],
+    );
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(&format!("cannot reach AWS at http://127.0.0.1:{closed}"))
+            && err.contains("could not connect"),
+        "{err}"
+    );
+    assert!(!err.contains("DispatchFailure"), "no SDK structures: {err}");
+    assert_nothing_built(&w);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hung_aws_endpoint_times_out_says_so_and_rolls_back() {
+    let w = world();
+    let first = w.publish();
+    edit_post(&w.site);
+    // RunInstances never answers: the endpoint hangs mid-publish.
+    let proxy = FaultProxy::start(w.moto.endpoint(), |r| {
+        String::from_utf8_lossy(r.body)
+            .contains("Action=RunInstances")
+            .then_some(galley_tests::fault_proxy::HANG)
+    });
+    let mut cmd = galley();
+    cmd.args(["publish", path(&w.site), "--insecure"])
+        .envs(w.env(Some(proxy.url())))
+        .env("GALLEY_AWS_TIMEOUT", "1");
+    let run = cmd.output().expect("run galley");
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("launching") && err.contains("no answer within the timeout"),
+        "{err}"
+    );
+    assert!(err.contains("rolled back"), "{err}");
+    assert!(proxy.injected() >= 1);
+    assert_eq!(w.status()["live"]["digest"], first["digest"]);
+}
+
+async fn group_rules(ec2: &aws_sdk_ec2::Client, role: &str) -> (String, Vec<String>) {
+    let out = ec2
+        .describe_security_groups()
+        .filters(site_filter())
+        .filters(
+            Filter::builder()
+                .name("tag:galley:role")
+                .values(role)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("security groups");
+    let group = out.security_groups().first().expect("group");
+    let mut rules = Vec::new();
+    for p in group.ip_permissions() {
+        let port = p.from_port().unwrap_or(-1);
+        rules.extend(
+            p.ip_ranges()
+                .iter()
+                .map(|r| format!("{port} {}", r.cidr_ip().unwrap_or(""))),
+        );
+        rules.extend(
+            p.ipv6_ranges()
+                .iter()
+                .map(|r| format!("{port} {}", r.cidr_ipv6().unwrap_or(""))),
+        );
+        rules.extend(
+            p.user_id_group_pairs()
+                .iter()
+                .map(|g| format!("{port} {}", g.group_id().unwrap_or(""))),
+        );
+    }
+    rules.sort();
+    (group.group_id().unwrap_or_default().to_string(), rules)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_policy_attach_and_hand_edits_are_repaired_by_the_next_publish() {
+    let w = world();
+    let proxy = FaultProxy::start_with_body(w.moto.endpoint(), |r| {
+        String::from_utf8_lossy(r.body)
+            .contains("Action=AttachRolePolicy")
+            .then(|| (404, "<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>Policy does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>".to_string()))
+    });
+    let run = w.galley_via(Some(proxy.url()), &["publish", path(&w.site), "--insecure"]);
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("attaching ECR read-only") && err.contains("NoSuchEntity"),
+        "{err}"
+    );
+    drop(proxy);
+
+    let sdk = w.sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    // Hand edits: SSH opened to the world on the instances, HTTPS closed on the ALB.
+    let (instances, _) = group_rules(&ec2, "instances").await;
+    let (alb, _) = group_rules(&ec2, "alb").await;
+    ec2.authorize_security_group_ingress()
+        .group_id(&instances)
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .cidr_ip("0.0.0.0/0")
+        .send()
+        .await
+        .expect("open 22");
+    ec2.revoke_security_group_ingress()
+        .group_id(&alb)
+        .ip_protocol("tcp")
+        .from_port(443)
+        .to_port(443)
+        .cidr_ip("0.0.0.0/0")
+        .send()
+        .await
+        .expect("close 443");
+
+    w.publish();
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name("galley-blog-instance")
+        .send()
+        .await
+        .expect("policies");
+    assert!(
+        attached.attached_policies().iter().any(|p| p.policy_arn()
+            == Some("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly")),
+        "the role got its policy: {attached:?}"
+    );
+    let (_, rules) = group_rules(&ec2, "instances").await;
+    assert_eq!(
+        rules,
+        vec![format!("8080 {alb}")],
+        "only the ALB reaches the instances"
+    );
+    let (_, rules) = group_rules(&ec2, "alb").await;
+    assert_eq!(
+        rules,
+        vec!["443 0.0.0.0/0", "443 ::/0", "80 0.0.0.0/0", "80 ::/0"],
+        "80 and 443 from anywhere"
+    );
 }

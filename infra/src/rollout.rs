@@ -141,16 +141,54 @@ pub struct RolloutError {
     pub unhealthy: bool,
 }
 
+/// A step that runs longer than this has hung (each AWS call has its own, shorter
+/// timeouts; a step is several calls and waits).
+pub const STEP_DEADLINE: Duration = Duration::from_secs(15 * 60);
+
+/// How often a step that is still running says so.
+pub const STILL_WAITING_EVERY: Duration = Duration::from_secs(15);
+
 /// Runs one named step, reporting its start and, if it succeeds, its time through
 /// `Progress` (the one record of step times, for the rollout and the deploys around it).
+/// A long step says every [`STILL_WAITING_EVERY`] what it is still waiting for, and fails
+/// at [`STEP_DEADLINE`].
 pub async fn timed<T>(
     progress: &dyn Progress,
     name: &str,
     work: impl std::future::Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
+    timed_within(progress, name, STEP_DEADLINE, work).await
+}
+
+/// [`timed`] with a deadline of the step's own.
+pub async fn timed_within<T>(
+    progress: &dyn Progress,
+    name: &str,
+    deadline: Duration,
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
     progress.step(name);
     let started = Instant::now();
-    let out = work.await?;
+    tokio::pin!(work);
+    let give_up = tokio::time::sleep(deadline);
+    tokio::pin!(give_up);
+    let mut still = tokio::time::interval_at(
+        tokio::time::Instant::now() + STILL_WAITING_EVERY,
+        STILL_WAITING_EVERY,
+    );
+    let out = loop {
+        tokio::select! {
+            out = &mut work => break out?,
+            () = &mut give_up => anyhow::bail!(
+                "gave up after {}s: the step did not finish within its deadline",
+                deadline.as_secs()
+            ),
+            _ = still.tick() => progress.waiting(&format!(
+                "still {name} ({}s so far)",
+                started.elapsed().as_secs()
+            )),
+        }
+    };
     progress.done(name, started.elapsed());
     Ok(out)
 }
@@ -166,7 +204,16 @@ impl Steps<'_> {
         name: &str,
         work: impl std::future::Future<Output = anyhow::Result<T>>,
     ) -> Result<T, (String, String)> {
-        timed(self.progress, name, work)
+        self.run_within(name, STEP_DEADLINE, work).await
+    }
+
+    async fn run_within<T>(
+        &self,
+        name: &str,
+        deadline: Duration,
+        work: impl std::future::Future<Output = anyhow::Result<T>>,
+    ) -> Result<T, (String, String)> {
+        timed_within(self.progress, name, deadline, work)
             .await
             .map_err(|e| (name.to_string(), format!("{e:#}")))
     }
@@ -371,7 +418,11 @@ async fn gate_step(
             tokio::time::sleep(plan.poll).await;
         }
     };
-    steps.run(name, wait).await.map_err(|(s, d)| (s, d, true))
+    // The gate ends itself at the health timeout; the deadline only catches a hung call.
+    steps
+        .run_within(name, plan.health_timeout + STEP_DEADLINE, wait)
+        .await
+        .map_err(|(s, d)| (s, d, true))
 }
 
 fn describe(waiting: &[&TargetHealth]) -> String {

@@ -19,6 +19,9 @@ pub struct Seen<'a> {
     pub body: &'a [u8],
 }
 
+/// A rule's status that means: never answer (a hung endpoint).
+pub const HANG: u16 = 0;
+
 type Rule = dyn Fn(&Seen<'_>) -> Option<(u16, String)> + Send + Sync;
 
 pub struct FaultProxy {
@@ -142,6 +145,9 @@ async fn handle(
     };
     if let Some((status, body)) = rule(&seen) {
         counter.fetch_add(1, Ordering::SeqCst);
+        if status == HANG {
+            return std::future::pending().await;
+        }
         return Response::builder()
             .status(status)
             .header(http::header::CONTENT_TYPE, "text/xml")

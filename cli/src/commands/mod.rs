@@ -27,8 +27,16 @@ pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Exit code when the machine refused a read or write (permissions, disk full): not a
+/// problem in the sources.
+pub const EXIT_IO: u8 = 7;
+
 /// Prints a build error's diagnostics to stderr and gives the exit code for it.
 pub fn report(err: &BuildError) -> ExitCode {
     eprintln!("{err}");
-    ExitCode::from(EXIT_SITE_ERROR)
+    ExitCode::from(if err.is_io() {
+        EXIT_IO
+    } else {
+        EXIT_SITE_ERROR
+    })
 }

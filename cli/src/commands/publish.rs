@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use galley_image::registry::{self, Client, Reference};
 use galley_image::Layout;
+use galley_infra::aws::access::Timeouts;
 use galley_infra::aws::deploy::{self, DeployError, Request, Timing};
 use galley_infra::aws::{self as aws_infra, Aws};
 use galley_infra::rollout::Progress;
@@ -24,6 +25,8 @@ use crate::bake::{bake, BakeError, Recipe};
 
 pub const EXIT_UNHEALTHY: u8 = 4;
 pub const EXIT_LOCKED: u8 = 5;
+/// AWS cannot be used from here: no region, no credentials, or credentials it refuses.
+pub const EXIT_AWS_SETUP: u8 = 6;
 
 /// Where a release goes.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -143,6 +146,27 @@ fn settings(site: &std::path::Path) -> Result<DeploySettings, ExitCode> {
     crate::deploy_config::load(site).map_err(|e| fail(EXIT_SITE_ERROR, e))
 }
 
+/// AWS for one command: connected with timeouts and checked (region, credentials,
+/// endpoint) before anything else happens. `GALLEY_AWS_TIMEOUT` (seconds per call attempt,
+/// default 30) is read here, at the edge.
+async fn connect(settings: &DeploySettings) -> Result<Aws, ExitCode> {
+    let timeouts = std::env::var("GALLEY_AWS_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .map_or_else(Timeouts::default, |s| {
+            Timeouts::with_attempt(Duration::from_secs_f64(s))
+        });
+    Aws::connect(settings, timeouts).await.map_err(|e| {
+        let code = if e.is_setup() {
+            EXIT_AWS_SETUP
+        } else {
+            EXIT_SERVICE
+        };
+        fail(code, e)
+    })
+}
+
 pub(super) fn deploy_error(e: DeployError) -> ExitCode {
     let code = match &e {
         DeployError::Locked(_) => EXIT_LOCKED,
@@ -212,7 +236,7 @@ pub fn publish(args: PublishArgs) -> Result<(), ExitCode> {
     let runtime = super::image::runtime()?;
     runtime.block_on(async {
         let lines = Lines::new();
-        let aws = Aws::connect(&settings).await;
+        let aws = connect(&settings).await?;
         if args.dry_run {
             return dry_run(&aws, args.json).await;
         }
@@ -358,7 +382,7 @@ pub fn deploy_digest(args: DeployArgs) -> Result<(), ExitCode> {
     }
     super::image::runtime()?.block_on(async {
         let lines = Lines::new();
-        let aws = Aws::connect(&settings).await;
+        let aws = connect(&settings).await?;
         let dest = destination(&aws, &settings, args.ecr_registry.as_deref()).await?;
         let request = Request {
             digest: args.digest.clone(),
@@ -383,7 +407,7 @@ pub fn rollback(args: RollbackArgs) -> Result<(), ExitCode> {
     let settings = settings(&args.site.site)?;
     super::image::runtime()?.block_on(async {
         let lines = Lines::new();
-        let aws = Aws::connect(&settings).await;
+        let aws = connect(&settings).await?;
         let target = deploy::rollback_target(&aws, args.release.as_deref())
             .await
             .map_err(|e| fail(EXIT_SITE_ERROR, format!("{e:#}")))?;
@@ -418,7 +442,7 @@ pub fn status(args: Site) -> Result<(), ExitCode> {
     }
     let settings = settings(&args.site)?;
     super::image::runtime()?.block_on(async {
-        let aws = Aws::connect(&settings).await;
+        let aws = connect(&settings).await?;
         let status = deploy::status(&aws)
             .await
             .map_err(|e| fail(EXIT_SERVICE, format!("{e:#}")))?;
@@ -474,7 +498,7 @@ pub fn releases(args: Site) -> Result<(), ExitCode> {
     }
     let settings = settings(&args.site)?;
     super::image::runtime()?.block_on(async {
-        let aws = Aws::connect(&settings).await;
+        let aws = connect(&settings).await?;
         let list = aws_infra::history::list(&aws)
             .await
             .map_err(|e| fail(EXIT_SERVICE, format!("{e:#}")))?;
@@ -509,10 +533,13 @@ pub fn destroy(args: Site) -> Result<(), ExitCode> {
     }
     let settings = settings(&args.site)?;
     super::image::runtime()?.block_on(async {
-        let aws = Aws::connect(&settings).await;
+        let aws = connect(&settings).await?;
         aws_infra::lock::acquire(&aws, chrono::Utc::now())
             .await
-            .map_err(|e| fail(EXIT_LOCKED, format!("{e:#}")))?;
+            .map_err(|e| match e {
+                aws_infra::lock::LockError::Held(_) => fail(EXIT_LOCKED, e),
+                aws_infra::lock::LockError::Service(_) => fail(EXIT_SERVICE, e),
+            })?;
         aws_infra::destroy::destroy(&aws, |line| eprintln!("{line}"))
             .await
             .map_err(|e| fail(EXIT_SERVICE, format!("{e:#}")))?;

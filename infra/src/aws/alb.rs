@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ForwardActionConfig,
+    Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ForwardActionConfig, Listener,
     LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum, RedirectActionConfig,
     RedirectActionStatusCodeEnum, Tag, TargetDescription, TargetGroupAttribute, TargetGroupTuple,
     TargetHealthDescription, TargetHealthStateEnum,
@@ -100,6 +100,7 @@ pub async fn ensure(aws: &Aws, subnets: &[String], security_group: &str) -> Resu
             )
         }
     };
+    converge_load_balancer(aws, &arn, security_group).await?;
     let listener = ensure_listeners(aws, &arn).await?;
     Ok(Alb {
         arn,
@@ -108,6 +109,64 @@ pub async fn ensure(aws: &Aws, subnets: &[String], security_group: &str) -> Resu
     })
 }
 
+/// An existing load balancer keeps the settings Galley gives it: its security group and
+/// its tags (a hand edit or a failed publish is repaired by the next).
+async fn converge_load_balancer(aws: &Aws, lb: &str, security_group: &str) -> Result<()> {
+    let out = aws
+        .elb
+        .describe_load_balancers()
+        .load_balancer_arns(lb)
+        .send()
+        .await
+        .map_err(sdk_error("reading the load balancer"))?;
+    let groups: Vec<&str> = out
+        .load_balancers()
+        .first()
+        .map(|l| l.security_groups().iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    if groups != [security_group] {
+        aws.elb
+            .set_security_groups()
+            .load_balancer_arn(lb)
+            .security_groups(security_group)
+            .send()
+            .await
+            .map_err(sdk_error("setting the load balancer's security group"))?;
+    }
+    aws.elb
+        .add_tags()
+        .resource_arns(lb)
+        .set_tags(Some(tags(aws.site(), "alb", None)))
+        .send()
+        .await
+        .map_err(sdk_error("tagging the load balancer"))?;
+    Ok(())
+}
+
+fn redirect_to_https() -> Action {
+    Action::builder()
+        .r#type(ActionTypeEnum::Redirect)
+        .redirect_config(
+            RedirectActionConfig::builder()
+                .protocol("HTTPS")
+                .port("443")
+                .status_code(RedirectActionStatusCodeEnum::Http301)
+                .build(),
+        )
+        .build()
+}
+
+fn is_redirect(listener: &Listener) -> bool {
+    listener
+        .default_actions()
+        .iter()
+        .any(|a| a.r#type() == Some(&ActionTypeEnum::Redirect))
+}
+
+/// The listeners as the settings ask, whatever they were: without a certificate, HTTP on
+/// 80 (forwarding to the release, not redirecting) and no 443; with one, HTTPS on 443 with
+/// that certificate and 80 redirecting. Switching keeps the live release's forward, so the
+/// site stays up while it changes. Returns the listener that picks the release.
 async fn ensure_listeners(aws: &Aws, lb: &str) -> Result<String> {
     let out = aws
         .elb
@@ -116,49 +175,82 @@ async fn ensure_listeners(aws: &Aws, lb: &str) -> Result<String> {
         .send()
         .await
         .map_err(sdk_error("listing listeners"))?;
-    let by_port = |p: i32| {
-        out.listeners()
-            .iter()
-            .find(|l| l.port() == Some(p))
-            .and_then(|l| l.listener_arn())
-            .map(str::to_string)
+    let on = |p: i32| out.listeners().iter().find(|l| l.port() == Some(p));
+    let arn = |l: &Listener| l.listener_arn().unwrap_or_default().to_string();
+    let forwarding = |l: Option<&Listener>| {
+        l.filter(|l| !is_redirect(l))
+            .and_then(|l| l.default_actions().first().cloned())
     };
     match &aws.settings.certificate_arn {
-        None => match by_port(80) {
-            Some(l) => Ok(l),
-            None => create_listener(aws, lb, 80, ProtocolEnum::Http, None, no_release_yet()).await,
-        },
-        Some(cert) => {
-            let https = match by_port(443) {
-                Some(l) => l,
+        None => {
+            let http = match on(80) {
+                Some(l) if is_redirect(l) => {
+                    let action = forwarding(on(443)).unwrap_or_else(no_release_yet);
+                    modify_action(aws, &arn(l), action, "HTTP listener").await?;
+                    arn(l)
+                }
+                Some(l) => arn(l),
                 None => {
-                    create_listener(
-                        aws,
-                        lb,
-                        443,
-                        ProtocolEnum::Https,
-                        Some(cert),
-                        no_release_yet(),
-                    )
-                    .await?
+                    let action = forwarding(on(443)).unwrap_or_else(no_release_yet);
+                    create_listener(aws, lb, 80, ProtocolEnum::Http, None, action).await?
                 }
             };
-            if by_port(80).is_none() {
-                let redirect = Action::builder()
-                    .r#type(ActionTypeEnum::Redirect)
-                    .redirect_config(
-                        RedirectActionConfig::builder()
-                            .protocol("HTTPS")
-                            .port("443")
-                            .status_code(RedirectActionStatusCodeEnum::Http301)
-                            .build(),
-                    )
-                    .build();
-                create_listener(aws, lb, 80, ProtocolEnum::Http, None, redirect).await?;
+            if let Some(https) = on(443) {
+                aws.elb
+                    .delete_listener()
+                    .listener_arn(arn(https))
+                    .send()
+                    .await
+                    .map_err(sdk_error(
+                        "removing the HTTPS listener (no certificate_arn is set)",
+                    ))?;
+            }
+            Ok(http)
+        }
+        Some(cert) => {
+            let https = match on(443) {
+                Some(l) => {
+                    let current = l.certificates().first().and_then(|c| c.certificate_arn());
+                    if current != Some(cert.as_str()) {
+                        aws.elb
+                            .modify_listener()
+                            .listener_arn(arn(l))
+                            .certificates(Certificate::builder().certificate_arn(cert).build())
+                            .send()
+                            .await
+                            .map_err(sdk_error("setting the HTTPS listener's certificate"))?;
+                    }
+                    arn(l)
+                }
+                None => {
+                    let action = forwarding(on(80)).unwrap_or_else(no_release_yet);
+                    create_listener(aws, lb, 443, ProtocolEnum::Https, Some(cert), action).await?
+                }
+            };
+            match on(80) {
+                Some(l) if is_redirect(l) => {}
+                Some(l) => {
+                    modify_action(aws, &arn(l), redirect_to_https(), "HTTP listener").await?
+                }
+                None => {
+                    create_listener(aws, lb, 80, ProtocolEnum::Http, None, redirect_to_https())
+                        .await?;
+                }
             }
             Ok(https)
         }
     }
+}
+
+async fn modify_action(aws: &Aws, listener: &str, action: Action, what: &str) -> Result<()> {
+    aws.elb
+        .modify_listener()
+        .listener_arn(listener)
+        .default_actions(action)
+        .send()
+        .await
+        .map_err(sdk_error(format!("setting the {what}'s action")))?;
+    Ok(())
 }
 
 async fn create_listener(

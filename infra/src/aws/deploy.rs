@@ -32,7 +32,10 @@ pub async fn deploy(
     progress: &dyn Progress,
 ) -> Result<Report, DeployError> {
     let now = chrono::Utc::now();
-    lock::acquire(aws, now).await.map_err(DeployError::Locked)?;
+    lock::acquire(aws, now).await.map_err(|e| match e {
+        lock::LockError::Held(text) => DeployError::Locked(anyhow::anyhow!(text)),
+        lock::LockError::Service(e) => DeployError::Infra(e),
+    })?;
     let result = deploy_locked(aws, request, gate, timing, progress, now).await;
     let unlocked = lock::release(aws).await;
     let report = result?;

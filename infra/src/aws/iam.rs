@@ -9,26 +9,42 @@ use super::{sdk_error, tag_pairs, Aws};
 const ECR_READ_ONLY: &str = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly";
 const ASSUME_EC2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
-/// Returns the instance profile's name, creating role and profile if missing.
+/// Returns the instance profile's name, creating role and profile if missing and
+/// converging the role's settings (trust policy, ECR read-only attached, tags) every time:
+/// a publish that failed after creating the role must not leave it without its policy.
 pub async fn ensure_instance_profile(aws: &Aws) -> Result<String> {
     let name = aws.name("instance");
-    let role_exists = aws.iam.get_role().role_name(&name).send().await;
-    match role_exists {
-        Ok(_) => {}
+    let tags = tag_pairs(aws.site(), "instance", None)
+        .into_iter()
+        .filter_map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .ok()
+        })
+        .collect::<Vec<_>>();
+    match aws.iam.get_role().role_name(&name).send().await {
+        Ok(_) => {
+            aws.iam
+                .update_assume_role_policy()
+                .role_name(&name)
+                .policy_document(ASSUME_EC2)
+                .send()
+                .await
+                .map_err(sdk_error("setting who may assume the instance role"))?;
+            aws.iam
+                .tag_role()
+                .role_name(&name)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(sdk_error("tagging the instance role"))?;
+        }
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_no_such_entity_exception()) =>
         {
-            let tags = tag_pairs(aws.site(), "instance", None)
-                .into_iter()
-                .filter_map(|(k, v)| {
-                    aws_sdk_iam::types::Tag::builder()
-                        .key(k)
-                        .value(v)
-                        .build()
-                        .ok()
-                })
-                .collect::<Vec<_>>();
             aws.iam
                 .create_role()
                 .role_name(&name)
@@ -38,15 +54,28 @@ pub async fn ensure_instance_profile(aws: &Aws) -> Result<String> {
                 .send()
                 .await
                 .map_err(sdk_error("creating the instance role"))?;
-            aws.iam
-                .attach_role_policy()
-                .role_name(&name)
-                .policy_arn(ECR_READ_ONLY)
-                .send()
-                .await
-                .map_err(sdk_error("attaching ECR read-only to the instance role"))?;
         }
         Err(e) => return Err(sdk_error("looking up the instance role")(e)),
+    }
+    let attached = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(&name)
+        .send()
+        .await
+        .map_err(sdk_error("listing the instance role's policies"))?;
+    let has_ecr = attached
+        .attached_policies()
+        .iter()
+        .any(|p| p.policy_arn() == Some(ECR_READ_ONLY));
+    if !has_ecr {
+        aws.iam
+            .attach_role_policy()
+            .role_name(&name)
+            .policy_arn(ECR_READ_ONLY)
+            .send()
+            .await
+            .map_err(sdk_error("attaching ECR read-only to the instance role"))?;
     }
     let profile = aws
         .iam

@@ -30,7 +30,32 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "unknown-host".into())
 }
 
-pub async fn acquire(aws: &Aws, now: DateTime<Utc>) -> Result<String> {
+/// Why the lock was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another live publish holds it (what `Locked`, exit 5, means).
+    #[error("{0}")]
+    Held(String),
+    /// AWS failed while taking it: a service error like any other, not a held lock.
+    #[error("{0:#}")]
+    Service(anyhow::Error),
+}
+
+pub async fn acquire(aws: &Aws, now: DateTime<Utc>) -> Result<String, LockError> {
+    try_acquire(aws, now)
+        .await
+        .map_err(|e| match e.downcast::<Held>() {
+            Ok(held) => LockError::Held(held.0),
+            Err(e) => LockError::Service(e),
+        })
+}
+
+/// The lock is held by a live publish (kept apart from AWS errors by type).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Held(String);
+
+async fn try_acquire(aws: &Aws, now: DateTime<Utc>) -> Result<String> {
     let name = parameter(aws);
     let holder = holder_text(now);
     for _ in 0..2 {
@@ -69,11 +94,12 @@ pub async fn acquire(aws: &Aws, now: DateTime<Utc>) -> Result<String> {
                 let stale = since.is_none_or(|t| (now - t).num_seconds() > STALE_SECONDS)
                     || holder_is_dead(&text);
                 if !stale {
-                    bail!(
+                    return Err(Held(format!(
                         "another publish holds the lock for site {:?}: {text}\n  hint: wait for it to finish; a lock older than {} minutes is taken over",
                         aws.site(),
                         STALE_SECONDS / 60
-                    );
+                    ))
+                    .into());
                 }
                 aws.ssm
                     .delete_parameter()

@@ -9,6 +9,7 @@
 //! Where moto accepts what AWS refuses (one-subnet ALBs, deleting referenced security
 //! groups), the checks here enforce AWS's rule, so tests against moto mean something.
 
+pub mod access;
 pub mod alb;
 pub mod deploy;
 pub mod destroy;
@@ -41,14 +42,22 @@ pub struct Aws {
 
 impl Aws {
     /// The SDK's standard chain (credentials, region, `AWS_ENDPOINT_URL`), with throttling
-    /// and 5xx retried with backoff up to six attempts.
-    pub async fn connect(settings: &DeploySettings) -> Aws {
+    /// and 5xx retried with backoff up to six attempts, every call bounded by `timeouts`;
+    /// then checked ([`access::check`]), so a missing region or credentials or an
+    /// unreachable endpoint is reported before anything is built or pushed.
+    pub async fn connect(
+        settings: &DeploySettings,
+        timeouts: access::Timeouts,
+    ) -> Result<Aws, access::AccessError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(6));
+            .retry_config(RetryConfig::standard().with_max_attempts(6))
+            .timeout_config(timeouts.config());
         if let Some(region) = &settings.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
         }
-        Aws::from_sdk(loader.load().await, settings)
+        let aws = Aws::from_sdk(loader.load().await, settings);
+        access::check(&aws).await?;
+        Ok(aws)
     }
 
     /// Clients from an SDK config made elsewhere (tests point it at their emulator).
@@ -119,6 +128,37 @@ where
             s.code().unwrap_or("error"),
             s.message().unwrap_or("(no message)")
         ),
-        None => anyhow::anyhow!("{what}: {}", aws_sdk_ec2::error::DisplayErrorContext(e)),
+        None => anyhow::anyhow!("{what}: {}", short_cause(&e)),
+    }
+}
+
+/// A transport failure in one sentence: what happened and its innermost cause, instead of
+/// the SDK's nested structures.
+pub fn short_cause<E, R>(e: &SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e {
+        SdkError::TimeoutError(_) => "no answer within the timeout".to_string(),
+        SdkError::DispatchFailure(d) => {
+            let mut cause: &dyn std::error::Error = e;
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            let kind = if d.is_timeout() {
+                "timed out"
+            } else if d.is_io() {
+                "could not connect"
+            } else {
+                "the request could not be sent"
+            };
+            format!("{kind}: {cause}")
+        }
+        SdkError::ResponseError(_) => format!(
+            "the answer could not be read: {}",
+            aws_sdk_ec2::error::DisplayErrorContext(e)
+        ),
+        _ => aws_sdk_ec2::error::DisplayErrorContext(e).to_string(),
     }
 }

@@ -113,67 +113,171 @@ pub async fn find_group(aws: &Aws, role: &str) -> Result<Option<String>> {
         .map(str::to_string))
 }
 
+/// The two groups, created when missing, and their ingress rules converged: a rule that
+/// is missing (a failed publish, a hand edit) is added, and one that Galley did not make
+/// (port 22 opened by hand) is revoked, so instances stay reachable only from the ALB.
 pub async fn ensure_security_groups(aws: &Aws, vpc: &str) -> Result<SecurityGroups> {
-    let alb = match find_group(aws, "alb").await? {
-        Some(g) => g,
-        None => {
-            let g = create_group(
-                aws,
-                vpc,
-                "alb",
-                "Galley load balancer: HTTP/HTTPS from anywhere",
-            )
-            .await?;
-            let world = |port: i32| {
-                IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(port)
-                    .to_port(port)
-                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                    .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
-                    .build()
-            };
-            aws.ec2
-                .authorize_security_group_ingress()
-                .group_id(&g)
-                .ip_permissions(world(80))
-                .ip_permissions(world(443))
-                .send()
-                .await
-                .map_err(sdk_error("opening 80/443 on the load balancer's group"))?;
-            g
-        }
-    };
-    let instances = match find_group(aws, "instances").await? {
-        Some(g) => g,
-        None => {
-            let g = create_group(
-                aws,
-                vpc,
-                "instances",
-                "Galley instances: 8080 from the load balancer only",
-            )
-            .await?;
-            aws.ec2
-                .authorize_security_group_ingress()
-                .group_id(&g)
-                .ip_permissions(
-                    IpPermission::builder()
-                        .ip_protocol("tcp")
-                        .from_port(8080)
-                        .to_port(8080)
-                        .user_id_group_pairs(UserIdGroupPair::builder().group_id(&alb).build())
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(sdk_error(
-                    "admitting the load balancer to the instances' group",
-                ))?;
-            g
-        }
-    };
+    let alb = ensure_group(
+        aws,
+        vpc,
+        "alb",
+        "Galley load balancer: HTTP/HTTPS from anywhere",
+    )
+    .await?;
+    let instances = ensure_group(
+        aws,
+        vpc,
+        "instances",
+        "Galley instances: 8080 from the load balancer only",
+    )
+    .await?;
+    let world: Vec<Rule> = [80, 443]
+        .into_iter()
+        .flat_map(|port| {
+            [
+                Rule::new(port, Source::Cidr("0.0.0.0/0".into())),
+                Rule::new(port, Source::Cidr6("::/0".into())),
+            ]
+        })
+        .collect();
+    converge_ingress(aws, &alb, &world, "the load balancer's group").await?;
+    let from_alb = [Rule::new(8080, Source::Group(alb.clone()))];
+    converge_ingress(aws, &instances, &from_alb, "the instances' group").await?;
     Ok(SecurityGroups { alb, instances })
+}
+
+async fn ensure_group(aws: &Aws, vpc: &str, role: &str, description: &str) -> Result<String> {
+    match find_group(aws, role).await? {
+        Some(g) => Ok(g),
+        None => create_group(aws, vpc, role, description).await,
+    }
+}
+
+/// Where an ingress rule admits traffic from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Source {
+    Cidr(String),
+    Cidr6(String),
+    Group(String),
+}
+
+/// One TCP port from one source: rules compared one by one, however AWS grouped them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Rule {
+    protocol: String,
+    from: i32,
+    to: i32,
+    source: Source,
+}
+
+impl Rule {
+    fn new(port: i32, source: Source) -> Rule {
+        Rule {
+            protocol: "tcp".into(),
+            from: port,
+            to: port,
+            source,
+        }
+    }
+
+    fn permission(&self) -> IpPermission {
+        let p = IpPermission::builder()
+            .ip_protocol(&self.protocol)
+            .from_port(self.from)
+            .to_port(self.to);
+        match &self.source {
+            Source::Cidr(c) => p.ip_ranges(IpRange::builder().cidr_ip(c).build()),
+            Source::Cidr6(c) => p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).build()),
+            Source::Group(g) => {
+                p.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).build())
+            }
+        }
+        .build()
+    }
+}
+
+/// A group's permissions as single rules.
+fn rules_of(permissions: &[IpPermission]) -> Vec<Rule> {
+    let mut out = Vec::new();
+    for p in permissions {
+        let rule = |source| Rule {
+            protocol: p.ip_protocol().unwrap_or_default().to_string(),
+            from: p.from_port().unwrap_or(-1),
+            to: p.to_port().unwrap_or(-1),
+            source,
+        };
+        out.extend(
+            p.ip_ranges()
+                .iter()
+                .filter_map(|r| r.cidr_ip())
+                .map(|c| rule(Source::Cidr(c.into()))),
+        );
+        out.extend(
+            p.ipv6_ranges()
+                .iter()
+                .filter_map(|r| r.cidr_ipv6())
+                .map(|c| rule(Source::Cidr6(c.into()))),
+        );
+        out.extend(
+            p.user_id_group_pairs()
+                .iter()
+                .filter_map(|g| g.group_id())
+                .map(|g| rule(Source::Group(g.into()))),
+        );
+    }
+    out
+}
+
+/// What to add and what to revoke so that `current` becomes `wanted`.
+fn diff(current: &[Rule], wanted: &[Rule]) -> (Vec<Rule>, Vec<Rule>) {
+    let missing = wanted
+        .iter()
+        .filter(|r| !current.contains(r))
+        .cloned()
+        .collect();
+    let extra = current
+        .iter()
+        .filter(|r| !wanted.contains(r))
+        .cloned()
+        .collect();
+    (missing, extra)
+}
+
+async fn converge_ingress(aws: &Aws, group: &str, wanted: &[Rule], what: &str) -> Result<()> {
+    let out = aws
+        .ec2
+        .describe_security_groups()
+        .group_ids(group)
+        .send()
+        .await
+        .map_err(sdk_error(format!("reading {what}")))?;
+    let current = out
+        .security_groups()
+        .first()
+        .map(|g| rules_of(g.ip_permissions()))
+        .unwrap_or_default();
+    let (missing, extra) = diff(&current, wanted);
+    if !missing.is_empty() {
+        aws.ec2
+            .authorize_security_group_ingress()
+            .group_id(group)
+            .set_ip_permissions(Some(missing.iter().map(Rule::permission).collect()))
+            .send()
+            .await
+            .map_err(sdk_error(format!("adding the ingress rules of {what}")))?;
+    }
+    if !extra.is_empty() {
+        aws.ec2
+            .revoke_security_group_ingress()
+            .group_id(group)
+            .set_ip_permissions(Some(extra.iter().map(Rule::permission).collect()))
+            .send()
+            .await
+            .map_err(sdk_error(format!(
+                "revoking rules Galley did not make on {what}"
+            )))?;
+    }
+    Ok(())
 }
 
 async fn create_group(aws: &Aws, vpc: &str, role: &str, description: &str) -> Result<String> {
@@ -206,6 +310,25 @@ mod tests {
             id: id.into(),
             zone: zone.into(),
         }
+    }
+
+    #[test]
+    fn rules_are_compared_one_by_one_and_strangers_are_revoked() {
+        let perms = vec![
+            Rule::new(80, Source::Cidr("0.0.0.0/0".into())).permission(),
+            Rule::new(22, Source::Cidr("0.0.0.0/0".into())).permission(),
+        ];
+        let current = rules_of(&perms);
+        let wanted = vec![
+            Rule::new(80, Source::Cidr("0.0.0.0/0".into())),
+            Rule::new(443, Source::Cidr("0.0.0.0/0".into())),
+        ];
+        let (missing, extra) = diff(&current, &wanted);
+        assert_eq!(
+            missing,
+            vec![Rule::new(443, Source::Cidr("0.0.0.0/0".into()))]
+        );
+        assert_eq!(extra, vec![Rule::new(22, Source::Cidr("0.0.0.0/0".into()))]);
     }
 
     #[test]
