@@ -374,7 +374,7 @@ fn check_passes_on_good_sites_and_reports_every_broken_link() {
     let text = err.to_string();
     assert!(
         text.contains(
-            "invalid/broken-links/_posts/2024-01-01-post.md:7: error: broken link `/nowhere/`"
+            "invalid/broken-links/_posts/2024-01-01-post.md:7:10: error: broken link `/nowhere/`"
         ),
         "{text}"
     );

@@ -1,7 +1,7 @@
 //! `galley check`: every problem in the site at once — front matter, data, templates, and
 //! internal links (each `href`/`src` must reach an output file, each `#anchor` an id).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use regex::Regex;
@@ -95,8 +95,12 @@ pub fn check_links(site: &RenderedSite, baseurl: &str, root: &Path) -> (usize, V
         ids.insert(path.as_str(), set);
     }
     let mut checked = 0;
-    let mut broken = Vec::new();
+    let mut places = Places::new(root, site);
     for (path, html) in &pages {
+        let origin = site.files[path.as_str()].origin.clone();
+        // The n-th time a link appears on a page is its n-th appearance in the page's source
+        // (or, failing that, in a template or another document it shows).
+        let mut seen: HashMap<&str, usize> = HashMap::new();
         for cap in attr.captures_iter(html) {
             let Some(link) = cap.get(1).or_else(|| cap.get(2)).map(|m| m.as_str()) else {
                 continue;
@@ -105,21 +109,165 @@ pub fn check_links(site: &RenderedSite, baseurl: &str, root: &Path) -> (usize, V
                 continue;
             }
             checked += 1;
+            let nth = seen.entry(link).or_default();
+            *nth += 1;
             if let Some(problem) = resolve(link, path, baseurl, site, &ids) {
-                let origin = &site.files[path.as_str()].origin;
-                let mut d = Diagnostic::new(
-                    origin,
-                    format!("broken link `{link}` on /{path}: {problem}"),
-                )
-                .hint("fix the link, or create the page it points to");
-                if let Some(line) = find_line(&root.join(origin), link) {
-                    d = d.at_line(line);
-                }
-                broken.push(d);
+                places.add(&origin, link, *nth, problem, path);
             }
         }
     }
-    (checked, broken)
+    (checked, places.into_diagnostics())
+}
+
+/// What is wrong with a link, and the pages showing it.
+type Seen = (String, Vec<String>);
+
+/// Where each broken link is written: one report per place, however many pages show it.
+struct Places<'a> {
+    root: &'a Path,
+    /// Source text by site-relative path, read once.
+    texts: HashMap<String, Option<String>>,
+    /// Layouts and includes, then every page's source: searched in that order when a page's
+    /// own source lacks the link (it came from a template, or it is another post's excerpt
+    /// on a list page).
+    elsewhere: Vec<String>,
+    /// (file, line, column, link) -> problem and the pages it appears on.
+    found: BTreeMap<(String, usize, usize, String), Seen>,
+    /// Links whose place is unknown, by page source.
+    unplaced: BTreeMap<(String, String), Seen>,
+}
+
+impl<'a> Places<'a> {
+    fn new(root: &'a Path, site: &RenderedSite) -> Places<'a> {
+        let mut templates: Vec<String> = ["_layouts", "_includes"]
+            .iter()
+            .flat_map(|dir| walkdir::WalkDir::new(root.join(dir)).into_iter().flatten())
+            .filter(|e| e.file_type().is_file())
+            .filter_map(|e| {
+                e.path()
+                    .strip_prefix(root)
+                    .ok()
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+            })
+            .collect();
+        templates.sort();
+        let mut documents: Vec<String> = site
+            .files
+            .iter()
+            .filter(|(p, _)| p.ends_with(".html"))
+            .map(|(_, f)| f.origin.clone())
+            .collect();
+        documents.sort();
+        documents.dedup();
+        templates.extend(documents);
+        Places {
+            root,
+            texts: HashMap::new(),
+            elsewhere: templates,
+            found: Default::default(),
+            unplaced: Default::default(),
+        }
+    }
+
+    fn text(&mut self, rel: &str) -> Option<&str> {
+        let root = self.root;
+        self.texts
+            .entry(rel.to_string())
+            .or_insert_with(|| std::fs::read_to_string(root.join(rel)).ok())
+            .as_deref()
+    }
+
+    /// Places the `nth` appearance of `link` on `page` (whose source is `origin`).
+    fn add(&mut self, origin: &str, link: &str, nth: usize, problem: String, page: &str) {
+        let spelled = link.replace("&amp;", "&");
+        let own = self
+            .text(origin)
+            .and_then(|t| positions(t, &spelled).into_iter().nth(nth - 1));
+        let place = own.map(|(l, c)| (origin.to_string(), l, c)).or_else(|| {
+            let elsewhere = self.elsewhere.clone();
+            elsewhere.iter().find_map(|t| {
+                let first = self
+                    .text(t)
+                    .and_then(|text| positions(text, &spelled).into_iter().next());
+                first.map(|(l, c)| (t.clone(), l, c))
+            })
+        });
+        let page = format!("/{page}");
+        match place {
+            Some((file, line, column)) => {
+                let entry = self
+                    .found
+                    .entry((file, line, column, link.to_string()))
+                    .or_insert((problem, Vec::new()));
+                entry.1.push(page);
+            }
+            None => {
+                let entry = self
+                    .unplaced
+                    .entry((origin.to_string(), link.to_string()))
+                    .or_insert((problem, Vec::new()));
+                entry.1.push(page);
+            }
+        }
+    }
+
+    fn into_diagnostics(self) -> Vec<Diagnostic> {
+        let hint = "fix the link, or create the page it points to";
+        let placed =
+            self.found
+                .into_iter()
+                .map(|((file, line, column, link), (problem, pages))| {
+                    let template = file.starts_with("_layouts/") || file.starts_with("_includes/");
+                    let on = if template {
+                        format!(" (shown on {})", pages_text(&pages))
+                    } else {
+                        String::new()
+                    };
+                    Diagnostic::new(file, format!("broken link `{link}`: {problem}{on}"))
+                        .at(line, column)
+                        .hint(hint)
+                });
+        let unplaced = self
+            .unplaced
+            .into_iter()
+            .map(|((file, link), (problem, pages))| {
+                Diagnostic::new(
+                    file,
+                    format!("broken link `{link}` on {}: {problem}", pages_text(&pages)),
+                )
+                .hint(hint)
+            });
+        placed.chain(unplaced).collect()
+    }
+}
+
+fn pages_text(pages: &[String]) -> String {
+    match pages {
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} and {} other page(s)", rest.len()),
+        [] => String::new(),
+    }
+}
+
+/// 1-based (line, column) of every place `link` is written as a link in `text`: after
+/// `](`, `="`, `='`, `]: ` or `<` (Markdown links, HTML attributes, reference definitions,
+/// autolinks) and ending there; a mention in prose is not a link.
+fn positions(text: &str, link: &str) -> Vec<(usize, usize)> {
+    if link.is_empty() {
+        return Vec::new();
+    }
+    text.match_indices(link)
+        .filter(|(at, _)| {
+            let before = text[..*at].trim_end_matches(' ');
+            let after = text[at + link.len()..].chars().next();
+            ["](", "=\"", "='", "]:", "<", "("]
+                .iter()
+                .any(|p| before.ends_with(p))
+                && after
+                    .is_none_or(|c| matches!(c, ')' | '"' | '\'' | '>' | ' ' | '\n' | '\r' | '\t'))
+        })
+        .map(|(at, _)| crate::error::line_col(text, at))
+        .collect()
 }
 
 fn is_external(link: &str) -> bool {
@@ -222,16 +370,6 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn find_line(source: &Path, link: &str) -> Option<usize> {
-    let text = std::fs::read_to_string(source).ok()?;
-    let needle = link
-        .split('#')
-        .next()
-        .filter(|s| !s.is_empty())
-        .unwrap_or(link);
-    text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
 }
 
 #[cfg(test)]
