@@ -23,7 +23,14 @@ struct Site {
 impl Site {
     fn new() -> Site {
         let (tmp, dir) = copy_fixture("sites/theme-blog");
-        let name = format!("lt{}", std::process::id());
+        // One name per site: tests run in parallel in one process, and containers, images
+        // and the balancer are named after the site.
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "lt{}x{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
         let config = dir.join("_config.yml");
         let mut yaml = std::fs::read_to_string(&config).expect("config");
         yaml.push_str(&format!(
@@ -289,4 +296,108 @@ fn local_releases_switch_without_failed_requests_and_a_broken_one_is_never_switc
         .output()
         .expect("docker images");
     assert!(text(&images.stdout).trim().is_empty(), "images left behind");
+}
+
+/// The host PID of a container's server, to kill it as a crash would (Docker restarts a
+/// crashed container; `docker kill` would count as stopping it by hand).
+fn server_pid(container: &str) -> String {
+    let out = Command::new("docker")
+        .args(["inspect", "-f", "{{.State.Pid}}", container])
+        .output()
+        .expect("docker inspect");
+    let pid = text(&out.stdout).trim().to_string();
+    assert!(
+        pid.parse::<u32>().is_ok_and(|p| p > 0),
+        "no pid for {container}: {pid:?}"
+    );
+    pid
+}
+
+/// The balancer's own view: which containers it has taken out of rotation.
+fn balancer_down(state: &Path) -> Vec<String> {
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(state.join("balancer.json")).expect("balancer.json"))
+            .expect("balancer info");
+    let admin = info["admin"].as_str().expect("admin");
+    let token = info["token"].as_str().expect("token");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let routes = rt.block_on(async {
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client")
+            .get(format!("http://{admin}/routes"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("routes")
+            .bytes()
+            .await
+            .expect("routes body")
+    });
+    let routes: serde_json::Value = serde_json::from_slice(&routes).expect("routes JSON");
+    routes["down"]
+        .as_array()
+        .map(|d| d.iter().map(|a| a.to_string()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn killing_either_container_under_load_fails_no_request_and_it_comes_back() {
+    let site = Site::new();
+    let server = server_binary();
+    site.set_version("v1");
+    let out = site.publish(&server);
+    assert!(out.status.success(), "publish: {}", text(&out.stderr));
+    let status = site.status();
+    let containers: Vec<String> = status["containers"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .map(|c| c["id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(containers.len(), 2);
+
+    let load = Load::start(site.url("/version.txt"));
+    for (n, victim) in containers.iter().enumerate() {
+        let pid = server_pid(victim);
+        let killed = Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        // Docker restarts it on the same port; the balancer takes it back once /healthz
+        // answers. Both are polled (bounded), never slept on.
+        galley_tests::services::wait_until(
+            "the killed container to be back and healthy",
+            std::time::Duration::from_secs(60),
+            || {
+                let s = site.status();
+                let healths: Vec<&str> = s["containers"]
+                    .as_array()
+                    .map(|cs| cs.iter().filter_map(|c| c["health"].as_str()).collect())
+                    .unwrap_or_default();
+                // Healthy, and the restart shows (not "exited" as before).
+                healths.len() == 2
+                    && healths.iter().all(|h| h.starts_with("healthy"))
+                    && healths
+                        .iter()
+                        .filter(|h| h.contains("restarted 1 times"))
+                        .count()
+                        == n + 1
+                    && balancer_down(&site.state).is_empty()
+            },
+        );
+    }
+    let seen = load.finish();
+    let failed: Vec<&String> = seen.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed while containers were killed, first: {:?}",
+        failed.len(),
+        seen.len(),
+        failed.first()
+    );
+    assert!(seen.len() > 10, "the load ran: {}", seen.len());
+    assert!(seen.iter().all(|r| r.as_deref() == Ok("v1")));
 }

@@ -4,7 +4,6 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -128,7 +127,7 @@ pub async fn serve(
 /// Waits for a place under the connection cap, then for a connection; `None` once
 /// `shutdown` resolves. A full server asks its longest-idle keep-alive connections to close
 /// (again every [`RECLAIM_EVERY`] while it stays full), so newcomers are not locked out.
-pub(crate) async fn next_connection(
+pub async fn next_connection(
     listener: &TcpListener,
     permits: &Arc<Semaphore>,
     connections: &Registry,
@@ -270,7 +269,7 @@ fn event_stream(events: Events) -> hyper::Response<Either<Full<Bytes>, Events>> 
     r
 }
 
-/// One JSON line per request on stdout.
+/// One JSON line per request (see [`access_log`](crate::access_log)).
 fn access_log(
     req: &hyper::Request<Incoming>,
     target: &str,
@@ -279,18 +278,19 @@ fn access_log(
     worker: usize,
     started: Instant,
 ) {
-    let line = serde_json::json!({
-        "method": req.method().as_str(),
-        "path": target,
-        "status": response.status().as_u16(),
-        "bytes": response.body().len(),
-        "duration_us": started.elapsed().as_micros() as u64,
-        "user_agent": req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()),
-        "remote": peer.ip().to_string(),
-        "worker": worker,
+    crate::access_log::record(&crate::access_log::Entry {
+        method: req.method().as_str(),
+        path: target,
+        status: response.status().as_u16(),
+        bytes: response.body().len(),
+        duration_us: started.elapsed().as_micros() as u64,
+        user_agent: req
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+        remote: peer,
+        worker,
     });
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
 }
 
 /// Resolves on SIGTERM or SIGINT.

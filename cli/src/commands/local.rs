@@ -24,6 +24,9 @@ pub struct BalancerArgs {
     /// Where to serve the site.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// What the balancer asks each container for, to take it out while it fails.
+    #[arg(long, default_value = "/healthz")]
+    pub health_path: String,
 }
 
 fn target(site: &Path, port: Option<u16>) -> Result<LocalTarget, ExitCode> {
@@ -108,7 +111,10 @@ pub fn status(args: &Site) -> Result<(), ExitCode> {
 
 pub fn releases(args: &Site) -> Result<(), ExitCode> {
     let local = target(&args.site, None)?;
-    let list = local.state.releases();
+    let list = local
+        .state
+        .releases()
+        .map_err(|e| super::fail(super::EXIT_SITE_ERROR, format!("{e:#}")))?;
     if args.json {
         println!(
             "{}",
@@ -141,6 +147,7 @@ pub fn balancer(args: BalancerArgs) -> Result<(), ExitCode> {
     let config = balancer::Config {
         listen: args.listen,
         state: StateDir { dir: args.state },
+        health_path: args.health_path,
     };
     super::image::runtime()?
         .block_on(balancer::run(config))

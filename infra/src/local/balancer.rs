@@ -9,7 +9,7 @@
 //! then are the old containers stopped); a GET or HEAD whose backend fails is retried on the
 //! group's other backend.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,7 +54,18 @@ const HOP_BY_HOP: [&str; 8] = [
 pub struct Config {
     pub listen: SocketAddr,
     pub state: StateDir,
+    /// Asked of every container to take it out while it fails and back once it answers.
+    pub health_path: String,
 }
+
+/// How often each container's health path is asked.
+pub const PROBE_EVERY: Duration = Duration::from_millis(250);
+/// A probe that takes longer than this failed.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Client connections served at once; more wait in the accept queue.
+pub const MAX_CONNECTIONS: usize = 10_000;
+/// Control-API connections at once (only `publish` talks to it).
+const MAX_ADMIN_CONNECTIONS: usize = 16;
 
 /// The live table, the per-group in-flight counts and where to persist changes.
 struct Table {
@@ -62,6 +73,9 @@ struct Table {
     inflight: RwLock<HashMap<String, Arc<AtomicUsize>>>,
     requests: AtomicU64,
     path: PathBuf,
+    /// Containers that failed a request or a probe: tried only when no other is up, and
+    /// taken back once their health path answers.
+    down: RwLock<HashSet<SocketAddr>>,
 }
 
 impl Table {
@@ -72,11 +86,37 @@ impl Table {
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
         let routes = self.routes.read().ok()?;
         let group = routes.pick(n)?.to_string();
-        let backends = routes.groups.get(&group)?.clone();
+        let mut backends = routes.groups.get(&group)?.clone();
         let counter = self.counter(&group);
         counter.fetch_add(1, Ordering::SeqCst);
         drop(routes);
+        // Round robin over the containers that are up; the ones down come last, as a last
+        // resort for a request that every other one failed.
+        if !backends.is_empty() {
+            let len = backends.len();
+            backends.rotate_left(n as usize % len);
+        }
+        if let Ok(down) = self.down.read() {
+            backends.sort_by_key(|b| down.contains(b));
+        }
         Some((group, backends, InFlight(counter), n))
+    }
+
+    fn mark(&self, backend: SocketAddr, up: bool) {
+        if let Ok(mut down) = self.down.write() {
+            if up {
+                down.remove(&backend);
+            } else {
+                down.insert(backend);
+            }
+        }
+    }
+
+    fn all_backends(&self) -> Vec<SocketAddr> {
+        self.routes
+            .read()
+            .map(|r| r.groups.values().flatten().copied().collect())
+            .unwrap_or_default()
     }
 
     fn counter(&self, group: &str) -> Arc<AtomicUsize> {
@@ -116,8 +156,14 @@ impl Table {
                     .collect()
             })
             .unwrap_or_default();
+        let down: Vec<SocketAddr> = self
+            .down
+            .read()
+            .map(|d| d.iter().copied().collect())
+            .unwrap_or_default();
         serde_json::json!({
             "routes": routes,
+            "down": down,
             "inflight": inflight,
             "requests": self.requests.load(Ordering::Relaxed),
         })
@@ -142,6 +188,7 @@ pub async fn run(config: Config) -> Result<()> {
         inflight: RwLock::default(),
         requests: AtomicU64::new(0),
         path: config.state.routes_path(),
+        down: RwLock::default(),
     });
     let proxy = TcpListener::bind(config.listen)
         .await
@@ -170,6 +217,7 @@ pub async fn run(config: Config) -> Result<()> {
         .build(connector);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let admin_task = tokio::spawn(serve_admin(admin, table.clone(), token, stop.clone()));
+    let probe_task = tokio::spawn(probe(table.clone(), client.clone(), config.health_path));
     let shutdown = async {
         tokio::select! {
             () = galley_server::listener::shutdown_signal() => {}
@@ -177,18 +225,13 @@ pub async fn run(config: Config) -> Result<()> {
         }
     };
     tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = proxy.accept() => match accepted {
-                Ok(a) => a,
-                Err(_) => {
-                    // Out of descriptors and the like: back off instead of spinning.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
+    // The server's accept step: a cap on connections, back-off on accept errors.
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let connections = galley_server::idle::Registry::new();
+    while let Some((stream, peer, permit)) =
+        galley_server::listener::next_connection(&proxy, &permits, &connections, shutdown.as_mut())
+            .await
+    {
         let _ = stream.set_nodelay(true);
         let table = table.clone();
         let client = client.clone();
@@ -201,10 +244,12 @@ pub async fn run(config: Config) -> Result<()> {
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = conn.await;
+            drop(permit);
         });
     }
     drop(proxy);
     admin_task.abort();
+    probe_task.abort();
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(DRAIN_TIMEOUT) => {}
@@ -305,6 +350,8 @@ async fn forward(
             }
             Err(e) => {
                 last_error = format!("{addr}: {e}");
+                // Out until its health path answers again (the prober brings it back).
+                table.mark(addr, false);
                 if !retryable && !e.is_connect() {
                     break;
                 }
@@ -317,9 +364,38 @@ async fn forward(
     ))
 }
 
+/// Asks every container for its health path, forever: one that fails (or does not answer
+/// within [`PROBE_TIMEOUT`]) is taken out, one that answers 2xx is taken back in.
+async fn probe(table: Arc<Table>, client: Client<HttpConnector, Body>, health_path: String) {
+    let mut tick = tokio::time::interval(PROBE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for backend in table.all_backends() {
+            let Ok(uri) = format!("http://{backend}{health_path}").parse::<hyper::Uri>() else {
+                continue;
+            };
+            let mut req = Request::new(Empty::new().map_err(|n| match n {}).boxed());
+            *req.uri_mut() = uri;
+            let up = matches!(
+                tokio::time::timeout(PROBE_TIMEOUT, client.request(req)).await,
+                Ok(Ok(r)) if r.status().is_success()
+            );
+            table.mark(backend, up);
+        }
+    }
+}
+
 async fn serve_admin(listener: TcpListener, table: Arc<Table>, token: String, stop: Arc<Notify>) {
     let token = Arc::new(format!("Bearer {token}"));
-    while let Ok((stream, _)) = listener.accept().await {
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_ADMIN_CONNECTIONS));
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
         let table = table.clone();
         let token = token.clone();
         let stop = stop.clone();
@@ -330,9 +406,13 @@ async fn serve_admin(listener: TcpListener, table: Arc<Table>, token: String, st
             async move { Ok::<_, Infallible>(control(&table, &token, &stop, req).await) }
         });
         tokio::spawn(async move {
+            // A client that never finishes its request is cut off, as on the proxy side.
             let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(5))
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
+            drop(permit);
         });
     }
 }

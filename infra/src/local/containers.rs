@@ -72,11 +72,16 @@ pub async fn list(
         .collect())
 }
 
-#[async_trait]
-impl Compute for Containers {
-    async fn launch(&self, release: &Release) -> Result<Vec<Target>> {
-        let mut targets = Vec::new();
-        for n in 1..=self.count {
+/// Tries for a free port that another process takes between our check and Docker's bind.
+const PORT_ATTEMPTS: usize = 3;
+
+impl Containers {
+    /// Starts container `n` of `release` on a host port chosen here, not by the engine: a
+    /// crashed container that Docker restarts comes back on the same port, so the balancer's
+    /// route to it stays right.
+    async fn start_on_a_fixed_port(&self, release: &Release, n: usize) -> Result<String> {
+        let mut last = None;
+        for _ in 0..PORT_ATTEMPTS {
             let options = RunOptions {
                 name: Some(format!("galley-{}-{}-{n}", self.site, release.id)),
                 labels: HashMap::from([
@@ -85,9 +90,42 @@ impl Compute for Containers {
                     (LABEL_DIGEST.to_string(), release.digest.clone()),
                 ]),
                 restart: true,
+                port: free_loopback_port()?,
                 ..RunOptions::default()
             };
-            let id = docker::start(&self.docker, &release.image, &options).await?;
+            match docker::start(&self.docker, &release.image, &options).await {
+                Ok(id) => return Ok(id),
+                Err(e)
+                    if e.to_string().contains("already allocated")
+                        || e.to_string().contains("in use") =>
+                {
+                    // Someone took the port meanwhile: remove the half-made container, retry.
+                    for c in list(&self.docker, &self.site, Some(&release.id)).await? {
+                        if c.name.ends_with(&format!("-{n}")) {
+                            docker::remove(&self.docker, &c.id).await?;
+                        }
+                    }
+                    last = Some(e);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(last.map_or_else(|| anyhow::anyhow!("no free port"), Into::into))
+    }
+}
+
+/// A loopback port nothing listens on now.
+fn free_loopback_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+#[async_trait]
+impl Compute for Containers {
+    async fn launch(&self, release: &Release) -> Result<Vec<Target>> {
+        let mut targets = Vec::new();
+        for n in 1..=self.count {
+            let id = self.start_on_a_fixed_port(release, n).await?;
             targets.push(Target {
                 id,
                 zone: format!("local-{n}"),
@@ -136,6 +174,9 @@ pub struct HttpHealth {
     pub docker: Docker,
     pub path: String,
     pub http: reqwest::Client,
+    /// For a release being rolled out, any restart means it crashed: failed. For `status`,
+    /// a container Docker restarted and that answers again is healthy (its restarts shown).
+    pub restarts_fail: bool,
 }
 
 impl HttpHealth {
@@ -147,7 +188,14 @@ impl HttpHealth {
                 .no_proxy()
                 .timeout(Duration::from_secs(2))
                 .build()?,
+            restarts_fail: true,
         })
+    }
+
+    /// The view `status` wants (see `restarts_fail`).
+    pub fn for_status(mut self) -> HttpHealth {
+        self.restarts_fail = false;
+        self
     }
 
     async fn probe(&self, target: &Target) -> TargetHealth {
@@ -167,7 +215,8 @@ impl HttpHealth {
         let restarts = info.restart_count.unwrap_or(0);
         if let Some(s) = &info.state {
             let exit = s.exit_code.unwrap_or_default();
-            if s.running != Some(true) || s.restarting == Some(true) || restarts > 0 {
+            let down = s.running != Some(true) || s.restarting == Some(true);
+            if down || (restarts > 0 && self.restarts_fail) {
                 return health(
                     HealthState::Failed,
                     Some(format!(
@@ -182,7 +231,10 @@ impl HttpHealth {
         };
         let url = format!("http://127.0.0.1:{port}{}", self.path);
         match self.http.get(&url).send().await {
-            Ok(r) if r.status().is_success() => health(HealthState::Healthy, None),
+            Ok(r) if r.status().is_success() => health(
+                HealthState::Healthy,
+                (restarts > 0).then(|| format!("restarted {restarts} times")),
+            ),
             Ok(r) => health(
                 HealthState::Unhealthy,
                 Some(format!("{url} answered {}", r.status())),

@@ -100,9 +100,15 @@ pub async fn find(state: &StateDir) -> Option<(Admin, Snapshot)> {
     Some((admin, snapshot))
 }
 
-/// Finds the site's balancer or starts one with `program balancer --state DIR --listen ADDR`.
-/// `port` must match a running balancer's (restarting it would drop the site).
-pub async fn ensure(state: &StateDir, program: &Path, port: Option<u16>) -> Result<Admin> {
+/// Finds the site's balancer or starts one with `program balancer --state DIR --listen ADDR
+/// --health-path PATH` (it probes each container there). `port` must match a running
+/// balancer's (restarting it would drop the site).
+pub async fn ensure(
+    state: &StateDir,
+    program: &Path,
+    port: Option<u16>,
+    health_path: &str,
+) -> Result<Admin> {
     if let Some((admin, _)) = find(state).await {
         if let Some(p) = port.filter(|p| *p != admin.info.listen.port()) {
             anyhow::bail!(
@@ -130,6 +136,8 @@ pub async fn ensure(state: &StateDir, program: &Path, port: Option<u16>) -> Resu
         .arg(&state.dir)
         .arg("--listen")
         .arg(listen.to_string())
+        .arg("--health-path")
+        .arg(health_path)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)

@@ -62,7 +62,12 @@ pub async fn deploy(
     let admin = rollout::timed(
         progress,
         "starting the local load balancer",
-        control::ensure(&target.state, &target.program, target.port),
+        control::ensure(
+            &target.state,
+            &target.program,
+            target.port,
+            &target.health_path,
+        ),
     )
     .await
     .map_err(infra)?;
@@ -173,8 +178,14 @@ pub async fn status(target: &LocalTarget) -> Result<Status> {
     let live = balancer
         .as_ref()
         .and_then(|(_, snapshot)| snapshot.routes.live())
-        .and_then(|id| target.state.releases().into_iter().find(|r| r.id == id));
-    let gate = HttpHealth::new(docker.clone(), &target.health_path)?;
+        .and_then(|id| {
+            target
+                .state
+                .releases()
+                .ok()
+                .and_then(|list| list.into_iter().find(|r| r.id == id))
+        });
+    let gate = HttpHealth::new(docker.clone(), &target.health_path)?.for_status();
     let found = containers::list(&docker, &target.site, None).await?;
     let targets: Vec<crate::rollout::Target> = found
         .iter()

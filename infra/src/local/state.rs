@@ -90,16 +90,28 @@ impl StateDir {
         Ok(Lock { _file: file })
     }
 
-    pub fn releases(&self) -> Vec<Release> {
-        std::fs::read(self.dir.join("releases.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+    /// The history, newest first; none yet is empty. An unreadable or corrupt file is an
+    /// error, never an empty history: recording over it would lose every release.
+    pub fn releases(&self) -> Result<Vec<Release>> {
+        let path = self.dir.join("releases.json");
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        serde_json::from_slice(&bytes).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{}:{}: the release history is not valid JSON ({e})\n  help: fix the file, or move it aside to start a new history",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })
     }
 
     /// Newest first.
     pub fn record(&self, release: &Release) -> Result<()> {
-        let mut list = self.releases();
+        let mut list = self.releases()?;
         list.retain(|r| r.id != release.id);
         list.insert(0, release.clone());
         list.truncate(KEEP_RELEASES);
@@ -168,6 +180,27 @@ mod tests {
     }
 
     #[test]
+    fn a_corrupt_history_is_an_error_and_is_not_overwritten() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir {
+            dir: tmp.path().to_path_buf(),
+        };
+        std::fs::write(tmp.path().join("releases.json"), "[{\"id\": ").unwrap();
+        let err = state.releases().unwrap_err().to_string();
+        assert!(
+            err.contains("releases.json:1:") && err.contains("not valid JSON"),
+            "{err}"
+        );
+        let r = Release::new(&format!("sha256:{:064x}", 1), "x", chrono::Utc::now());
+        assert!(state.record(&r).is_err());
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join("releases.json")).unwrap(),
+            "[{\"id\": ",
+            "the file is left for the user to fix"
+        );
+    }
+
+    #[test]
     fn history_keeps_the_newest_first() {
         let tmp = tempfile::tempdir().unwrap();
         let state = StateDir {
@@ -180,7 +213,7 @@ mod tests {
             r.id = format!("r{i:02}");
             state.record(&r).unwrap();
         }
-        let list = state.releases();
+        let list = state.releases().unwrap();
         assert_eq!(list.len(), KEEP_RELEASES);
         assert_eq!(list[0].id, "r14");
     }
