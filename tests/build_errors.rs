@@ -109,8 +109,12 @@ fn bad_date_in_front_matter() {
 }
 
 #[test]
-fn unreadable_file() {
-    assert_error("unreadable", "_posts/2024-01-01-post.md", "cannot read");
+fn a_file_that_is_not_utf8_is_reported_at_its_first_bad_byte() {
+    assert_error(
+        "unreadable",
+        "_posts/2024-01-01-post.md:4:1",
+        "not valid UTF-8 (byte 0xff)",
+    );
 }
 
 #[test]
@@ -220,4 +224,141 @@ fn the_cli_reports_loops_with_exit_1() {
             assert!(stderr.contains("loop: "), "{command} {case}: {stderr}");
         }
     }
+}
+
+/// Each broken link once, at its own line and column: not at the first line that mentions
+/// the path, not again for the home page that shows the post's excerpt, and a link in an
+/// include once, at the include, naming the pages it is shown on.
+#[test]
+fn check_reports_each_broken_link_once_at_its_own_place() {
+    let err = galley_site_builder::check(&fixture("invalid/broken-links-places"), &options())
+        .expect_err("broken links");
+    let text = err.to_string();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("broken link")).collect();
+    let post = "invalid/broken-links-places/_posts/2024-01-01-first.md";
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("{post}:5:64: error: broken link `/gone/`"))),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("{post}:9:18: error: broken link `/gone/`"))),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("{post}:9:41: error: broken link `/also-gone/`"))),
+        "{text}"
+    );
+    let nav = lines
+        .iter()
+        .find(|l| l.contains("_includes/nav.html:3:"))
+        .unwrap_or_else(|| panic!("the include is named: {text}"));
+    assert!(
+        nav.contains("`/archive-missing/`") && nav.contains("shown on /"),
+        "{nav}"
+    );
+}
+
+/// A scratch site from (path, bytes) pairs; returns the build's error text.
+fn error_in(files: &[(&str, &[u8])]) -> String {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("site");
+    for (rel, bytes) in files {
+        let path = site.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, bytes).expect("write");
+    }
+    build(&site, &tmp.path().join("out"), &options())
+        .expect_err("must not build")
+        .to_string()
+}
+
+#[test]
+fn invalid_utf8_names_its_line_and_column() {
+    let text = error_in(&[(
+        "_posts/2024-01-01-a.md",
+        b"---\ntitle: a\n---\nfine line\nbad \xff byte\n",
+    )]);
+    assert!(
+        text.contains("_posts/2024-01-01-a.md:5:5: error: not valid UTF-8 (byte 0xff)"),
+        "{text}"
+    );
+    assert!(text.contains("help: save the file as UTF-8"), "{text}");
+}
+
+#[test]
+fn a_config_that_is_a_list_says_so() {
+    let text = error_in(&[("_config.yml", b"# settings\n- title: x\n- url: y\n")]);
+    assert!(
+        text.contains("_config.yml:2:1: error: the config is a list; it must be a mapping"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_baseurl_that_climbs_or_is_a_url_is_refused() {
+    for bad in ["\"../..\"", "https://example.com/blog"] {
+        let config = format!("title: x\nbaseurl: {bad}\n");
+        let text = error_in(&[("_config.yml", config.as_bytes())]);
+        assert!(
+            text.contains("_config.yml:2: error: `baseurl: "),
+            "{bad}: {text}"
+        );
+        assert!(
+            text.contains("is not a path on the site's host"),
+            "{bad}: {text}"
+        );
+    }
+}
+
+#[test]
+fn symlink_loops_and_links_to_folders_say_what_they_are() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("site");
+    std::fs::create_dir_all(site.join("docs")).expect("mkdir");
+    std::fs::write(site.join("index.md"), "---\ntitle: x\n---\nx\n").expect("write");
+    std::os::unix::fs::symlink("b.md", site.join("a.md")).expect("link");
+    std::os::unix::fs::symlink("a.md", site.join("b.md")).expect("link");
+    std::os::unix::fs::symlink("..", site.join("docs/up")).expect("link");
+    let text = build(&site, &tmp.path().join("out"), &options())
+        .expect_err("must not build")
+        .to_string();
+    assert!(
+        text.contains("a.md: error: symbolic link loops back on itself"),
+        "{text}"
+    );
+    assert!(
+        text.contains("docs/up: error: symbolic link to a folder"),
+        "{text}"
+    );
+    assert!(!text.contains("Is a directory"), "{text}");
+}
+
+#[test]
+fn a_permalink_that_climbs_out_of_the_site_is_refused() {
+    let text = error_in(&[(
+        "about.md",
+        b"---\ntitle: About\npermalink: /../../etc/about/\n---\nhi\n",
+    )]);
+    assert!(
+        text.contains("about.md:3: error: permalink `/../../etc/about/`"),
+        "{text}"
+    );
+    assert!(text.contains("climbs out of the site"), "{text}");
+}
+
+#[test]
+fn a_data_file_beside_a_folder_of_its_name_is_an_error_not_an_overwrite() {
+    let text = error_in(&[
+        ("_data/team.yml", b"- Ada\n"),
+        ("_data/team/leads.yml", b"- Grace\n"),
+        ("index.md", b"---\ntitle: x\n---\nx\n"),
+    ]);
+    assert!(text.contains("`site.data.team` is defined twice"), "{text}");
 }

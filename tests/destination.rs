@@ -1,6 +1,6 @@
 //! Where output may go, and what a failed write leaves: `galley build -d` and `galley image
-//! build --out` never delete sources or someone else's files, and exit 1 means nothing was
-//! written.
+//! build --out` never delete sources or someone else's files, and a failed build (exit 1 for
+//! the sources, 7 for the machine) wrote nothing.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -184,8 +184,10 @@ fn staging_folders(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The machine refused the swap: exit 7 (an I/O failure, not a problem in the sources), and
+/// as for every failure, nothing written.
 #[test]
-fn a_swap_that_cannot_happen_exits_1_writes_nothing_and_leaves_no_staging_folder() {
+fn a_swap_that_cannot_happen_exits_7_writes_nothing_and_leaves_no_staging_folder() {
     let (tmp, site) = workspace();
     let out = tmp.path().join("out");
     let first = build(&site, &out, &[]);
@@ -200,7 +202,7 @@ fn a_swap_that_cannot_happen_exits_1_writes_nothing_and_leaves_no_staging_folder
         let _locked = Immutable::set(&out);
         build(&site, &out, &[])
     };
-    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed.stderr));
+    assert_eq!(failed.status.code(), Some(7), "{}", text(&failed.stderr));
     assert!(text(&failed.stderr).contains("help: "));
     assert_eq!(tree(&out), before, "the previous site stays byte for byte");
     assert_eq!(staging_folders(tmp.path()), Vec::<String>::new());

@@ -554,6 +554,31 @@ fn an_unreachable_registry_and_a_401_are_clear_errors() {
 }
 
 #[test]
+fn a_plain_http_registry_without_insecure_says_so_and_how_to_fix_it() {
+    let (tmp, site) = site();
+    let out = tmp.path().join("image");
+    built_json(&site, &out);
+    let registry = Registry::start();
+    let run = galley()
+        .args([
+            "image",
+            "push",
+            &format!("{}/blog:v1", registry.host()),
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("galley image push");
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("answered in plain HTTP") && err.contains("--insecure"),
+        "{err}"
+    );
+    assert!(!err.contains("InvalidContentType"), "{err}");
+}
+
+#[test]
 fn plain_http_is_refused_for_a_registry_that_is_not_loopback() {
     let (tmp, site) = site();
     let out = tmp.path().join("image");

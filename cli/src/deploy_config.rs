@@ -48,6 +48,14 @@ fn read(path: &Path) -> Result<Option<DeploySettings>, String> {
         serde_saphyr::from_str(&text).map_err(|e| config::yaml_diagnostic(path, &e, 0))
     };
     let file = parsed.map_err(|diagnostic| {
+        if diagnostic.message.contains("missing field `site`") {
+            // Not a syntax slip: the one required setting is absent.
+            let at = diagnostic.line.map_or(String::new(), |l| format!(":{l}"));
+            return format!(
+                "{}{at}: error: `deploy:` has no `site:`\n  help: add `site: my-blog` under `deploy:` (lowercase letters, digits and `-`); it names and tags everything Galley creates for the site",
+                path.display()
+            );
+        }
         format!("{diagnostic}\n  hint: see the `deploy:` settings in the README")
     })?;
     if let Some(settings) = &file.deploy {

@@ -114,7 +114,63 @@ fn check_fails_on_broken_links() {
     assert_eq!(run.status.code(), Some(1));
     let stderr = text(&run.stderr);
     assert!(
-        stderr.contains("_posts/2024-01-01-post.md:7: error: broken link `/nowhere/`"),
+        stderr.contains("_posts/2024-01-01-post.md:7:10: error: broken link `/nowhere/`"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_missing_server_binary_is_named_with_the_flag_before_any_work() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("img");
+    let site = fixture("sites/theme-blog");
+    let run = galley(&[
+        "image",
+        "build",
+        site.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--server-binary",
+        "/nonexistent/galley-server",
+    ]);
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent/galley-server")
+            && stderr.contains("--server-binary")
+            && stderr.contains("No such file"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_deploy_section_without_site_asks_for_site_not_for_indentation() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        tmp.path().join("_config.yml"),
+        "title: x\ndeploy:\n  region: eu-west-1\n",
+    )
+    .expect("config");
+    let run = galley(&["publish", tmp.path().to_str().expect("utf-8"), "--dry-run"]);
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("`deploy:` has no `site:`"), "{stderr}");
+    assert!(!stderr.contains("indentation"), "{stderr}");
+}
+
+#[test]
+fn a_write_the_machine_refuses_exits_7_not_1() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // /proc refuses to create anything: an I/O failure, not a problem in the sources.
+    let run = galley(&[
+        "build",
+        fixture("sites/theme-blog").to_str().expect("utf-8"),
+        "-d",
+        "/proc/galley-out",
+    ]);
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(7), "{stderr}");
+    assert!(stderr.contains("/proc"), "{stderr}");
+    drop(tmp);
 }

@@ -13,7 +13,20 @@ const EM_X86_64: u16 = 0x3e;
 /// The binary to use: `explicit` if given, else `galley-server` beside the running executable.
 pub fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
-        return Ok(p.to_path_buf());
+        // Checked here, so a wrong --server-binary is named before any work is done.
+        return match std::fs::metadata(p) {
+            Ok(m) if m.is_file() => Ok(p.to_path_buf()),
+            Ok(_) => Err(ImageError::ServerBinary {
+                path: p.to_path_buf(),
+                reason: "is not a file".into(),
+            }),
+            Err(e) => Err(ImageError::ServerBinary {
+                path: p.to_path_buf(),
+                reason: format!(
+                    "cannot be read ({e}), given by --server-binary or GALLEY_SERVER_BINARY"
+                ),
+            }),
+        };
     }
     let beside = std::env::current_exe()
         .ok()
@@ -29,7 +42,10 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
 
 /// Reads the binary and checks it is a static x86_64 ELF executable.
 pub fn read_static(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|e| ImageError::io(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| ImageError::ServerBinary {
+        path: path.to_path_buf(),
+        reason: format!("cannot be read: {e}"),
+    })?;
     check_static_x86_64(&bytes).map_err(|reason| ImageError::ServerBinary {
         path: path.to_path_buf(),
         reason,

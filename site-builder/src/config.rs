@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::error::{io_error, line_col, Diagnostic, Result};
+use crate::error::{line_col, Diagnostic, Result};
 
 /// Files the author never wants published, as Jekyll excludes them by default.
 const DEFAULT_EXCLUDES: &[&str] = &[
@@ -124,6 +124,43 @@ pub fn toml_diagnostic(path: &Path, text: &str, e: &toml::de::Error) -> Diagnost
         .hint("fix the syntax at this position; TOML strings need quotes")
 }
 
+/// A YAML config whose top level is a list (`- title: x`) is a common slip: say so, instead
+/// of the parser's "expected mapping start".
+fn not_a_list(path: &Path, text: &str) -> Result<()> {
+    let first = text.lines().enumerate().find(|(_, l)| {
+        !l.trim().is_empty() && !l.trim_start().starts_with('#') && l.trim() != "---"
+    });
+    match first {
+        Some((i, line)) if line.starts_with("- ") || line.trim() == "-" => Err(Diagnostic::new(
+            path,
+            "the config is a list; it must be a mapping of settings",
+        )
+        .at(i + 1, 1)
+        .hint("write each setting as `key: value` at the start of a line, without a leading `- `")
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// `baseurl` is a path on the site's host: `/blog`, or nothing. `../..` or a full URL would
+/// make every link point somewhere else.
+fn validate_baseurl(path: &Path, text: &str, baseurl: &str) -> Result<()> {
+    let bad = baseurl.contains("://")
+        || baseurl.split('/').any(|s| s == ".." || s == ".")
+        || baseurl.contains(['?', '#', '\\', ' ']);
+    if !bad {
+        return Ok(());
+    }
+    let line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("baseurl"))
+        .map_or(1, |i| i + 1);
+    Err(Diagnostic::new(path, format!("`baseurl: {baseurl}` is not a path on the site's host"))
+        .at_line(line)
+        .hint("use the folder the site is served under, e.g. `baseurl: /blog`, or leave it empty; the host goes in `url:`")
+        .into())
+}
+
 impl Config {
     /// Reads `_config.yml` (or `.yaml`, `.toml`) from the site root; a site without one gets
     /// the defaults.
@@ -131,16 +168,18 @@ impl Config {
         let Some(path) = find(root) else {
             return Ok(Config::default());
         };
-        let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, "read", &e))?;
+        let text = crate::error::read_text(&path)?;
         let raw: RawConfig = if is_toml(&path) {
             toml::from_str(&text).map_err(|e| toml_diagnostic(&path, &text, &e))?
         } else if text.trim().is_empty() {
             RawConfig::default()
         } else {
+            not_a_list(&path, &text)?;
             serde_saphyr::from_str(&text).map_err(|e| yaml_diagnostic(&path, &e, 0))?
         };
         let config = Config::from_raw(raw, Some(path.clone()));
         config.validate(&path)?;
+        validate_baseurl(&path, &text, &config.baseurl)?;
         Ok(config)
     }
 

@@ -89,12 +89,11 @@ pub fn discover(root: &Path, config: &Config, destination: Option<&Path>) -> Res
         if entry.file_type().is_dir() {
             continue;
         }
-        if entry.file_type().is_symlink() && !symlink_stays_inside(root, entry.path()) {
-            problems.push(
-                Diagnostic::new(entry.path(), "symlink points outside the site")
-                    .hint("copy the file into the site instead of linking to it"),
-            );
-            continue;
+        if entry.file_type().is_symlink() {
+            if let Some(problem) = symlink_problem(root, entry.path()) {
+                problems.push(problem);
+                continue;
+            }
         }
         let rel = relative(root, entry.path());
         let role = match role_by_path(&rel) {
@@ -217,11 +216,41 @@ fn has_front_matter(path: &Path) -> Result<bool, Diagnostic> {
     Ok(starts_with_fence(&head[..n]))
 }
 
-fn symlink_stays_inside(root: &Path, path: &Path) -> bool {
-    match (root.canonicalize(), path.canonicalize()) {
-        (Ok(root), Ok(target)) => target.starts_with(root),
-        _ => false,
+/// A link Galley will not read, and why: it loops, leads outside the site, or names a
+/// folder (links to folders are not followed: one pointing back up would never end).
+fn symlink_problem(root: &Path, path: &Path) -> Option<Diagnostic> {
+    let target = match path.canonicalize() {
+        Ok(t) => t,
+        Err(e) if e.raw_os_error() == Some(40) => {
+            return Some(
+                Diagnostic::new(path, "symbolic link loops back on itself")
+                    .hint("point the link at a real file, or remove it"),
+            )
+        }
+        Err(e) => {
+            return Some(
+                Diagnostic::new(path, format!("symbolic link leads nowhere: {e}"))
+                    .hint("point the link at an existing file, or remove it"),
+            )
+        }
+    };
+    let inside = root.canonicalize().is_ok_and(|r| target.starts_with(r));
+    if !inside {
+        return Some(
+            Diagnostic::new(path, "symlink points outside the site")
+                .hint("copy the file into the site instead of linking to it"),
+        );
     }
+    if target.is_dir() {
+        return Some(
+            Diagnostic::new(
+                path,
+                "symbolic link to a folder; Galley follows links to files only",
+            )
+            .hint("replace the link with the folder itself, or link the files one by one"),
+        );
+    }
+    None
 }
 
 /// `exclude:` entries match a path and everything below it; globs are allowed.

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::config::Config;
 use crate::dates;
 use crate::discover::{Role, Source, Sources};
-use crate::error::{io_error, Diagnostic, Diagnostics, Result};
+use crate::error::{Diagnostic, Diagnostics, Result};
 use crate::frontmatter;
 use crate::permalink::{self, Vars};
 
@@ -152,8 +152,7 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
         // Jekyll ignores other files inside _posts and _drafts; so do we.
         return Ok(None);
     }
-    let text =
-        std::fs::read_to_string(&source.abs).map_err(|e| io_error(&source.abs, "read", &e))?;
+    let text = crate::error::read_text(&source.abs)?;
     let split = frontmatter::split(&source.abs, &text)?;
     let has_front = split.front.is_some();
     let own = split.front.unwrap_or_default();
@@ -251,6 +250,21 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
         },
     };
     let url = permalink::canonical_url(&permalink::expand(&pattern, &vars));
+    if url
+        .split('/')
+        .any(|segment| segment == ".." || segment == ".")
+    {
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("permalink"))
+            .map_or(1, |i| i + 1);
+        return Err(Diagnostic::new(
+            &source.abs,
+            format!("permalink `{pattern}` gives `{url}`, which climbs out of the site with `..`"),
+        )
+        .at_line(line)
+        .hint("write the page's path from the site root, e.g. `permalink: /about/`"));
+    }
     let output = permalink::output_path(&url);
     if !has_front && collection == Collection::Pages {
         return Ok(None);

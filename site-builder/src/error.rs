@@ -16,6 +16,8 @@ pub struct Diagnostic {
     pub message: String,
     /// What the author can do about it.
     pub hint: Option<String>,
+    /// The machine failed (a read or write the OS refused), not the site's sources.
+    pub io: bool,
 }
 
 impl Diagnostic {
@@ -26,6 +28,7 @@ impl Diagnostic {
             column: None,
             message: message.into(),
             hint: None,
+            io: false,
         }
     }
 
@@ -86,6 +89,11 @@ pub struct BuildError {
 }
 
 impl BuildError {
+    /// Every problem is the machine's (permissions, disk full), none the sources'.
+    pub fn is_io(&self) -> bool {
+        !self.diagnostics.is_empty() && self.diagnostics.iter().all(|d| d.io)
+    }
+
     pub fn one(diagnostic: Diagnostic) -> Self {
         BuildError {
             diagnostics: vec![diagnostic],
@@ -172,10 +180,46 @@ impl Diagnostics {
     }
 }
 
-/// An I/O failure on a named file, with the OS's reason.
+/// An I/O failure on a named file, with the OS's reason and what to do about that reason.
 pub fn io_error(path: &Path, action: &str, err: &std::io::Error) -> Diagnostic {
-    Diagnostic::new(path, format!("cannot {action}: {err}"))
-        .hint("check that the file exists and is readable by you")
+    use std::io::ErrorKind;
+    let hint = match err.kind() {
+        ErrorKind::PermissionDenied => "check the permissions of the file and its folder",
+        ErrorKind::NotFound => "check that the path exists (it may have been removed meanwhile)",
+        ErrorKind::StorageFull => "free some disk space, then run again",
+        ErrorKind::ReadOnlyFilesystem => "the file system is read-only: choose a writable place",
+        ErrorKind::IsADirectory => "a folder stands where a file is expected",
+        _ if err.raw_os_error() == Some(libc_eloop()) => {
+            "a symbolic link loops back on itself: point it at a real file"
+        }
+        _ => "check that the file exists and is readable by you",
+    };
+    let mut d = Diagnostic::new(path, format!("cannot {action}: {err}")).hint(hint);
+    d.io = true;
+    d
+}
+
+/// ELOOP ("too many levels of symbolic links") on Linux.
+const fn libc_eloop() -> i32 {
+    40
+}
+
+/// A source file as text. Not UTF-8 is the author's to fix, so it is reported at the line
+/// and column of the first bad byte.
+pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
+    let bytes = std::fs::read(path).map_err(|e| io_error(path, "read", &e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let text = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        let (line, column) = line_col(text, valid);
+        Diagnostic::new(
+            path,
+            format!("not valid UTF-8 (byte 0x{:02x})", bytes[valid]),
+        )
+        .at(line, column)
+        .hint("save the file as UTF-8 (most editors have an encoding setting)")
+    })
 }
 
 /// Line and column (1-based) of a byte offset in `text`.

@@ -8,7 +8,7 @@ use tera::{Context, Tera};
 
 use crate::cycles::{self, Graph, Step};
 use crate::discover::{Role, Sources};
-use crate::error::{io_error, Diagnostic, Diagnostics, Result};
+use crate::error::{Diagnostic, Diagnostics, Result};
 use crate::filters::{self, Filter};
 use crate::frontmatter;
 use crate::lists::Reads;
@@ -465,8 +465,8 @@ fn claim(names: &mut Names, file: &str, rel: &str, line_offset: usize, text: &st
 
 /// A template file's text; a failure is collected so the other templates are still checked.
 fn read(path: &std::path::Path, problems: &mut Diagnostics) -> Option<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| problems.push(io_error(path, "read", &e)))
+    crate::error::read_text(path)
+        .map_err(|d| problems.push(d))
         .ok()
 }
 

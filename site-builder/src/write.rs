@@ -85,6 +85,14 @@ fn fill(site: &RenderedSite, staging: &Path) -> Result<()> {
         site.files
             .par_iter()
             .try_for_each(|(rel, file)| -> Result<(), Diagnostic> {
+                // Every path was checked where it was made; this is the last line of defence.
+                if rel.starts_with('/') || rel.split('/').any(|s| s == ".." || s == ".") {
+                    return Err(Diagnostic::new(
+                        &file.origin,
+                        format!("output path `{rel}` leaves the site"),
+                    )
+                    .hint("give the page a permalink inside the site"));
+                }
                 let target = staging.join(rel);
                 match &file.body {
                     Body::Bytes(bytes) => {

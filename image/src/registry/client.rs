@@ -95,6 +95,15 @@ impl Client {
         format!("{}/v2/{}/{rest}", self.base, self.reference.repository)
     }
 
+    /// Whether `url` is on the registry itself: same scheme, host and port.
+    pub fn same_origin(&self, url: &reqwest::Url) -> bool {
+        reqwest::Url::parse(&self.base).is_ok_and(|base| {
+            base.scheme() == url.scheme()
+                && base.host_str() == url.host_str()
+                && base.port_or_known_default() == url.port_or_known_default()
+        })
+    }
+
     /// Resolves a `Location` header, which registries may send relative.
     pub fn absolute(&self, location: &str) -> String {
         if location.starts_with("http://") || location.starts_with("https://") {
@@ -180,12 +189,20 @@ impl Client {
         step: &str,
         make: &impl Fn(&reqwest::Client) -> RequestBuilder,
     ) -> Result<Response, RegistryError> {
-        let mut request = make(&self.http);
-        if let Some(h) = self.authorization.lock().await.as_deref() {
-            request = request.header(AUTHORIZATION, h);
+        let mut request = make(&self.http)
+            .build()
+            .map_err(|e| self.error(step, describe(&e), None))?;
+        // Credentials go to the registry itself only: an upload `Location` may name another
+        // host (a storage service) or plain HTTP, and neither gets them.
+        if self.same_origin(request.url()) {
+            if let Some(h) = self.authorization.lock().await.as_deref() {
+                let value = reqwest::header::HeaderValue::from_str(h)
+                    .map_err(|e| self.error(step, e.to_string(), None))?;
+                request.headers_mut().insert(AUTHORIZATION, value);
+            }
         }
-        request
-            .send()
+        self.http
+            .execute(request)
             .await
             .map_err(|e| self.error(step, describe(&e), None))
     }
@@ -212,6 +229,16 @@ impl Client {
                 }
                 let mut req = self.http.request(Method::GET, &realm).query(&query);
                 if let Some(c) = &self.credentials {
+                    // A token service may live on another host, but never gets passwords in
+                    // clear text unless the registry itself is a loopback one on plain HTTP.
+                    let plain = realm.starts_with("http://");
+                    if plain && !self.base.starts_with("http://") {
+                        return Err(self.error(
+                            "getting a token",
+                            format!("the token service {realm} is plain HTTP; refusing to send credentials there"),
+                            None,
+                        ));
+                    }
                     req = req.header(AUTHORIZATION, basic(c));
                 }
                 let resp = req
@@ -257,7 +284,8 @@ fn retryable(status: StatusCode) -> bool {
     status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
 }
 
-/// reqwest's Display hides the cause ("error sending request"); the chain says why.
+/// reqwest's Display hides the cause ("error sending request"); the chain says why. A TLS
+/// handshake answered in plain HTTP gets its own sentence and fix.
 fn describe(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
@@ -266,5 +294,67 @@ fn describe(e: &reqwest::Error) -> String {
         text.push_str(&s.to_string());
         source = s.source();
     }
+    if text.contains("InvalidContentType") {
+        return "the registry answered in plain HTTP, not HTTPS\n  help: for a registry on this machine (loopback) pass --insecure; any other registry must speak HTTPS".into();
+    }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A one-request HTTP server on loopback that hands back the request head it got.
+    async fn one_request() -> (u16, tokio::task::JoinHandle<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let task = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buf).await.expect("read");
+                if n == 0 {
+                    break;
+                }
+                head.extend_from_slice(&buf[..n]);
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await;
+            String::from_utf8_lossy(&head).to_lowercase()
+        });
+        (port, task)
+    }
+
+    #[tokio::test]
+    async fn credentials_go_to_the_registry_and_never_to_another_origin() {
+        let (registry_port, registry) = one_request().await;
+        let (other_port, other) = one_request().await;
+        let reference =
+            Reference::parse(&format!("127.0.0.1:{registry_port}/blog")).expect("reference");
+        let client = Client::new(reference, None, true).expect("client");
+        *client.authorization.lock().await = Some("Basic c2VjcmV0".into());
+
+        let upload = format!("http://127.0.0.1:{other_port}/upload?x=1");
+        client
+            .dispatch("uploading", &|http: &reqwest::Client| {
+                http.put(upload.clone())
+            })
+            .await
+            .expect("other origin answers");
+        let head = other.await.expect("other");
+        assert!(!head.contains("authorization"), "leaked: {head}");
+
+        let own = client.url("blobs/uploads/");
+        client
+            .dispatch("starting", &|http: &reqwest::Client| http.post(own.clone()))
+            .await
+            .expect("registry answers");
+        let head = registry.await.expect("registry");
+        assert!(head.contains("authorization: basic c2vjcmv0"), "{head}");
+    }
 }
