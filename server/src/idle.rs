@@ -22,6 +22,8 @@ pub struct Registry {
     open: Mutex<HashMap<u64, Arc<Handle>>>,
     /// Told when the last connection closes (for draining).
     emptied: Notify,
+    /// Connections closed so far, for giving memory back after a wave of them.
+    closed_total: AtomicU64,
 }
 
 /// One connection's state as the registry sees it.
@@ -65,6 +67,7 @@ pub struct Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
+        self.registry.closed_total.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut open) = self.registry.open.lock() {
             open.remove(&self.id);
             if open.is_empty() {
@@ -110,6 +113,11 @@ impl Registry {
         idle.sort_by_key(|h| h.last_active.load(Ordering::Relaxed));
         idle.iter().take(n).for_each(|h| h.close.notify_one());
         idle.len().min(n)
+    }
+
+    /// Connections closed since the server started.
+    pub fn closed_total(&self) -> u64 {
+        self.closed_total.load(Ordering::Relaxed)
     }
 
     /// Resolves once no connection is open.
@@ -160,3 +168,38 @@ mod tests {
         assert_eq!(registry.len(), 2);
     }
 }
+
+/// How often the server looks whether a wave of connections has gone.
+pub const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Closed connections since the last look that make giving memory back worth it.
+const TRIM_AFTER_CLOSED: u64 = 1024;
+
+/// Gives the allocator's free memory back to the system after waves of connections:
+/// glibc keeps what 10,000 connections' buffers used in its arenas, so without this the
+/// server's memory only ever grows (130 MB, then 175, 190, 196 over four waves). Runs on
+/// the acceptor's thread, never a worker's, and only after many connections closed.
+pub async fn give_memory_back(registry: std::sync::Arc<Registry>) {
+    let mut tick = tokio::time::interval(TRIM_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut seen = registry.closed_total();
+    loop {
+        tick.tick().await;
+        let now = registry.closed_total();
+        if now - seen >= TRIM_AFTER_CLOSED {
+            seen = now;
+            trim();
+        }
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn trim() {
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn trim() {}

@@ -94,6 +94,7 @@ async fn accept<F: std::future::Future<Output = ()>>(
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let permits = Arc::new(Semaphore::new(shared.limits.max_connections.max(1)));
+    let trimmer = tokio::spawn(crate::idle::give_memory_back(shared.connections.clone()));
     tokio::pin!(shutdown);
     while let Some((stream, peer, permit)) =
         next_connection(&listener, &permits, &shared.connections, shutdown.as_mut()).await
@@ -118,6 +119,7 @@ async fn accept<F: std::future::Future<Output = ()>>(
             ticket,
         });
     }
+    trimmer.abort();
     Ok(())
 }
 

@@ -580,3 +580,65 @@ fn every_request_gets_one_whole_access_log_line_through_shutdown() {
         .iter()
         .all(|l| l["user_agent"] == "t\"q" && l["status"] == 200));
 }
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("status")
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS")
+}
+
+/// A wave of thousands of connections must not leave its memory behind: the server gives
+/// it back once they are gone (it used to keep growing with every wave).
+#[test]
+fn memory_held_by_a_wave_of_connections_is_given_back() {
+    // Room for 3,000 sockets on each side (the hard limit allows it; the soft one may not).
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain system calls on our own process with a valid pointer.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        limit.rlim_cur = limit.rlim_max.min(16_384);
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+    }
+    assert!(
+        limit.rlim_cur >= 7_000,
+        "needs 7,000 descriptors: {}",
+        limit.rlim_cur
+    );
+    let s = start(&[]);
+    let baseline = rss_kib(s.child.id());
+    let wave: Vec<TcpStream> = (0..3_000)
+        .map(|_| {
+            let stream = connect(&s);
+            (&stream)
+                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                .expect("write");
+            stream
+        })
+        .collect();
+    for stream in &wave {
+        let (head, _) = read_response(&mut BufReader::new(stream));
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    }
+    let held = rss_kib(s.child.id());
+    assert!(
+        held > baseline + 10_000,
+        "the wave took memory: {baseline} -> {held} KiB"
+    );
+    drop(wave);
+    let mut now = held;
+    let started = std::time::Instant::now();
+    while now > baseline + (held - baseline) / 4 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "memory not given back: {baseline} KiB before, {held} with the wave, {now} after"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        now = rss_kib(s.child.id());
+    }
+}
