@@ -140,35 +140,6 @@ impl Registry {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn reclaim_asks_the_longest_idle_connections_and_never_a_busy_one() {
-        let registry = Registry::new();
-        let a = registry.register();
-        let b = registry.register();
-        let busy = registry.register();
-        busy.handle.begin();
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        b.handle.begin();
-        b.handle.end(); // b was active more recently than a
-        assert_eq!(registry.reclaim(1), 1);
-        // `a` was asked: its notification is stored until it waits.
-        tokio::time::timeout(std::time::Duration::from_secs(5), a.handle.asked_to_close())
-            .await
-            .expect("a asked to close");
-        assert_eq!(
-            registry.reclaim(5),
-            2,
-            "a and b are idle; the busy one is not"
-        );
-        drop(a);
-        assert_eq!(registry.len(), 2);
-    }
-}
-
 /// How often the server looks whether a wave of connections has gone.
 pub const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -203,3 +174,32 @@ fn trim() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn trim() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn reclaim_asks_the_longest_idle_connections_and_never_a_busy_one() {
+        let registry = Registry::new();
+        let a = registry.register();
+        let b = registry.register();
+        let busy = registry.register();
+        busy.handle.begin();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        b.handle.begin();
+        b.handle.end(); // b was active more recently than a
+        assert_eq!(registry.reclaim(1), 1);
+        // `a` was asked: its notification is stored until it waits.
+        tokio::time::timeout(std::time::Duration::from_secs(5), a.handle.asked_to_close())
+            .await
+            .expect("a asked to close");
+        assert_eq!(
+            registry.reclaim(5),
+            2,
+            "a and b are idle; the busy one is not"
+        );
+        drop(a);
+        assert_eq!(registry.len(), 2);
+    }
+}
