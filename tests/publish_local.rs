@@ -358,6 +358,23 @@ fn killing_either_container_under_load_fails_no_request_and_it_comes_back() {
         .collect();
     assert_eq!(containers.len(), 2);
 
+    // The control API cuts off a client that never finishes its request (it had no
+    // timeout: one such client held a connection forever).
+    let info: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(site.state.join("balancer.json")).expect("balancer.json"),
+    )
+    .expect("balancer info");
+    let mut slow = std::net::TcpStream::connect(info["admin"].as_str().expect("admin"))
+        .expect("connect to the control API");
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout");
+    std::io::Write::write_all(&mut slow, b"GET /routes HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .expect("partial request");
+    let mut rest = Vec::new();
+    std::io::Read::read_to_end(&mut slow, &mut rest)
+        .expect("the control API closes an unfinished request instead of waiting forever");
+    assert!(!String::from_utf8_lossy(&rest).contains("200 OK"));
+
     let load = Load::start(site.url("/version.txt"));
     for (n, victim) in containers.iter().enumerate() {
         let pid = server_pid(victim);

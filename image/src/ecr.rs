@@ -3,7 +3,7 @@
 //! registry push. The SDK's standard chain supplies credentials, region and
 //! `AWS_ENDPOINT_URL`.
 
-use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
 use base64::Engine;
 
@@ -31,7 +31,7 @@ where
                 s.message().unwrap_or("")
             ),
         ),
-        None => err(step, DisplayErrorContext(e)),
+        None => err(step, crate::error::chain(&e)),
     }
 }
 

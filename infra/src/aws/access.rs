@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use aws_sdk_ec2::config::ProvideCredentials;
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_ec2::error::ProvideErrorMetadata;
 
 use super::Aws;
 
@@ -95,7 +95,7 @@ pub async fn check(aws: &Aws) -> Result<(), AccessError> {
     provider
         .provide_credentials()
         .await
-        .map_err(|e| AccessError::NoCredentials(DisplayErrorContext(e).to_string()))?;
+        .map_err(|e| AccessError::NoCredentials(galley_image::error::chain(&e)))?;
     let endpoint = aws
         .sdk
         .endpoint_url()

@@ -155,10 +155,12 @@ where
             };
             format!("{kind}: {cause}")
         }
-        SdkError::ResponseError(_) => format!(
-            "the answer could not be read: {}",
-            aws_sdk_ec2::error::DisplayErrorContext(e)
-        ),
-        _ => aws_sdk_ec2::error::DisplayErrorContext(e).to_string(),
+        SdkError::ResponseError(_) => {
+            format!(
+                "the answer could not be read: {}",
+                galley_image::error::chain(e)
+            )
+        }
+        _ => galley_image::error::chain(e),
     }
 }
