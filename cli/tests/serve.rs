@@ -99,14 +99,37 @@ fn wait_for(events: &mut TcpStream, seen: &mut String, needle: &str) -> String {
     found
 }
 
-#[test]
-fn edits_reload_and_broken_edits_show_the_error_over_the_last_good_build() {
+/// A scratch copy of a fixture site.
+fn scratch_site(fixture: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let site = tmp.path().join("site");
     copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/sites/theme-blog"),
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/sites")
+            .join(fixture),
         &site,
     );
+    (tmp, site)
+}
+
+/// Subscribes to the preview's event stream; returns it and what it has said so far.
+fn subscribe(addr: SocketAddr) -> (TcpStream, String) {
+    let mut events = TcpStream::connect(addr).expect("connect events");
+    events
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    events
+        .write_all(b"GET /__galley/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("subscribe");
+    let mut seen = String::new();
+    let head = wait_for(&mut events, &mut seen, ": galley preview");
+    assert!(!head.is_empty());
+    (events, seen)
+}
+
+#[test]
+fn edits_reload_and_broken_edits_show_the_error_over_the_last_good_build() {
+    let (_tmp, site) = scratch_site("theme-blog");
     let preview = start(&site);
     let page = "/notes/2024/06/01/theme-post.html";
 
@@ -118,16 +141,7 @@ fn edits_reload_and_broken_edits_show_the_error_over_the_last_good_build() {
         "the reload script is injected in preview"
     );
 
-    let mut events = TcpStream::connect(preview.addr).expect("connect events");
-    events
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    events
-        .write_all(b"GET /__galley/events HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("subscribe");
-    let mut seen = String::new();
-    let head = wait_for(&mut events, &mut seen, ": galley preview");
-    assert!(!head.is_empty());
+    let (mut events, mut seen) = subscribe(preview.addr);
 
     let post = site.join("_posts/2024-06-01-theme-post.md");
     let text = std::fs::read_to_string(&post).expect("read post");
@@ -176,24 +190,11 @@ fn edits_reload_and_broken_edits_show_the_error_over_the_last_good_build() {
 /// preview reports the loop, keeps serving the last good build, and takes the fix.
 #[test]
 fn an_include_loop_saved_under_the_preview_is_an_error_and_the_preview_survives() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let site = tmp.path().join("site");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/sites/jekyll-blog"),
-        &site,
-    );
+    let (_tmp, site) = scratch_site("jekyll-blog");
     let preview = start(&site);
     let (status, before) = get(preview.addr, "/");
     assert!(status.contains("200"), "{status}");
-    let mut events = TcpStream::connect(preview.addr).expect("connect events");
-    events
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    events
-        .write_all(b"GET /__galley/events HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("subscribe");
-    let mut seen = String::new();
-    wait_for(&mut events, &mut seen, ": galley preview");
+    let (mut events, mut seen) = subscribe(preview.addr);
 
     let footer = site.join("_includes/footer.html");
     let good = std::fs::read_to_string(&footer).expect("read footer");
