@@ -21,6 +21,12 @@ fn site() -> (tempfile::TempDir, PathBuf) {
         .chain((0..4000u32).map(|i| (i * 7919 % 251) as u8))
         .collect();
     std::fs::write(site.join("images/cat.png"), png).expect("asset");
+    // A post in another year, for a pages layer of its own that a 2024 edit leaves alone.
+    std::fs::write(
+        site.join("_posts/2019-03-04-older.md"),
+        "---\ntitle: From 2019\n---\nAn older post.\n",
+    )
+    .expect("older post");
     (tmp, site)
 }
 
@@ -134,7 +140,8 @@ fn skopeo_and_umoci_accept_the_image_and_it_holds_exactly_the_site_and_the_serve
             "http://127.0.0.1:8080/healthz"
         ])
     );
-    assert_eq!(config["history"].as_array().map(Vec::len), Some(3));
+    // server, assets, pages-2019, pages-2024, pages.
+    assert_eq!(config["history"].as_array().map(Vec::len), Some(5));
 
     let bundle = tmp.path().join("bundle");
     let unpack = Command::new("umoci")
@@ -223,9 +230,21 @@ fn the_same_site_in_two_folders_gives_the_same_digest_and_an_edit_changes_only_t
     edit_post(&site_b);
     let edited = built_json(&site_b, &tmp_b.path().join("image"));
     let (before, after) = (layer_digests(&a), layer_digests(&edited));
+    // Server, assets, then a pages layer per year folder (oldest first), then the rest.
+    let names: Vec<&str> = a["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["server", "assets", "pages-2019", "pages-2024", "pages"]
+    );
     assert_eq!(before["server"], after["server"]);
     assert_eq!(before["assets"], after["assets"]);
-    assert_ne!(before["pages"], after["pages"]);
+    assert_eq!(before["pages-2019"], after["pages-2019"]);
+    assert_ne!(before["pages-2024"], after["pages-2024"]);
     assert_ne!(a["config"]["digest"], edited["config"]["digest"]);
     assert_ne!(a["digest"], edited["digest"]);
     // The asset really is in the assets layer, not a trivially empty one.
@@ -407,7 +426,7 @@ fn push_uploads_only_what_the_registry_lacks() {
     assert_eq!(r1["digest"], first["digest"]);
     assert_eq!(
         (r1["blobs"].as_u64(), r1["blobs_uploaded"].as_u64()),
-        (Some(4), Some(4))
+        (Some(6), Some(6))
     );
     let inspect = Command::new("skopeo")
         .args(["inspect", "--tls-verify=false"])
@@ -431,17 +450,32 @@ fn push_uploads_only_what_the_registry_lacks() {
         &[],
         &[],
     ));
-    assert_eq!(r3["blobs_uploaded"], 2, "pages layer and config only: {r3}");
-    let pages = edited["layers"]
+    // Only the layers the edit changed go up (the post's year, and the lists if they show
+    // it), then the config; the other year, the assets and the server stay in the registry.
+    let before = layer_digests(&first);
+    let changed: Vec<&serde_json::Value> = edited["layers"]
         .as_array()
         .expect("layers")
         .iter()
-        .find(|l| l["name"] == "pages")
-        .expect("pages")["size"]
-        .as_u64()
-        .expect("size");
+        .filter(|l| {
+            l["name"]
+                .as_str()
+                .is_some_and(|n| before.get(n) != l["digest"].as_str().map(String::from).as_ref())
+        })
+        .collect();
+    let changed_names: Vec<&str> = changed.iter().filter_map(|l| l["name"].as_str()).collect();
+    assert!(changed_names.contains(&"pages-2024"), "{changed_names:?}");
+    for unchanged in ["server", "assets", "pages-2019"] {
+        assert!(!changed_names.contains(&unchanged), "{changed_names:?}");
+    }
+    assert_eq!(
+        r3["blobs_uploaded"].as_u64(),
+        Some(changed.len() as u64 + 1),
+        "changed layers and config only: {r3}"
+    );
+    let layers: u64 = changed.iter().filter_map(|l| l["size"].as_u64()).sum();
     let config = edited["config"]["size"].as_u64().expect("config size");
-    let manifest_bytes = r3["bytes_uploaded"].as_u64().expect("bytes") - pages - config;
+    let manifest_bytes = r3["bytes_uploaded"].as_u64().expect("bytes") - layers - config;
     assert!(manifest_bytes > 0 && manifest_bytes < 2000, "{r3}");
 }
 
@@ -473,7 +507,7 @@ fn a_transient_500_is_retried_and_a_persistent_one_fails_naming_the_step() {
         &[],
     ));
     assert_eq!(flaky.injected(), 1);
-    assert_eq!(r["blobs_uploaded"], 4);
+    assert_eq!(r["blobs_uploaded"], 6); // five layers and the config
 
     let broken = FaultProxy::start(upstream, |r| {
         (r.method == "PUT" && r.path.contains("/blobs/uploads/")).then_some(500)
@@ -549,7 +583,7 @@ fn an_unreachable_registry_and_a_401_are_clear_errors() {
         &right,
         &[],
     ));
-    assert_eq!(r["blobs_uploaded"], 4);
+    assert_eq!(r["blobs_uploaded"], 6); // five layers and the config
     assert_eq!(snapshot(&out), before);
 }
 
@@ -693,7 +727,7 @@ fn push_to_ecr_creates_an_immutable_scanned_repository_and_pushes() {
         text(&run.stderr)
     );
     assert_eq!(r["digest"], built["digest"]);
-    assert_eq!(r["blobs_uploaded"], 4);
+    assert_eq!(r["blobs_uploaded"], 6); // five layers and the config
     let state = moto.state().to_string();
     assert!(state.contains("galley/blog"), "no repository in moto");
     assert!(

@@ -1,6 +1,6 @@
 //! The recipe: site files and a server binary in, an [`Image`] (blobs in memory) out.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use galley_server::precompress;
 use rayon::prelude::*;
@@ -59,14 +59,19 @@ pub fn build(input: &ImageInput) -> Result<Image> {
         },
     ];
     let mtime = input.epoch.tar_mtime();
-    let layers = [
-        (LayerKind::Server, server_layer),
-        (LayerKind::Assets, assets),
-        (LayerKind::Pages, pages),
-    ]
-    .into_par_iter()
-    .map(|(kind, entries)| layer::write(kind, entries, mtime))
-    .collect::<Result<Vec<Layer>>>()?;
+    let mut parts = vec![
+        (LayerKind::Server, None, server_layer),
+        (LayerKind::Assets, None, assets),
+    ];
+    parts.extend(split_pages(pages));
+    let layers = parts
+        .into_par_iter()
+        .map(|(kind, part, entries)| {
+            let mut layer = layer::write(kind, entries, mtime)?;
+            layer.part = part;
+            Ok(layer)
+        })
+        .collect::<Result<Vec<Layer>>>()?;
     let created = input.epoch.rfc3339();
     let config = config::config_blob(&layers, &input.metadata, &created)?;
     let manifest = config::manifest_blob(&config, &layers)?;
@@ -76,6 +81,29 @@ pub fn build(input: &ImageInput) -> Result<Image> {
         layers,
         tag: input.tag.clone(),
     })
+}
+
+/// The pages layers in order: one per year folder, oldest first, then the rest (always
+/// present, even empty, so every image has a `pages` layer).
+fn split_pages(pages: Vec<Entry>) -> Vec<(LayerKind, Option<String>, Vec<Entry>)> {
+    let mut years: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+    let mut rest = Vec::new();
+    for e in pages {
+        match layer::pages_part(strip_site(&e.path)) {
+            Some(year) => years.entry(year.to_string()).or_default().push(e),
+            None => rest.push(e),
+        }
+    }
+    if years.len() > layer::MAX_YEAR_LAYERS {
+        rest.extend(years.into_values().flatten());
+        return vec![(LayerKind::Pages, None, rest)];
+    }
+    let mut out: Vec<_> = years
+        .into_iter()
+        .map(|(year, entries)| (LayerKind::Pages, Some(year), entries))
+        .collect();
+    out.push((LayerKind::Pages, None, rest));
+    out
 }
 
 fn strip_site(path: &str) -> &str {

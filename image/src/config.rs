@@ -61,7 +61,7 @@ pub fn config_blob(layers: &[Layer], metadata: &Metadata, created: &str) -> Resu
         .map(|l| {
             HistoryBuilder::default()
                 .created(created.to_string())
-                .created_by(l.kind.created_by().to_string())
+                .created_by(l.created_by())
                 .build()
                 .map_err(|e| invalid("history", e))
         })

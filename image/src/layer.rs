@@ -1,8 +1,10 @@
 //! Layers: which file goes in which layer, and a reproducible gzip tar of each.
 //!
 //! Order matters for pushes: what changes least comes first. The server binary and the
-//! account files, then large and binary assets, then pages and text with their variants. A
-//! post edit then changes only the last layer.
+//! account files, then large and binary assets, then pages and text with their variants:
+//! first one layer per year folder (`2019/…` or `notes/2019/…`, as date permalinks lay posts out),
+//! oldest first, then everything else (home, lists, feed, other pages). A post edit then
+//! uploads its year and the lists that show it, not every page of the site.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -49,6 +51,20 @@ impl LayerKind {
     }
 }
 
+/// At most this many year layers; a site with more folders that look like years gets one
+/// pages layer, as before (overlay filesystems stop at about 128 layers).
+pub const MAX_YEAR_LAYERS: usize = 100;
+
+/// The year layer of a page or text file (`path` relative to the site root): its first
+/// folder named with four digits (`2019/…`, or `notes/2019/…` under a category), else none
+/// (the last pages layer).
+pub fn pages_part(path: &str) -> Option<&str> {
+    let (folders, _file) = path.rsplit_once('/')?;
+    folders
+        .split('/')
+        .find(|f| f.len() == 4 && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The layer of a site file. `path` is relative to the site root; a variant (`x.css.br`)
 /// goes with its original, which is text.
 pub fn classify(path: &str) -> LayerKind {
@@ -77,6 +93,8 @@ pub struct Entry {
 #[derive(Debug, Clone)]
 pub struct Layer {
     pub kind: LayerKind,
+    /// The year of a year layer of pages (see [`pages_part`]).
+    pub part: Option<String>,
     pub blob: Blob,
     pub diff_id: String,
     pub files: usize,
@@ -136,11 +154,32 @@ pub fn write(kind: LayerKind, mut entries: Vec<Entry>, mtime: u64) -> Result<Lay
     let compressed = gz.finish().map_err(tar_err)?;
     Ok(Layer {
         kind,
+        part: None,
         blob: Blob::new(compressed),
         diff_id,
         files: entries.len(),
         uncompressed_size: tar_bytes.len() as u64,
     })
+}
+
+impl Layer {
+    /// Its name in reports and `--json`: `server`, `assets`, `pages-2019`, `pages`.
+    pub fn name(&self) -> String {
+        match &self.part {
+            Some(part) => format!("{}-{part}", self.kind.name()),
+            None => self.kind.name().to_string(),
+        }
+    }
+
+    /// What the layer's history entry says made it.
+    pub fn created_by(&self) -> String {
+        match &self.part {
+            Some(part) => {
+                format!("galley image: site pages and text under /{part}/, with .br/.gz variants")
+            }
+            None => self.kind.created_by().to_string(),
+        }
+    }
 }
 
 /// `a/b/c.html` -> `a`, `a/b`.
@@ -159,6 +198,19 @@ mod tests {
             bytes: body.as_bytes().to_vec(),
             mode: 0o644,
         }
+    }
+
+    #[test]
+    fn year_folders_get_pages_layers_of_their_own() {
+        assert_eq!(pages_part("2019/03/04/older.html"), Some("2019"));
+        assert_eq!(pages_part("2019/03/04/older.html.br"), Some("2019"));
+        assert_eq!(pages_part("2019/index.html"), Some("2019"));
+        assert_eq!(pages_part("2019.html"), None);
+        assert_eq!(pages_part("index.html"), None);
+        assert_eq!(pages_part("notes/2019/03/04/older.html"), Some("2019"));
+        assert_eq!(pages_part("page/2/index.html"), None);
+        assert_eq!(pages_part("20190/index.html"), None);
+        assert_eq!(pages_part("v201/index.html"), None);
     }
 
     #[test]

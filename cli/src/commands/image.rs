@@ -123,7 +123,7 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
             .iter()
             .map(|l| {
                 serde_json::json!({
-                    "name": l.kind.name(),
+                    "name": l.name(),
                     "digest": l.blob.digest,
                     "size": l.blob.size(),
                     "diff_id": l.diff_id,
@@ -154,7 +154,7 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
     for l in &image.layers {
         eprintln!(
             "  layer {:<7} {:>6} files {:>10}  {}",
-            l.kind.name(),
+            l.name(),
             l.files,
             human(l.blob.size()),
             &l.blob.digest[..19]
