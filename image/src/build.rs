@@ -83,8 +83,10 @@ pub fn build(input: &ImageInput) -> Result<Image> {
     })
 }
 
-/// The pages layers in order: one per year folder, oldest first, then the rest (always
-/// present, even empty, so every image has a `pages` layer).
+/// The pages layers in order: one per year folder, oldest first (the oldest merged into one
+/// past [`layer::MAX_YEAR_LAYERS`]), then the rest (always present, even empty, so every
+/// image has a `pages` layer). A file stays in its layer from build to build: its year is
+/// in its path.
 fn split_pages(pages: Vec<Entry>) -> Vec<(LayerKind, Option<String>, Vec<Entry>)> {
     let mut years: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
     let mut rest = Vec::new();
@@ -94,14 +96,25 @@ fn split_pages(pages: Vec<Entry>) -> Vec<(LayerKind, Option<String>, Vec<Entry>)
             None => rest.push(e),
         }
     }
+    // Past the cap, the oldest years share one layer (`pages-before-YYYY`): they change
+    // least, and the layer count stays well under what overlay filesystems allow.
+    let mut out = Vec::new();
     if years.len() > layer::MAX_YEAR_LAYERS {
-        rest.extend(years.into_values().flatten());
-        return vec![(LayerKind::Pages, None, rest)];
+        let keep = years.len() - (layer::MAX_YEAR_LAYERS - 1);
+        let newer = years.split_off(&years.keys().nth(keep).cloned().unwrap_or_default());
+        let first_kept = newer.keys().next().cloned().unwrap_or_default();
+        out.push((
+            LayerKind::Pages,
+            Some(format!("before-{first_kept}")),
+            years.into_values().flatten().collect(),
+        ));
+        years = newer;
     }
-    let mut out: Vec<_> = years
-        .into_iter()
-        .map(|(year, entries)| (LayerKind::Pages, Some(year), entries))
-        .collect();
+    out.extend(
+        years
+            .into_iter()
+            .map(|(year, entries)| (LayerKind::Pages, Some(year), entries)),
+    );
     out.push((LayerKind::Pages, None, rest));
     out
 }
@@ -173,4 +186,44 @@ fn with_variants(pages: Vec<Entry>, brotli_quality: u32, above: usize) -> Vec<En
     let mut all = pages;
     all.extend(variants);
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(path: &str) -> Entry {
+        Entry {
+            path: format!("{SITE_DIR}/{path}"),
+            bytes: Vec::new(),
+            mode: 0o644,
+        }
+    }
+
+    #[test]
+    fn pages_split_by_year_oldest_first_and_the_oldest_share_a_layer_past_the_cap() {
+        let few = split_pages(vec![
+            page("2020/a.html"),
+            page("index.html"),
+            page("2019/b.html"),
+        ]);
+        let names: Vec<Option<String>> = few.iter().map(|(_, p, _)| p.clone()).collect();
+        assert_eq!(names, vec![Some("2019".into()), Some("2020".into()), None]);
+
+        let many: Vec<Entry> = (1980..2020).map(|y| page(&format!("{y}/p.html"))).collect();
+        let parts = split_pages(many);
+        assert_eq!(
+            parts.len(),
+            layer::MAX_YEAR_LAYERS + 1,
+            "capped, plus the rest"
+        );
+        let first_kept = 2020 - (layer::MAX_YEAR_LAYERS - 1);
+        assert_eq!(
+            parts[0].1.as_deref(),
+            Some(format!("before-{first_kept}").as_str())
+        );
+        assert_eq!(parts[0].2.len(), 40 - (layer::MAX_YEAR_LAYERS - 1));
+        assert_eq!(parts[1].1.as_deref(), Some(first_kept.to_string().as_str()));
+        assert_eq!(parts.last().map(|p| p.1.clone()), Some(None));
+    }
 }

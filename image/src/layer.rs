@@ -51,9 +51,10 @@ impl LayerKind {
     }
 }
 
-/// At most this many year layers; a site with more folders that look like years gets one
-/// pages layer, as before (overlay filesystems stop at about 128 layers).
-pub const MAX_YEAR_LAYERS: usize = 100;
+/// At most this many year layers (the oldest years share the first): with the server, the
+/// assets and the rest of the pages, an image stays far under the ~128 layers overlay
+/// filesystems allow.
+pub const MAX_YEAR_LAYERS: usize = 32;
 
 /// The year layer of a page or text file (`path` relative to the site root): its first
 /// folder named with four digits (`2019/…`, or `notes/2019/…` under a category), else none
