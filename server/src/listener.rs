@@ -222,13 +222,21 @@ pub fn spawn_connection(
         tokio::select! {
             _ = conn.as_mut() => return drop((registered, ticket)),
             () = state.asked_to_close() => {}
-            _ = stopping.wait_for(|stop| *stop) => {}
+            () = stopped(&mut stopping) => {}
         }
         // Closes at once when idle, else after the response in flight.
         conn.as_mut().graceful_shutdown();
         let _ = conn.await;
         drop((registered, ticket));
     });
+}
+
+/// Resolves when the server stops; never, if the server's stop sender is gone (so a dropped
+/// sender cannot close every connection at once).
+async fn stopped(stopping: &mut watch::Receiver<bool>) {
+    if stopping.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 fn handle(

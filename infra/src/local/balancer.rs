@@ -82,7 +82,7 @@ impl Table {
     /// The group and backends for the next request, counted in flight. The count is taken
     /// while the table is read-locked, so a `drain` that starts after a switch sees every
     /// request that chose the old group.
-    fn choose(&self) -> Option<(String, Vec<SocketAddr>, InFlight, u64)> {
+    fn choose(&self) -> Option<(String, Vec<SocketAddr>, InFlight)> {
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
         let routes = self.routes.read().ok()?;
         let group = routes.pick(n)?.to_string();
@@ -99,7 +99,7 @@ impl Table {
         if let Ok(down) = self.down.read() {
             backends.sort_by_key(|b| down.contains(b));
         }
-        Some((group, backends, InFlight(counter), n))
+        Some((group, backends, InFlight(counter)))
     }
 
     fn mark(&self, backend: SocketAddr, up: bool) {
@@ -283,7 +283,7 @@ async fn forward(
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Result<Response<Body>, Infallible> {
-    let Some((group, backends, guard, n)) = table.choose() else {
+    let Some((group, backends, guard)) = table.choose() else {
         return Ok(text(
             StatusCode::SERVICE_UNAVAILABLE,
             "no release is live yet: run `galley publish --target local`\n",
@@ -302,7 +302,8 @@ async fn forward(
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut last_error = String::new();
     for i in 0..backends.len() {
-        let addr = backends[(n as usize + i) % backends.len()];
+        // Already in order: round robin among those up, the ones down last (`choose`).
+        let addr = backends[i];
         let upstream_body: Body = if retryable {
             Empty::new().map_err(|n| match n {}).boxed()
         } else {
@@ -535,4 +536,45 @@ async fn drain(table: &Table, group: &str) -> Result<serde_json::Value, (StatusC
         "left_in_flight": left,
         "waited_ms": started.elapsed().as_millis() as u64,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(backends: &[SocketAddr]) -> Table {
+        let mut routes = Routes::default();
+        routes.groups.insert("g".into(), backends.to_vec());
+        routes
+            .set_forward(vec![("g".into(), 100)])
+            .expect("forward");
+        Table {
+            routes: RwLock::new(routes),
+            inflight: RwLock::default(),
+            requests: AtomicU64::new(0),
+            path: PathBuf::from("/nonexistent/routes.json"),
+            down: RwLock::default(),
+        }
+    }
+
+    #[test]
+    fn requests_go_round_robin_to_containers_that_are_up_and_down_ones_come_last() {
+        let a: SocketAddr = "127.0.0.1:1".parse().expect("addr");
+        let b: SocketAddr = "127.0.0.1:2".parse().expect("addr");
+        let t = table(&[a, b]);
+        let firsts: Vec<SocketAddr> = (0..4).map(|_| t.choose().expect("route").1[0]).collect();
+        assert_eq!(firsts, vec![a, b, a, b], "round robin");
+        t.mark(a, false);
+        for _ in 0..4 {
+            let (_, order, _) = t.choose().expect("route");
+            assert_eq!(
+                order,
+                vec![b, a],
+                "the container that is down is tried last"
+            );
+        }
+        t.mark(a, true);
+        let firsts: Vec<SocketAddr> = (0..2).map(|_| t.choose().expect("route").1[0]).collect();
+        assert!(firsts.contains(&a), "back in rotation once up: {firsts:?}");
+    }
 }
