@@ -301,9 +301,8 @@ async fn forward(
     let mut body = Some(body);
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut last_error = String::new();
-    for i in 0..backends.len() {
-        // Already in order: round robin among those up, the ones down last (`choose`).
-        let addr = backends[i];
+    // Already in order: round robin among those up, the ones down last (`choose`).
+    for &addr in &backends {
         let upstream_body: Body = if retryable {
             Empty::new().map_err(|n| match n {}).boxed()
         } else {
