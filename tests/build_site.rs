@@ -400,3 +400,30 @@ fn check_reports_problems_from_several_files_at_once() {
     assert!(text.contains("_layouts/broken.html:1:"), "{text}");
     let _ = now();
 }
+
+#[test]
+fn site_time_is_the_epoch_the_caller_gives() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("site");
+    std::fs::create_dir_all(&site).expect("site");
+    std::fs::write(
+        site.join("stamp.md"),
+        "---\ntitle: Stamp\n---\nbuilt {{ site.time }}\n",
+    )
+    .expect("page");
+    let opts = BuildOptions {
+        source_date_epoch: Some(86_400),
+        ..options()
+    };
+    let out = tmp.path().join("out");
+    build(&site, &out, &opts).expect("build");
+    let page = tree(&out)
+        .into_keys()
+        .find(|k| k.starts_with("stamp"))
+        .expect("stamp page");
+    assert!(
+        read(&out, &page).contains("built 1970-01-02T00:00:00"),
+        "{}",
+        read(&out, &page)
+    );
+}

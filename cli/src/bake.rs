@@ -47,8 +47,16 @@ impl std::fmt::Display for BakeError {
 /// Renders, writes the image atomically to `out`, and returns it. A failure at any step
 /// leaves the previous image in `out` untouched.
 pub fn bake(recipe: &Recipe) -> Result<Baked, BakeError> {
+    // The image's own date is also the site's `site.time`, so the same site gives the same
+    // digest however it was dated.
+    let epoch =
+        Epoch::resolve(recipe.site, recipe.options.source_date_epoch).map_err(BakeError::Image)?;
+    let options = BuildOptions {
+        source_date_epoch: Some(epoch.seconds),
+        ..recipe.options.clone()
+    };
     let started = Instant::now();
-    let built = render_site(recipe.site, &recipe.options).map_err(BakeError::Site)?;
+    let built = render_site(recipe.site, &options).map_err(BakeError::Site)?;
     let render_ms = started.elapsed().as_millis();
     galley_atomic::check(
         recipe.out,
@@ -62,7 +70,6 @@ pub fn bake(recipe: &Recipe) -> Result<Baked, BakeError> {
     )
     .map_err(|refusal| BakeError::Image(refusal.describe("--out")))?;
     let started = Instant::now();
-    let epoch = Epoch::resolve(recipe.site).map_err(BakeError::Image)?;
     let server_binary = galley_image::server_binary::locate(recipe.server_binary.as_deref())
         .map_err(|e| BakeError::Image(e.to_string()))?;
     let files = built

@@ -174,3 +174,34 @@ fn a_write_the_machine_refuses_exits_7_not_1() {
     assert!(stderr.contains("/proc"), "{stderr}");
     drop(tmp);
 }
+
+/// `SOURCE_DATE_EPOCH` enters at the command line's edge: a malformed one is refused by
+/// every command that builds, instead of being ignored by one and refused by another.
+#[test]
+fn a_malformed_source_date_epoch_is_refused_before_building() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("out");
+    let site = fixture("sites/theme-blog");
+    for args in [
+        vec![
+            "build",
+            site.to_str().expect("utf-8"),
+            "-d",
+            out.to_str().expect("utf-8"),
+        ],
+        vec!["check", site.to_str().expect("utf-8")],
+    ] {
+        let run = Command::new(env!("CARGO_BIN_EXE_galley"))
+            .args(&args)
+            .env("SOURCE_DATE_EPOCH", "yesterday")
+            .output()
+            .expect("run galley");
+        let stderr = text(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("SOURCE_DATE_EPOCH=\"yesterday\""),
+            "{stderr}"
+        );
+    }
+    assert!(!out.exists());
+}

@@ -27,6 +27,17 @@ impl EpochSource {
     }
 }
 
+/// `SOURCE_DATE_EPOCH` as given (`None` when unset). A malformed value is an error rather
+/// than silently ignored: reproducibility depends on it.
+pub fn parse_source_date_epoch(raw: Option<&str>) -> Result<Option<i64>, String> {
+    raw.map(|raw| {
+        raw.trim()
+            .parse::<i64>()
+            .map_err(|_| format!("SOURCE_DATE_EPOCH={raw:?} is not a number of seconds since 1970"))
+    })
+    .transpose()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Epoch {
     pub seconds: i64,
@@ -34,13 +45,11 @@ pub struct Epoch {
 }
 
 impl Epoch {
-    /// Resolves the epoch for a site at `site_root`. A malformed `SOURCE_DATE_EPOCH` is an
-    /// error rather than silently ignored: reproducibility depends on it.
-    pub fn resolve(site_root: &Path) -> Result<Epoch, String> {
-        if let Ok(raw) = std::env::var("SOURCE_DATE_EPOCH") {
-            let seconds = raw.trim().parse::<i64>().map_err(|_| {
-                format!("SOURCE_DATE_EPOCH={raw:?} is not a number of seconds since 1970")
-            })?;
+    /// Resolves the epoch for a site at `site_root`: `source_date_epoch` (the caller's
+    /// `SOURCE_DATE_EPOCH`, see [`parse_source_date_epoch`]), else the last git commit,
+    /// else a fixed date.
+    pub fn resolve(site_root: &Path, source_date_epoch: Option<i64>) -> Result<Epoch, String> {
+        if let Some(seconds) = source_date_epoch {
             return Ok(Epoch {
                 seconds,
                 source: EpochSource::SourceDateEpoch,

@@ -34,6 +34,9 @@ pub struct BuildOptions {
     pub now: Option<DateTime<FixedOffset>>,
     /// Replace a non-empty destination folder that Galley did not write.
     pub force: bool,
+    /// `site.time`, in seconds since 1970 (the caller reads `SOURCE_DATE_EPOCH`); the
+    /// newest post's date when unset, so the same sources always give the same bytes.
+    pub source_date_epoch: Option<i64>,
 }
 
 impl BuildOptions {
@@ -187,7 +190,7 @@ fn render_steps(
     let templates = t.step("templates", || Templates::load(&sources, &filters))?;
     let filter_map: HashMap<&'static str, Filter> =
         filters.iter().map(|f| (f.name, f.clone())).collect();
-    let index = Index::new(&docs, &sources, &templates);
+    let index = Index::new(&docs, &sources, &templates, options.source_date_epoch);
     let terms = plan::terms(&docs[..index.posts]);
     let site = Site {
         root,

@@ -39,7 +39,12 @@ pub(crate) struct Index {
 }
 
 impl Index {
-    pub fn new(docs: &[Document], sources: &Sources, templates: &Templates) -> Index {
+    pub fn new(
+        docs: &[Document],
+        sources: &Sources,
+        templates: &Templates,
+        source_date_epoch: Option<i64>,
+    ) -> Index {
         let posts = docs.iter().take_while(|d| d.is_post()).count();
         let post_urls = docs[..posts]
             .iter()
@@ -68,7 +73,7 @@ impl Index {
             links,
             doc_reads,
             wants,
-            time: site_time(&docs[..posts]),
+            time: site_time(&docs[..posts], source_date_epoch),
         }
     }
 }
@@ -475,14 +480,10 @@ pub(crate) fn is_home(doc: &Document) -> bool {
     doc.output == "index.html" && doc.collection == crate::document::Collection::Pages
 }
 
-/// `site.time`: SOURCE_DATE_EPOCH, else the newest post's date, so the same sources always
-/// give the same bytes.
-fn site_time(posts: &[Document]) -> String {
-    if let Some(t) = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .and_then(|s| DateTime::from_timestamp(s, 0))
-    {
+/// `site.time`: the build's epoch when given (SOURCE_DATE_EPOCH, read by the caller), else
+/// the newest post's date, so the same sources always give the same bytes.
+fn site_time(posts: &[Document], source_date_epoch: Option<i64>) -> String {
+    if let Some(t) = source_date_epoch.and_then(|s| DateTime::from_timestamp(s, 0)) {
         return dates::to_rfc3339(&t.fixed_offset());
     }
     posts.first().and_then(|p| p.date).map_or_else(

@@ -33,15 +33,16 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn options(&self) -> BuildOptions {
-        BuildOptions {
+    pub fn options(&self) -> Result<BuildOptions, ExitCode> {
+        Ok(BuildOptions {
             drafts: self.drafts,
             future: self.future,
             base_url: self.base_url.clone(),
             destination: None,
             now: None,
             force: self.force,
-        }
+            source_date_epoch: super::source_date_epoch()?,
+        })
     }
 }
 
@@ -51,7 +52,7 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         .destination
         .clone()
         .unwrap_or_else(|| args.site.join("_site"));
-    let built = build(&args.site, &destination, &args.options()).map_err(|e| super::report(&e))?;
+    let built = build(&args.site, &destination, &args.options()?).map_err(|e| super::report(&e))?;
     if args.timings {
         for (step, took) in &built.timings {
             eprintln!("  {step:<10} {:>8.1} ms", took.as_secs_f64() * 1000.0);

@@ -23,6 +23,7 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         drafts: args.drafts,
         future: args.future,
         destination: Some(args.site.join("_site")),
+        source_date_epoch: super::source_date_epoch()?,
         ..BuildOptions::default()
     };
     let report = check(&args.site, &options).map_err(|e| super::report(&e))?;

@@ -110,7 +110,10 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
         server_binary: args.server_binary.clone(),
         brotli_quality: args.brotli_quality,
         precompress_above: args.precompress_above,
-        options: BuildOptions::default(),
+        options: BuildOptions {
+            source_date_epoch: super::source_date_epoch()?,
+            ..BuildOptions::default()
+        },
     };
     let baked = bake(&recipe).map_err(|e| match e {
         BakeError::Site(e) => super::report(&e),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use galley_image::Layout;
 use galley_infra::local::deploy::{self, LocalTarget};
-use galley_infra::local::{balancer, state::StateDir};
+use galley_infra::local::{balancer, state, state::StateDir};
 use galley_infra::DeploySettings;
 
 use super::publish::{
@@ -29,11 +29,26 @@ pub struct BalancerArgs {
     pub health_path: String,
 }
 
+/// Where local state lives: `GALLEY_STATE_DIR`, else `$XDG_STATE_HOME`, else
+/// `~/.local/state` (read here, at the edge).
+fn state_home() -> state::Where {
+    match std::env::var_os("GALLEY_STATE_DIR") {
+        Some(dir) => state::Where::Exactly(dir.into()),
+        None => state::Where::Under(
+            std::env::var_os("XDG_STATE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state"))
+                }),
+        ),
+    }
+}
+
 fn target(site: &Path, port: Option<u16>) -> Result<LocalTarget, ExitCode> {
     let settings: DeploySettings =
         crate::deploy_config::load_local(site).map_err(|e| fail(EXIT_SITE_ERROR, e))?;
-    let state =
-        StateDir::for_site(&settings.site).map_err(|e| fail(EXIT_SERVICE, format!("{e:#}")))?;
+    let state = StateDir::for_site(&settings.site, state_home())
+        .map_err(|e| fail(EXIT_SERVICE, format!("{e:#}")))?;
     let program = std::env::current_exe().map_err(|e| {
         fail(
             EXIT_SERVICE,

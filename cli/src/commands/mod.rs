@@ -21,6 +21,13 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit code when a service Galley talks to failed: the Docker engine, a registry, AWS.
 pub const EXIT_SERVICE: u8 = 3;
 
+/// `SOURCE_DATE_EPOCH`, read here at the edge and handed to the libraries as an option; a
+/// malformed value is a usage error, never silently ignored.
+pub fn source_date_epoch() -> Result<Option<i64>, ExitCode> {
+    let raw = std::env::var("SOURCE_DATE_EPOCH").ok();
+    galley_image::epoch::parse_source_date_epoch(raw.as_deref()).map_err(|e| fail(EXIT_USAGE, e))
+}
+
 /// Prints `message` to stderr and gives `code` as the exit code.
 pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");

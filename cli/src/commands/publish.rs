@@ -290,7 +290,10 @@ pub(super) fn bake_for(
         server_binary: args.server_binary.clone(),
         brotli_quality: 11,
         precompress_above: galley_image::input::PRECOMPRESS_ABOVE,
-        options: BuildOptions::default(),
+        options: BuildOptions {
+            source_date_epoch: super::source_date_epoch()?,
+            ..BuildOptions::default()
+        },
     };
     let baked = bake(&recipe).map_err(|e| match e {
         BakeError::Site(e) => super::report(&e),

@@ -54,6 +54,7 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         destination: Some(args.site.join("_site")),
         now: None,
         force: false,
+        source_date_epoch: super::source_date_epoch()?,
     };
     let started = Instant::now();
     let session = Session::start(&args.site, &options).map_err(|e| super::report(&e))?;

@@ -33,18 +33,25 @@ pub struct BalancerInfo {
     pub token: String,
 }
 
+/// Where the state folder goes.
+#[derive(Debug, Clone)]
+pub enum Where {
+    /// This folder itself.
+    Exactly(PathBuf),
+    /// A site's own folder under this state home (none known: an error).
+    Under(Option<PathBuf>),
+}
+
 impl StateDir {
-    pub fn for_site(site: &str) -> Result<StateDir> {
-        let dir = match std::env::var_os("GALLEY_STATE_DIR") {
-            Some(d) => PathBuf::from(d),
-            None => {
-                let base = std::env::var_os("XDG_STATE_HOME")
-                    .map(PathBuf::from)
-                    .or_else(|| {
-                        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state"))
-                    })
-                    .context("neither GALLEY_STATE_DIR, XDG_STATE_HOME nor HOME is set")?;
-                base.join("galley/local").join(site)
+    /// The site's folder: `Where::Exactly` (from `GALLEY_STATE_DIR`), else
+    /// `galley/local/<site>` under `Where::Under` (the state home). The caller reads the
+    /// environment; this library reads none.
+    pub fn for_site(site: &str, place: Where) -> Result<StateDir> {
+        let dir = match place {
+            Where::Exactly(d) => d,
+            Where::Under(Some(base)) => base.join("galley/local").join(site),
+            Where::Under(None) => {
+                anyhow::bail!("neither GALLEY_STATE_DIR, XDG_STATE_HOME nor HOME is set")
             }
         };
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
