@@ -33,7 +33,8 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    fn parts(&self, flag: &str) -> (String, String) {
+    /// The one-sentence message and the hint, for callers that format their own errors.
+    pub fn explain(&self, flag: &str) -> (String, String) {
         match self {
             Refusal::IsSite(d) => (
                 format!(
@@ -82,14 +83,9 @@ impl Refusal {
         }
     }
 
-    /// The one-sentence message and the hint, for callers that format their own errors.
-    pub fn explain(&self, flag: &str) -> (String, String) {
-        self.parts(flag)
-    }
-
     /// The message and a `help:` line naming `flag`.
     pub fn describe(&self, flag: &str) -> String {
-        let (message, hint) = self.parts(flag);
+        let (message, hint) = self.explain(flag);
         format!("{message}\n  help: {hint}")
     }
 }
@@ -130,7 +126,8 @@ pub fn check(destination: &Path, rules: &Rules) -> Result<(), Refusal> {
     }
 }
 
-fn is_empty(dir: &Path) -> bool {
+/// A folder with nothing in it (one that cannot be read is not empty).
+pub fn is_empty(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
 }
 

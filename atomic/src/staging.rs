@@ -92,17 +92,16 @@ impl Staging {
             &target,
             rustix::fs::RenameFlags::EXCHANGE,
         );
-        self.committed = true;
         let old = if exchanged.is_ok() {
             // The staging path now holds the previous output.
             self.dir.clone()
         } else {
-            self.committed = false;
             let old = sibling(&target, "old", std::process::id());
             swap_by_renames(&self.dir, &target, &old)?;
-            self.committed = true;
             old
         };
+        // The new output is in place: the staging path is no longer ours to remove.
+        self.committed = true;
         Ok(Committed {
             leftover: std::fs::remove_dir_all(&old).err().map(|e| (old, e)),
         })

@@ -20,7 +20,7 @@ const OCI_LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
 /// Writes `image` to `dir`, replacing a previous image there. Refuses to replace a folder
 /// that is not an image (so `--out .` cannot wipe a site).
 pub fn write(image: &Image, dir: &Path) -> Result<()> {
-    if dir.exists() && !is_layout(dir) && !is_empty_dir(dir) {
+    if dir.exists() && !is_layout(dir) && !galley_atomic::guard::is_empty(dir) {
         return Err(ImageError::Invalid(format!(
             "{}: exists and is not an image folder; refusing to replace it\n  hint: choose another --out",
             dir.display()
@@ -84,10 +84,6 @@ fn write_into(image: &Image, dir: &Path) -> Result<()> {
 /// A folder holding an OCI image layout (what `--out` may replace).
 pub fn is_layout(dir: &Path) -> bool {
     dir.join("oci-layout").is_file()
-}
-
-fn is_empty_dir(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
 }
 
 /// `name:tag` -> (`name`, `tag`); no tag means `latest`. A `:` inside a registry port is not

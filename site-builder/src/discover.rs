@@ -221,7 +221,7 @@ fn has_front_matter(path: &Path) -> Result<bool, Diagnostic> {
 fn symlink_problem(root: &Path, path: &Path) -> Option<Diagnostic> {
     let target = match path.canonicalize() {
         Ok(t) => t,
-        Err(e) if e.raw_os_error() == Some(40) => {
+        Err(e) if crate::error::is_symlink_loop(&e) => {
             return Some(
                 Diagnostic::new(path, "symbolic link loops back on itself")
                     .hint("point the link at a real file, or remove it"),

@@ -189,7 +189,7 @@ pub fn io_error(path: &Path, action: &str, err: &std::io::Error) -> Diagnostic {
         ErrorKind::StorageFull => "free some disk space, then run again",
         ErrorKind::ReadOnlyFilesystem => "the file system is read-only: choose a writable place",
         ErrorKind::IsADirectory => "a folder stands where a file is expected",
-        _ if err.raw_os_error() == Some(libc_eloop()) => {
+        _ if is_symlink_loop(err) => {
             "a symbolic link loops back on itself: point it at a real file"
         }
         _ => "check that the file exists and is readable by you",
@@ -199,9 +199,9 @@ pub fn io_error(path: &Path, action: &str, err: &std::io::Error) -> Diagnostic {
     d
 }
 
-/// ELOOP ("too many levels of symbolic links") on Linux.
-const fn libc_eloop() -> i32 {
-    40
+/// ELOOP: "too many levels of symbolic links".
+pub fn is_symlink_loop(err: &std::io::Error) -> bool {
+    err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
 }
 
 /// A source file as text. Not UTF-8 is the author's to fix, so it is reported at the line

@@ -287,13 +287,7 @@ fn retryable(status: StatusCode) -> bool {
 /// reqwest's Display hides the cause ("error sending request"); the chain says why. A TLS
 /// handshake answered in plain HTTP gets its own sentence and fix.
 fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
+    let text = crate::error::chain(e);
     if text.contains("InvalidContentType") {
         return "the registry answered in plain HTTP, not HTTPS\n  help: for a registry on this machine (loopback) pass --insecure; any other registry must speak HTTPS".into();
     }
