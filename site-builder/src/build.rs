@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset};
@@ -13,6 +14,7 @@ use crate::discover::{self, Sources};
 use crate::document::{self, Document, Selection};
 use crate::error::Result;
 use crate::filters::{self, Filter, UrlBase};
+use crate::jekyll;
 use crate::lists::{Lists, Terms};
 use crate::output::RenderedSite;
 use crate::plan::{self, Generated, Index, Site};
@@ -34,9 +36,11 @@ pub struct BuildOptions {
     pub now: Option<DateTime<FixedOffset>>,
     /// Replace a non-empty destination folder that Galley did not write.
     pub force: bool,
-    /// `site.time`, in seconds since 1970 (the caller reads `SOURCE_DATE_EPOCH`); the
-    /// newest post's date when unset, so the same sources always give the same bytes.
+    /// `site.time`, in seconds since 1970 (the caller reads `SOURCE_DATE_EPOCH`); the build's
+    /// "now" when unset, as in Jekyll.
     pub source_date_epoch: Option<i64>,
+    /// `jekyll.environment` (the caller reads `JEKYLL_ENV`); `development` when unset.
+    pub environment: Option<String>,
 }
 
 impl BuildOptions {
@@ -123,6 +127,10 @@ pub(crate) struct State {
     pub base: Context,
     pub generated: Vec<Generated>,
     pub site: RenderedSite,
+    /// Jekyll's Liquid for this build, unless the site chose Tera.
+    pub tools: Option<Arc<jekyll::Tools>>,
+    /// `jekyll` as templates see it.
+    pub jekyll: Value,
 }
 
 impl State {
@@ -148,6 +156,8 @@ impl State {
             site: meta,
             posts: &self.index.post_urls,
             links: &self.index.links,
+            tools: self.tools.as_ref(),
+            jekyll: &self.jekyll,
         }
     }
 
@@ -187,10 +197,15 @@ fn render_steps(
         },
         config.smart_punctuation,
     );
-    let templates = t.step("templates", || Templates::load(&sources, &filters))?;
+    let templates = t.step("templates", || Templates::load(&sources, &filters, &config))?;
     let filter_map: HashMap<&'static str, Filter> =
         filters.iter().map(|f| (f.name, f.clone())).collect();
-    let index = Index::new(&docs, &sources, &templates, options.source_date_epoch);
+    let time = options
+        .source_date_epoch
+        .unwrap_or_else(|| selection.now.timestamp());
+    let index = Index::new(&docs, &sources, &templates, time);
+    let tools = liquid_tools(root, &config, &templates, &index);
+    let jekyll = jekyll_value(options);
     let terms = plan::terms(&docs[..index.posts]);
     let site = Site {
         root,
@@ -209,19 +224,32 @@ fn render_steps(
     } else {
         Vec::new()
     });
-    let converted = t.step("markdown", || {
-        render::convert_all(
-            &docs,
-            &Inputs {
+    macro_rules! inputs {
+        ($meta:expr) => {
+            Inputs {
                 config: &config,
                 root,
                 templates: &templates,
                 filters: &filter_map,
-                site: &meta,
+                site: $meta,
                 posts: &index.post_urls,
                 links: &index.links,
-            },
-        )
+                tools: tools.as_ref(),
+                jekyll: &jekyll,
+            }
+        };
+    }
+    let (converted, meta) = t.step("markdown", || -> Result<_> {
+        if tools.is_none() {
+            let converted = render::convert_all(&docs, &inputs!(&meta))?;
+            return Ok((converted, meta));
+        }
+        // Liquid pages run after the posts, as in Jekyll, so a feed or archive page written
+        // in Liquid sees each post's `content`.
+        let mut converted = render::convert_all(&docs[..index.posts], &inputs!(&meta))?;
+        let meta = site.value(&site.summaries(Some(&converted)));
+        converted.extend(render::convert_all(&docs[index.posts..], &inputs!(&meta))?);
+        Ok((converted, meta))
     })?;
     let summaries = site.summaries(Some(&converted));
     let mut base = site_context(site.value(&summaries));
@@ -236,7 +264,12 @@ fn render_steps(
         paginate_path: &config.paginate_path,
     };
     let pages = t.step("render", || {
-        render::layout_all(&plan.jobs, &templates, &mut base, &lists)
+        let liquid = tools.as_ref().map(|tools| render::Liquid {
+            tools,
+            jekyll: &jekyll,
+            smart_punctuation: config.smart_punctuation,
+        });
+        render::layout_all(&plan.jobs, &templates, &mut base, &lists, liquid.as_ref())
     })?;
     let rendered = t.step("assemble", || site.assemble(&plan, pages, &converted))?;
     drop(plan);
@@ -259,8 +292,40 @@ fn render_steps(
         base,
         generated,
         site: rendered,
+        tools,
+        jekyll,
     };
     Ok((state, t.0))
+}
+
+/// The tools Jekyll's tags need, when the site's templates are Liquid.
+pub(crate) fn liquid_tools(
+    root: &Path,
+    config: &Config,
+    templates: &Templates,
+    index: &Index,
+) -> Option<Arc<jekyll::Tools>> {
+    templates.liquid.as_ref().map(|parsed| {
+        Arc::new(jekyll::Tools::new(
+            parsed.clone(),
+            index.post_urls.clone(),
+            index.links.clone(),
+            UrlBase {
+                url: config.url.clone(),
+                baseurl: config.baseurl.clone(),
+            },
+            root,
+            config.strict_variables,
+        ))
+    })
+}
+
+/// `jekyll.environment` and `jekyll.version` (the Jekyll whose behaviour Galley follows).
+fn jekyll_value(options: &BuildOptions) -> Value {
+    serde_json::json!({
+        "environment": options.environment.as_deref().unwrap_or("development"),
+        "version": "4.3.1",
+    })
 }
 
 /// `_config.yml` with the time zone resolved and `--base-url` applied.
@@ -284,13 +349,21 @@ pub(crate) fn load_config(root: &Path, options: &BuildOptions) -> Result<Config>
     Ok(config)
 }
 
-/// Posts newest first (ties by path, so the order is stable), then pages by path.
+/// Posts newest first (same-day posts by path descending, as `site.posts` in Jekyll), then
+/// pages by path.
 pub(crate) fn sort_documents(docs: &mut [Document]) {
     docs.sort_by(|a, b| {
         b.is_post()
             .cmp(&a.is_post())
             .then_with(|| b.date.cmp(&a.date))
-            .then_with(|| a.rel.cmp(&b.rel))
+            // Jekyll orders same-day posts by path, then lists them newest first.
+            .then_with(|| {
+                if a.is_post() {
+                    b.rel.cmp(&a.rel)
+                } else {
+                    a.rel.cmp(&b.rel)
+                }
+            })
     });
 }
 

@@ -45,7 +45,7 @@ fn check_steps(root: &Path, options: &BuildOptions) -> Result<CheckReport> {
         },
         true,
     );
-    collect(Templates::load(&sources, &filters).map(|_| ()));
+    collect(Templates::load(&sources, &filters, &config).map(|_| ()));
     problems.into_result()?;
 
     let built = render_site(root, options)?;

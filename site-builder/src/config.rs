@@ -65,8 +65,28 @@ struct RawConfig {
     smart_punctuation: Option<bool>,
     highlight_theme: Option<String>,
     feed_limit: Option<usize>,
+    template_engine: Option<String>,
     #[serde(flatten)]
     extra: Map<String, Value>,
+}
+
+/// Which language the site's layouts, includes and pages are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// Jekyll's Liquid: the default, so a Jekyll site builds with no Galley key.
+    #[default]
+    Liquid,
+    /// Tera, chosen with `template_engine: tera`.
+    Tera,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Liquid => "liquid",
+            Engine::Tera => "tera",
+        }
+    }
 }
 
 /// The site's settings, with defaults filled in.
@@ -90,6 +110,10 @@ pub struct Config {
     pub smart_punctuation: bool,
     pub highlight_theme: String,
     pub feed_limit: usize,
+    /// `template_engine:` (`liquid`, the default, or `tera`).
+    pub engine: Engine,
+    /// Jekyll's `liquid: strict_variables: true`.
+    pub strict_variables: bool,
     /// Everything else, `author` and `deploy` included, as written.
     pub extra: Map<String, Value>,
     /// Where the config came from, for messages.
@@ -177,6 +201,25 @@ impl Config {
             not_a_list(&path, &text)?;
             serde_saphyr::from_str(&text).map_err(|e| yaml_diagnostic(&path, &e, 0))?
         };
+        if let Some(engine) = raw
+            .template_engine
+            .as_deref()
+            .filter(|e| !matches!(*e, "liquid" | "tera"))
+        {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("template_engine"))
+                .map_or(1, |i| i + 1);
+            return Err(Diagnostic::new(
+                &path,
+                format!("`template_engine: {engine}` is not an engine Galley has"),
+            )
+            .at_line(line)
+            .hint(
+                "use `template_engine: liquid` (Jekyll's, the default) or `template_engine: tera`",
+            )
+            .into());
+        }
         let config = Config::from_raw(raw, Some(path.clone()));
         config.validate(&path)?;
         validate_baseurl(&path, &text, &config.baseurl)?;
@@ -211,6 +254,16 @@ impl Config {
                 .highlight_theme
                 .unwrap_or_else(|| "InspiredGitHub".to_string()),
             feed_limit: raw.feed_limit.unwrap_or(20),
+            engine: match raw.template_engine.as_deref() {
+                Some("tera") => Engine::Tera,
+                _ => Engine::Liquid,
+            },
+            strict_variables: raw
+                .extra
+                .get("liquid")
+                .and_then(|l| l.get("strict_variables"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             extra: {
                 let mut extra = raw.extra;
                 if let Some(tz) = raw.timezone {
@@ -277,6 +330,18 @@ impl Config {
     }
 
     /// The config as templates see it under `site.*`.
+    /// The plugins the site lists (`plugins:`, or `gems:` as older sites write it).
+    pub fn plugins(&self) -> Vec<String> {
+        ["plugins", "gems"]
+            .iter()
+            .filter_map(|k| self.extra.get(*k))
+            .filter_map(Value::as_array)
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    }
+
     pub fn to_site_value(&self) -> Map<String, Value> {
         let mut map = self.extra.clone();
         map.insert("title".into(), self.title.clone().into());

@@ -15,7 +15,7 @@ pub struct PageView<'a> {
     pub front: &'a Map<String, Value>,
     pub title: &'a str,
     pub url: &'a str,
-    pub id: &'a str,
+    pub id: String,
     pub path: &'a str,
     pub slug: &'a str,
     pub collection: &'static str,
@@ -61,7 +61,7 @@ impl<'a> PageView<'a> {
             front: &doc.front,
             title: &doc.title,
             url: &doc.url,
-            id: &doc.url,
+            id: jekyll_id(doc),
             path: &doc.rel,
             slug: &doc.slug,
             collection: doc.collection.name(),
@@ -79,6 +79,17 @@ impl<'a> PageView<'a> {
             previous: None,
         }
     }
+}
+
+/// Jekyll's `page.id` for a post: its URL's folder and its slug (`/2024/05/01/hello`), with
+/// no trailing slash or extension.
+fn jekyll_id(doc: &Document) -> String {
+    if !doc.is_post() {
+        return doc.url.clone();
+    }
+    let url = doc.url.trim_end_matches('/');
+    let dir = url.rsplit_once('/').map_or("", |(d, _)| d);
+    format!("{dir}/{}", doc.slug)
 }
 
 /// Serialises a view into a JSON value; views hold only strings, maps and lists, so this

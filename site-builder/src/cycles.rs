@@ -106,6 +106,21 @@ pub fn tera_references(text: &str) -> Vec<(String, usize)> {
         .collect()
 }
 
+/// `{% include name %}` references in a Liquid template, with their lines (names written
+/// with `{{ }}` are only known when rendering, and are left out).
+pub fn liquid_references(text: &str) -> Vec<(String, usize)> {
+    let Ok(re) = regex::Regex::new(r#"\{%-?\s*include\s+["']?([^\s"'%{}]+)"#) else {
+        return Vec::new();
+    };
+    re.captures_iter(text)
+        .filter_map(|c| {
+            let name = c.get(1)?;
+            let line = text[..name.start()].matches('\n').count() + 1;
+            Some((name.as_str().to_string(), line))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

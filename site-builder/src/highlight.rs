@@ -92,6 +92,13 @@ pub fn stylesheet(theme: &str) -> String {
     css
 }
 
+/// HTML escaping for element text (quotes left as they are, as Markdown renderers do).
+pub fn escape_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// Minimal HTML escaping for text and attribute values.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -243,7 +243,7 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
     let templates = if changes.layouts.is_empty() {
         None
     } else {
-        let t = Templates::load(&state.sources, &state.filters).map_err(kept)?;
+        let t = Templates::load(&state.sources, &state.filters, &state.config).map_err(kept)?;
         let wants = plan::wants(&t, &state.index.doc_reads);
         if t.theme != state.templates.theme || t.layout_names() != state.templates.layout_names() {
             return Ok(Outcome::NeedsFull(
@@ -315,20 +315,28 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
     let changed_posts: Vec<usize> = touched.iter().copied().filter(|&i| i < posts).collect();
     let mut site_value = state.base.remove("site").unwrap_or_default();
     for &i in &changed_posts {
-        state.summaries[i] = plan::summary(&state.docs[i], Some(&state.converted[i]));
+        state.summaries[i] = plan::summary(
+            &state.docs[i],
+            Some(&state.converted[i]),
+            state.tools.is_some(),
+        );
         if wants.post_summaries() {
             patch_site(&mut site_value, Some(i), None, &state.summaries[i]);
         }
     }
     for &i in touched.iter().filter(|&&i| i >= posts) {
         if wants.pages {
-            let page = plan::summary(&state.docs[i], None);
+            let page = plan::summary(&state.docs[i], None, false);
             patch_site(&mut site_value, None, Some(i - posts), &page);
         }
     }
     state.base.extend(site_context(site_value));
 
     // Plan every page (cheap), render the ones the change shows on.
+    let new_tools = match &templates {
+        Some(t) => crate::build::liquid_tools(&state.root, &state.config, t, &state.index),
+        None => state.tools.clone(),
+    };
     let mut base = std::mem::take(&mut state.base);
     let rendered = {
         let view = state.view();
@@ -364,7 +372,12 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
                         .any(|&i| lists.shows_post(&job.extra, i))
             })
             .collect();
-        render::layout_all(&jobs, templates, &mut base, &lists).map(|pages| {
+        let liquid = new_tools.as_ref().map(|tools| render::Liquid {
+            tools,
+            jekyll: &state.jekyll,
+            smart_punctuation: state.config.smart_punctuation,
+        });
+        render::layout_all(&jobs, templates, &mut base, &lists, liquid.as_ref()).map(|pages| {
             jobs.iter()
                 .zip(pages)
                 .map(|(j, bytes)| (j.output.to_string(), j.doc.rel.clone(), bytes))
@@ -375,6 +388,7 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
     let rendered = rendered.map_err(|e| if mutated { broken(e) } else { kept(e) })?;
     if let Some(t) = templates {
         state.templates = t;
+        state.tools = new_tools;
     }
 
     let mut changed = Vec::with_capacity(rendered.len() + 2);
@@ -412,7 +426,7 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
 fn patch_meta(state: &mut State, i: usize) {
     let posts = state.index.posts;
     let wants = state.index.wants;
-    let entry = plan::summary(&state.docs[i], None);
+    let entry = plan::summary(&state.docs[i], None, false);
     if i < posts && wants.post_summaries() {
         patch_site(&mut state.meta, Some(i), None, &entry);
     } else if i >= posts && wants.pages {

@@ -21,6 +21,7 @@ pub mod filters;
 pub mod frontmatter;
 pub mod highlight;
 pub mod incremental;
+pub mod jekyll;
 pub mod kramdown;
 pub mod liquid;
 pub mod lists;

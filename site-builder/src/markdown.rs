@@ -120,6 +120,14 @@ pub fn render(body: &str, smart_punctuation: bool) -> Rendered {
                 };
                 code = Some((lang, String::new()));
             }
+            // kramdown with rouge marks inline code this way, and themes style it so.
+            Event::Code(text) => events.push(Event::Html(
+                format!(
+                    "<code class=\"language-plaintext highlighter-rouge\">{}</code>",
+                    highlight::escape_text(&text)
+                )
+                .into(),
+            )),
             other => events.push(other),
         }
     }

@@ -39,12 +39,7 @@ pub(crate) struct Index {
 }
 
 impl Index {
-    pub fn new(
-        docs: &[Document],
-        sources: &Sources,
-        templates: &Templates,
-        source_date_epoch: Option<i64>,
-    ) -> Index {
+    pub fn new(docs: &[Document], sources: &Sources, templates: &Templates, time: i64) -> Index {
         let posts = docs.iter().take_while(|d| d.is_post()).count();
         let post_urls = docs[..posts]
             .iter()
@@ -73,7 +68,7 @@ impl Index {
             links,
             doc_reads,
             wants,
-            time: site_time(&docs[..posts], source_date_epoch),
+            time: site_time(time),
         }
     }
 }
@@ -150,7 +145,13 @@ impl<'a> Site<'a> {
         self.posts()
             .iter()
             .enumerate()
-            .map(|(i, d)| summary(d, converted.and_then(|c| c.get(i))))
+            .map(|(i, d)| {
+                summary(
+                    d,
+                    converted.and_then(|c| c.get(i)),
+                    self.templates.liquid.is_some(),
+                )
+            })
             .collect()
     }
 
@@ -182,7 +183,7 @@ impl<'a> Site<'a> {
         if wants.pages {
             let pages = self.docs[self.index.posts..]
                 .iter()
-                .map(|d| summary(d, None))
+                .map(|d| summary(d, None, false))
                 .collect();
             site.insert("pages".into(), Value::Array(pages));
         }
@@ -458,12 +459,18 @@ impl<'a> Site<'a> {
 }
 
 /// A document as an entry of `site.posts` / `site.pages`.
-pub(crate) fn summary(doc: &Document, converted: Option<&Converted>) -> Value {
-    to_value(&PageView::new(
+/// A post as an entry of `site.posts`; Liquid sites also get its `content`, which Jekyll's
+/// feeds and archives print (Tera sites leave it out: their context is copied per thread).
+pub(crate) fn summary(doc: &Document, converted: Option<&Converted>, content: bool) -> Value {
+    let mut view = PageView::new(
         doc,
         converted.map_or("", |c| &c.excerpt),
         converted.map_or(0, |c| c.words),
-    ))
+    );
+    if content {
+        view.content = converted.map(|c| c.html.as_str());
+    }
+    to_value(&view)
 }
 
 /// The tags and categories of the posts (newest first).
@@ -480,14 +487,11 @@ pub(crate) fn is_home(doc: &Document) -> bool {
     doc.output == "index.html" && doc.collection == crate::document::Collection::Pages
 }
 
-/// `site.time`: the build's epoch when given (SOURCE_DATE_EPOCH, read by the caller), else
-/// the newest post's date, so the same sources always give the same bytes.
-fn site_time(posts: &[Document], source_date_epoch: Option<i64>) -> String {
-    if let Some(t) = source_date_epoch.and_then(|s| DateTime::from_timestamp(s, 0)) {
-        return dates::to_rfc3339(&t.fixed_offset());
-    }
-    posts.first().and_then(|p| p.date).map_or_else(
+/// `site.time`, from seconds since 1970 (the caller chooses: the build's time, as in
+/// Jekyll, or SOURCE_DATE_EPOCH or an image's epoch when the result must be reproducible).
+fn site_time(time: i64) -> String {
+    DateTime::from_timestamp(time, 0).map_or_else(
         || "1970-01-01T00:00:00+00:00".to_string(),
-        |d| dates::to_rfc3339(&d),
+        |t| dates::to_rfc3339(&t.fixed_offset()),
     )
 }

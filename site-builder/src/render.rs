@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -14,6 +15,7 @@ use crate::context::{to_value, LinkView, PageView};
 use crate::document::{Collection, Document, Format, LayoutChoice};
 use crate::error::{Diagnostic, Diagnostics, Result};
 use crate::filters::Filter;
+use crate::jekyll::{self, Json};
 use crate::liquid;
 use crate::lists::{Extra, Lists};
 use crate::markdown::{self, TocEntry};
@@ -38,6 +40,10 @@ pub struct Inputs<'a> {
     pub site: &'a Value,
     pub posts: &'a HashMap<String, String>,
     pub links: &'a HashMap<String, String>,
+    /// Jekyll's Liquid, unless the site chose Tera.
+    pub tools: Option<&'a Arc<jekyll::Tools>>,
+    /// `jekyll` (`environment`, `version`).
+    pub jekyll: &'a Value,
 }
 
 /// Pass one, in parallel; every document's errors are reported together.
@@ -61,11 +67,44 @@ pub fn convert_all(docs: &[Document], inputs: &Inputs) -> Result<Vec<Converted>>
 
 pub fn convert(doc: &Document, inputs: &Inputs) -> Result<Converted, Diagnostic> {
     let page = to_value(&PageView::new(doc, "", 0));
+    let body = match inputs.tools {
+        Some(tools) => body_liquid(doc, inputs, tools, &page)?,
+        None => body_mini(doc, inputs, &page)?,
+    };
+    finish(doc, inputs, body)
+}
+
+/// A body run through Jekyll's Liquid (unless `render_with_liquid: false`).
+fn body_liquid<'d>(
+    doc: &'d Document,
+    inputs: &Inputs,
+    tools: &Arc<jekyll::Tools>,
+    page: &Value,
+) -> Result<Cow<'d, str>, Diagnostic> {
+    if doc.front.get("render_with_liquid") == Some(&Value::Bool(false))
+        || !(doc.body.contains("{{") || doc.body.contains("{%"))
+    {
+        return Ok(Cow::Borrowed(&doc.body));
+    }
+    let roots: jekyll::Roots = vec![
+        ("site", Json::of(inputs.site)),
+        ("page", Json::of(page)),
+        ("jekyll", Json::of(inputs.jekyll)),
+    ];
+    jekyll::render_text(tools, &doc.body, &doc.abs, doc.body_line_offset, roots).map(Cow::Owned)
+}
+
+/// A body in a Tera site: the Liquid tags content uses, without logic.
+fn body_mini<'d>(
+    doc: &'d Document,
+    inputs: &Inputs,
+    page: &Value,
+) -> Result<Cow<'d, str>, Diagnostic> {
     let env = liquid::Env {
         templates: inputs.templates,
         filters: inputs.filters,
         site: inputs.site,
-        page: &page,
+        page,
         posts: inputs.posts,
         links: inputs.links,
         baseurl: &inputs.config.baseurl,
@@ -73,7 +112,10 @@ pub fn convert(doc: &Document, inputs: &Inputs) -> Result<Converted, Diagnostic>
         file: &doc.abs,
         line_offset: doc.body_line_offset,
     };
-    let body = liquid::render(&doc.body, &env)?;
+    liquid::render(&doc.body, &env)
+}
+
+fn finish(doc: &Document, inputs: &Inputs, body: Cow<'_, str>) -> Result<Converted, Diagnostic> {
     let smart = inputs.config.smart_punctuation;
     let (html, toc) = match doc.format {
         Format::Markdown => {
@@ -209,24 +251,32 @@ pub fn layout_all(
     templates: &Templates,
     base: &mut Context,
     lists: &Lists,
+    liquid: Option<&Liquid>,
 ) -> Result<Vec<Vec<u8>>> {
-    let results: Vec<Result<Vec<u8>, Diagnostic>> = if jobs.len() < SERIAL_JOBS {
-        jobs.iter()
-            .map(|job| render_job(job, templates, base, lists))
-            .collect()
-    } else {
-        let base = &*base;
-        let chunk = (jobs.len() / (rayon::current_num_threads() * 4)).max(1);
-        jobs.par_chunks(chunk)
-            .flat_map_iter(|chunk| {
-                let mut ctx = base.clone();
-                chunk
-                    .iter()
-                    .map(move |job| render_job(job, templates, &mut ctx, lists))
-                    .collect::<Vec<_>>()
-            })
-            .collect()
-    };
+    let results: Vec<Result<Vec<u8>, Diagnostic>> =
+        if let Some(liquid) = liquid.filter(|_| !templates.theme) {
+            // Liquid reads `site` in place, so pages share one context and need no copies.
+            let base = &*base;
+            jobs.par_iter()
+                .map(|job| render_job_liquid(job, templates, base, lists, liquid))
+                .collect()
+        } else if jobs.len() < SERIAL_JOBS {
+            jobs.iter()
+                .map(|job| render_job(job, templates, base, lists))
+                .collect()
+        } else {
+            let base = &*base;
+            let chunk = (jobs.len() / (rayon::current_num_threads() * 4)).max(1);
+            jobs.par_chunks(chunk)
+                .flat_map_iter(|chunk| {
+                    let mut ctx = base.clone();
+                    chunk
+                        .iter()
+                        .map(move |job| render_job(job, templates, &mut ctx, lists))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
     let mut problems = Diagnostics::default();
     let mut out = Vec::with_capacity(results.len());
     for r in results {
@@ -239,6 +289,119 @@ pub fn layout_all(
     Ok(out)
 }
 
+/// What rendering layouts in Liquid needs besides the pages.
+pub struct Liquid<'a> {
+    pub tools: &'a Arc<jekyll::Tools>,
+    pub jekyll: &'a Value,
+    pub smart_punctuation: bool,
+}
+
+/// The page as layouts see it.
+fn page_view<'a>(job: &'a Job, toc_html: &'a mut String) -> PageView<'a> {
+    let mut view = PageView::new(job.doc, &job.converted.excerpt, job.converted.words);
+    view.url = &job.url;
+    view.content = Some(&job.converted.html);
+    if job.doc.front.get("toc") == Some(&Value::Bool(true)) {
+        *toc_html = markdown::toc_html(&job.converted.toc);
+        view.toc = Some(toc_html);
+    }
+    view.previous = job.previous.map(LinkView::of);
+    view.next = job.next.map(LinkView::of);
+    view
+}
+
+/// A page through its layout chain in Liquid: `content` is what the layout below made,
+/// `layout` the layout's own front matter, as in Jekyll.
+fn render_job_liquid(
+    job: &Job,
+    templates: &Templates,
+    base: &Context,
+    lists: &Lists,
+    liquid: &Liquid,
+) -> Result<Vec<u8>, Diagnostic> {
+    let Some(layout) = &job.layout else {
+        return Ok(job.converted.html.clone().into_bytes());
+    };
+    let mut toc_html = String::new();
+    let null = Value::Null;
+    let site = base.get("site").unwrap_or(&null);
+    let extra = lists.value(&job.extra);
+    // Jekyll's `site.related_posts`: on a post, the ten newest other posts; elsewhere nil.
+    let related = match job.index {
+        Some(i) if job.doc.is_post() => Value::Array(
+            lists
+                .summaries
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .take(10)
+                .map(|(_, p)| p.clone())
+                .collect(),
+        ),
+        _ => Value::Null,
+    };
+    // A page that reads `paginator` (a paginated home) renders its body once per pager
+    // page, with that page's paginator, as jekyll-paginate does.
+    let body;
+    let mut view = page_view(job, &mut toc_html);
+    if let Some((key @ "paginator", value)) = &extra {
+        if job.doc.body.contains("paginator") {
+            let page = to_value(&view);
+            let roots: jekyll::Roots = vec![
+                ("site", Json::of(site)),
+                ("page", Json::of(&page)),
+                ("jekyll", Json::of(liquid.jekyll)),
+                (key, Json::of(value)),
+            ];
+            let text = jekyll::render_text(
+                liquid.tools,
+                &job.doc.body,
+                &job.doc.abs,
+                job.doc.body_line_offset,
+                roots,
+            )?;
+            body = match job.doc.format {
+                Format::Markdown => markdown::render(&text, liquid.smart_punctuation).html,
+                _ => text,
+            };
+            view.content = Some(&body);
+        }
+    }
+    let page = to_value(&view);
+    let mut content = view.content.unwrap_or_default().to_string();
+    let mut name = layout.to_string();
+    for _ in 0..16 {
+        let Some(l) = templates.layout(&name) else {
+            return Err(Diagnostic::new(
+                &job.doc.abs,
+                format!("unknown layout `{name}`"),
+            ));
+        };
+        let front = Value::Object(l.front.clone());
+        let text = liquid_core::model::Value::scalar(std::mem::take(&mut content));
+        let mut roots: jekyll::Roots = vec![
+            ("site", Json::of(site)),
+            ("page", Json::of(&page)),
+            ("layout", Json::of(&front)),
+            ("content", &text),
+            ("jekyll", Json::of(liquid.jekyll)),
+            ("site.related_posts", Json::of(&related)),
+        ];
+        if let Some((key, value)) = &extra {
+            roots.push((key, Json::of(value)));
+        }
+        content = jekyll::render_layout(liquid.tools, &l.template, &job.doc.abs, roots)?;
+        match &l.parent {
+            Some(p) => name = p.clone(),
+            None => return Ok(content.into_bytes()),
+        }
+    }
+    Err(
+        Diagnostic::new(format!("_layouts/{name}"), "layouts nest more than 16 deep")
+            .hint("a layout's `layout:` must not lead back to itself"),
+    )
+}
+
 fn render_job(
     job: &Job,
     templates: &Templates,
@@ -248,16 +411,8 @@ fn render_job(
     let Some(layout) = &job.layout else {
         return Ok(job.converted.html.clone().into_bytes());
     };
-    let toc_html;
-    let mut view = PageView::new(job.doc, &job.converted.excerpt, job.converted.words);
-    view.url = &job.url;
-    view.content = Some(&job.converted.html);
-    if job.doc.front.get("toc") == Some(&Value::Bool(true)) {
-        toc_html = markdown::toc_html(&job.converted.toc);
-        view.toc = Some(&toc_html);
-    }
-    view.previous = job.previous.map(LinkView::of);
-    view.next = job.next.map(LinkView::of);
+    let mut toc_html = String::new();
+    let view = page_view(job, &mut toc_html);
     ctx.insert("page", &view);
     for key in ["paginator", "taxonomy"] {
         ctx.remove(key);

@@ -2,15 +2,18 @@
 //! front matter `layout:` wraps it further (Jekyll's chaining), alongside Tera's `extends`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use tera::{Context, Tera};
 
+use crate::config::{Config, Engine};
 use crate::cycles::{self, Graph, Step};
 use crate::discover::{Role, Sources};
 use crate::error::{Diagnostic, Diagnostics, Result};
 use crate::filters::{self, Filter};
 use crate::frontmatter;
+use crate::jekyll;
 use crate::lists::Reads;
 use crate::theme;
 
@@ -42,11 +45,18 @@ pub struct Templates {
     /// Per layout name: every template its pages render through (its chain and what those
     /// include, extend or import), so a template edit re-renders only the pages using it.
     deps: HashMap<String, HashSet<String>>,
+    /// The site's own layouts and includes, parsed as Jekyll's Liquid (unless the site chose
+    /// Tera); the built-in theme is always Tera.
+    pub liquid: Option<Arc<jekyll::Parsed>>,
+    pub engine: Engine,
 }
 
 impl Templates {
-    pub fn load(sources: &Sources, filters: &[Filter]) -> Result<Templates> {
+    pub fn load(sources: &Sources, filters: &[Filter], config: &Config) -> Result<Templates> {
+        let engine = config.engine;
         let mut problems = Diagnostics::default();
+        let mut liquid =
+            (engine == Engine::Liquid).then(|| jekyll::Parsed::new(filters, &config.plugins()));
         let mut raw: Vec<(String, String)> = Vec::new();
         let mut layouts = HashMap::new();
         let mut includes = HashMap::new();
@@ -87,7 +97,18 @@ impl Templates {
                 split.body_line_offset,
                 split.body,
             );
-            raw.push((file.clone(), split.body.to_string()));
+            match liquid.as_mut() {
+                Some(l) => {
+                    l.add(
+                        &format!("layout:{file}"),
+                        &source.rel,
+                        split.body,
+                        split.body_line_offset,
+                    );
+                    problems.extend(l.error(&format!("layout:{file}")).cloned());
+                }
+                None => raw.push((file.clone(), split.body.to_string())),
+            }
             layouts.insert(
                 name,
                 Layout {
@@ -108,7 +129,10 @@ impl Templates {
             let file = source.rel.trim_start_matches("_includes/").to_string();
             claim(&mut names, &file, &source.rel, 0, &text);
             includes.insert(file.clone(), file.clone());
-            raw.push((file, text));
+            match liquid.as_mut() {
+                Some(l) => l.add(&format!("include:{file}"), &source.rel, &text, 0),
+                None => raw.push((file, text)),
+            }
         }
         for (template, text) in theme::TEMPLATES {
             raw.push((template.to_string(), text.to_string()));
@@ -135,7 +159,7 @@ impl Templates {
             }
         }
         problems.extend(names.clashes);
-        problems.extend(include_loops(&names.origins));
+        problems.extend(include_loops(&names.origins, engine));
         problems.into_result()?;
 
         let mut tera = Tera::default();
@@ -149,6 +173,8 @@ impl Templates {
             origins: names.origins,
             theme,
             deps: HashMap::new(),
+            liquid: liquid.map(Arc::new),
+            engine,
         };
         if let Err(e) = templates.tera.add_raw_templates(raw.clone()) {
             // Tera stops at the first bad template: parse each alone to report them all.
@@ -205,7 +231,8 @@ impl Templates {
             for other in self.origins.keys() {
                 if !seen.contains(other)
                     && (origin.text.contains(&format!("\"{other}\""))
-                        || origin.text.contains(&format!("'{other}'")))
+                        || origin.text.contains(&format!("'{other}'"))
+                        || origin.text.contains(&format!("include {other}")))
                 {
                     stack.push(other.clone());
                 }
@@ -415,10 +442,16 @@ impl Templates {
 }
 
 /// Templates that include, extend or import each other in a circle.
-fn include_loops(origins: &HashMap<String, Origin>) -> Vec<Diagnostic> {
+fn include_loops(origins: &HashMap<String, Origin>, engine: Engine) -> Vec<Diagnostic> {
     let mut graph = Graph::default();
     for (name, origin) in origins {
-        for (to, line) in cycles::tera_references(&origin.text) {
+        let references = match engine {
+            Engine::Liquid if !name.starts_with("galley/") => {
+                cycles::liquid_references(&origin.text)
+            }
+            _ => cycles::tera_references(&origin.text),
+        };
+        for (to, line) in references {
             if origins.contains_key(&to) {
                 let step = Step {
                     to,

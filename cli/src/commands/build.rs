@@ -42,6 +42,7 @@ impl Args {
             now: None,
             force: self.force,
             source_date_epoch: super::source_date_epoch()?,
+            environment: super::jekyll_env(),
         })
     }
 }

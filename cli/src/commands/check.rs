@@ -24,6 +24,7 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         future: args.future,
         destination: Some(args.site.join("_site")),
         source_date_epoch: super::source_date_epoch()?,
+        environment: super::jekyll_env(),
         ..BuildOptions::default()
     };
     let report = check(&args.site, &options).map_err(|e| super::report(&e))?;

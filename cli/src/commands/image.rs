@@ -112,6 +112,7 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
         precompress_above: args.precompress_above,
         options: BuildOptions {
             source_date_epoch: super::source_date_epoch()?,
+            environment: super::jekyll_env(),
             ..BuildOptions::default()
         },
     };

@@ -28,6 +28,11 @@ pub fn source_date_epoch() -> Result<Option<i64>, ExitCode> {
     galley_image::epoch::parse_source_date_epoch(raw.as_deref()).map_err(|e| fail(EXIT_USAGE, e))
 }
 
+/// `JEKYLL_ENV`, read here at the edge: `jekyll.environment` in templates.
+pub fn jekyll_env() -> Option<String> {
+    std::env::var("JEKYLL_ENV").ok().filter(|e| !e.is_empty())
+}
+
 /// Prints `message` to stderr and gives `code` as the exit code.
 pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");

@@ -292,6 +292,7 @@ pub(super) fn bake_for(
         precompress_above: galley_image::input::PRECOMPRESS_ABOVE,
         options: BuildOptions {
             source_date_epoch: super::source_date_epoch()?,
+            environment: super::jekyll_env(),
             ..BuildOptions::default()
         },
     };

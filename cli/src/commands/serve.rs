@@ -55,6 +55,7 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         now: None,
         force: false,
         source_date_epoch: super::source_date_epoch()?,
+        environment: super::jekyll_env(),
     };
     let started = Instant::now();
     let session = Session::start(&args.site, &options).map_err(|e| super::report(&e))?;

@@ -1,0 +1,334 @@
+//! The Liquid engine for Jekyll sites: one `Language` (Shopify's tags and filters, then
+//! Jekyll's), every layout and include parsed once, and the per-build tools that Jekyll's
+//! tags need (post URLs, source links, the site's URL base).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use liquid_core::model::ValueView;
+use liquid_core::{Error, Language, Renderable, Template};
+
+use super::filters::{self, Expressions};
+use super::runtime::{scope, Arenas};
+use super::{markup, tags};
+use crate::error::Diagnostic;
+use crate::filters::{Filter, UrlBase};
+
+/// A template's text as parsed, with where it came from for messages.
+struct Source {
+    rel: String,
+    line_offset: usize,
+    parsed: Result<Arc<Template>, Diagnostic>,
+}
+
+/// The site's layouts and includes, parsed once per load.
+pub struct Parsed {
+    pub language: Language,
+    templates: HashMap<String, Source>,
+}
+
+/// Shopify's standard tags and filters, then Jekyll's over them.
+fn language(shared: &[Filter], plugins: &[String]) -> Language {
+    use liquid_lib::stdlib;
+    let mut l = Language::default();
+    macro_rules! tags { ($($t:expr),*) => { $( l.tags.register(liquid_core::TagReflection::tag(&$t).to_string(), Box::new($t)); )* } }
+    macro_rules! blocks { ($($t:expr),*) => { $( l.blocks.register(liquid_core::BlockReflection::start_tag(&$t).to_string(), Box::new($t)); )* } }
+    macro_rules! filters { ($($t:expr),*) => { $( l.filters.register(liquid_core::FilterReflection::name(&$t).to_string(), Box::new($t)); )* } }
+    tags!(
+        stdlib::AssignTag,
+        stdlib::BreakTag,
+        stdlib::ContinueTag,
+        stdlib::CycleTag,
+        stdlib::IncrementTag,
+        stdlib::DecrementTag
+    );
+    blocks!(
+        stdlib::RawBlock,
+        stdlib::IfBlock,
+        stdlib::UnlessBlock,
+        stdlib::IfChangedBlock,
+        stdlib::ForBlock,
+        stdlib::TableRowBlock,
+        stdlib::CommentBlock,
+        stdlib::CaptureBlock,
+        stdlib::CaseBlock
+    );
+    filters!(
+        stdlib::Abs,
+        stdlib::Append,
+        stdlib::AtLeast,
+        stdlib::AtMost,
+        stdlib::Capitalize,
+        stdlib::Ceil,
+        stdlib::Compact,
+        stdlib::Concat,
+        stdlib::Default,
+        stdlib::DividedBy,
+        stdlib::Downcase,
+        stdlib::Escape,
+        stdlib::EscapeOnce,
+        stdlib::First,
+        stdlib::Floor,
+        stdlib::Join,
+        stdlib::Last,
+        stdlib::Lstrip,
+        stdlib::Map,
+        stdlib::Minus,
+        stdlib::Modulo,
+        stdlib::NewlineToBr,
+        stdlib::Plus,
+        stdlib::Prepend,
+        stdlib::Remove,
+        stdlib::RemoveFirst,
+        stdlib::Replace,
+        stdlib::ReplaceFirst,
+        stdlib::Reverse,
+        stdlib::Round,
+        stdlib::Rstrip,
+        stdlib::Size,
+        stdlib::Slice,
+        stdlib::SortNatural,
+        stdlib::Split,
+        stdlib::Strip,
+        stdlib::StripHtml,
+        stdlib::StripNewlines,
+        stdlib::Times,
+        stdlib::Truncate,
+        stdlib::TruncateWords,
+        stdlib::Uniq,
+        stdlib::Upcase,
+        stdlib::UrlDecode,
+        stdlib::UrlEncode
+    );
+    tags::register(&mut l);
+    filters::register(&mut l, shared);
+    super::plugins::register(&mut l, plugins);
+    l
+}
+
+impl Parsed {
+    pub fn new(shared: &[Filter], plugins: &[String]) -> Parsed {
+        Parsed {
+            language: language(shared, plugins),
+            templates: HashMap::new(),
+        }
+    }
+
+    /// Parses a layout or include. A broken include is reported only when something
+    /// includes it, as in Jekyll; the caller reports broken layouts at once.
+    pub fn add(&mut self, name: &str, rel: &str, text: &str, line_offset: usize) {
+        let parsed = parse(&self.language, text)
+            .map(Arc::new)
+            .map_err(|e| diagnose(&e, rel, line_offset, text));
+        self.templates.insert(
+            name.to_string(),
+            Source {
+                rel: rel.to_string(),
+                line_offset,
+                parsed,
+            },
+        );
+    }
+
+    /// The parse error of a template, if it has one.
+    pub fn error(&self, name: &str) -> Option<&Diagnostic> {
+        self.templates
+            .get(name)
+            .and_then(|s| s.parsed.as_ref().err())
+    }
+
+    fn template(&self, name: &str) -> Option<&Source> {
+        self.templates.get(name)
+    }
+}
+
+fn parse(language: &Language, text: &str) -> liquid_core::Result<Template> {
+    Ok(Template::new(liquid_core::parser::parse(
+        &markup::protect(text),
+        language,
+    )?))
+}
+
+/// What Jekyll's tags and filters need during one build.
+pub struct Tools {
+    pub parsed: Arc<Parsed>,
+    /// Post file stem to URL, for `post_url`.
+    pub posts: HashMap<String, String>,
+    /// Source path to URL, for `link`.
+    pub links: HashMap<String, String>,
+    pub base: UrlBase,
+    pub root: PathBuf,
+    /// `liquid: strict_variables: true`: an undefined variable is an error.
+    pub strict_variables: bool,
+    pub expressions: Expressions,
+    relative: Mutex<HashMap<PathBuf, Arc<Template>>>,
+}
+
+impl Tools {
+    pub fn new(
+        parsed: Arc<Parsed>,
+        posts: HashMap<String, String>,
+        links: HashMap<String, String>,
+        base: UrlBase,
+        root: &Path,
+        strict_variables: bool,
+    ) -> Tools {
+        Tools {
+            parsed,
+            posts,
+            links,
+            base,
+            root: root.to_path_buf(),
+            strict_variables,
+            expressions: Expressions::default(),
+            relative: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `{% include name %}`: from `_includes/` (the site's, then its theme's).
+    pub fn include(&self, name: &str) -> liquid_core::Result<Arc<Template>> {
+        match self.parsed.template(&format!("include:{name}")) {
+            Some(Source { parsed: Ok(t), .. }) => Ok(t.clone()),
+            Some(Source { parsed: Err(d), .. }) => Err(Error::with_msg(d.to_string())),
+            None => Err(Error::with_msg(format!(
+                "could not find `{name}` in _includes/ (includes live in the site's _includes folder or its theme's)"
+            ))),
+        }
+    }
+
+    /// `{% include_relative path %}`: a file beside the one being rendered, inside the site.
+    pub fn include_relative(&self, file: &Path, name: &str) -> liquid_core::Result<Arc<Template>> {
+        let dir = file.parent().unwrap_or(&self.root);
+        let path = dir.join(name);
+        let real = path
+            .canonicalize()
+            .map_err(|e| Error::with_msg(format!("include_relative: cannot read `{name}`: {e}")))?;
+        let root = self
+            .root
+            .canonicalize()
+            .map_err(|e| Error::with_msg(format!("include_relative: {e}")))?;
+        if !real.starts_with(&root) {
+            return Err(Error::with_msg(format!(
+                "include_relative: `{name}` is outside the site"
+            )));
+        }
+        let mut cache = self
+            .relative
+            .lock()
+            .map_err(|_| Error::with_msg("include_relative cache poisoned"))?;
+        if let Some(t) = cache.get(&real) {
+            return Ok(t.clone());
+        }
+        let text = std::fs::read_to_string(&real)
+            .map_err(|e| Error::with_msg(format!("include_relative: cannot read `{name}`: {e}")))?;
+        let rel = real
+            .strip_prefix(&root)
+            .unwrap_or(&real)
+            .display()
+            .to_string();
+        let t = Arc::new(
+            parse(&self.parsed.language, &text)
+                .map_err(|e| Error::with_msg(diagnose(&e, &rel, 0, &text).to_string()))?,
+        );
+        cache.insert(real, t.clone());
+        Ok(t)
+    }
+}
+
+/// The roots a render sees.
+pub type Roots<'a> = Vec<(&'static str, &'a dyn ValueView)>;
+
+/// Renders a document's body: parsed here (each body renders once), run with `roots`.
+pub fn render_text(
+    tools: &Arc<Tools>,
+    text: &str,
+    file: &Path,
+    line_offset: usize,
+    roots: Roots<'_>,
+) -> Result<String, Diagnostic> {
+    let rel = file
+        .strip_prefix(&tools.root)
+        .unwrap_or(file)
+        .display()
+        .to_string();
+    let template =
+        parse(&tools.parsed.language, text).map_err(|e| diagnose(&e, &rel, line_offset, text))?;
+    let arenas = Arenas::default();
+    let runtime = scope(roots, tools, file.to_path_buf(), &arenas);
+    template
+        .render(&runtime)
+        .map_err(|e| diagnose(&e, &rel, line_offset, text))
+}
+
+/// Renders the layout `name` (its template file, e.g. `default.html`) with `roots`.
+pub fn render_layout(
+    tools: &Arc<Tools>,
+    name: &str,
+    file: &Path,
+    roots: Roots<'_>,
+) -> Result<String, Diagnostic> {
+    let source = tools
+        .parsed
+        .template(&format!("layout:{name}"))
+        .ok_or_else(|| Diagnostic::new(format!("_layouts/{name}"), "layout not loaded"))?;
+    let template = source.parsed.as_ref().map_err(Clone::clone)?;
+    let arenas = Arenas::default();
+    let runtime = scope(roots, tools, file.to_path_buf(), &arenas);
+    template.render(&runtime).map_err(|e| {
+        let text = std::fs::read_to_string(tools.root.join(&source.rel)).unwrap_or_default();
+        diagnose(&e, &source.rel, source.line_offset, &text)
+    })
+}
+
+/// A Liquid error as a diagnostic at the template's file, line and column.
+pub fn diagnose(err: &Error, rel: &str, line_offset: usize, text: &str) -> Diagnostic {
+    let message = err.to_string();
+    let position = regex::Regex::new(r"--> (\d+):(\d+)").ok().and_then(|re| {
+        re.captures(&message).map(|c| {
+            (
+                c[1].parse::<usize>().unwrap_or(1),
+                c[2].parse::<usize>().unwrap_or(1),
+            )
+        })
+    });
+    let detail = message
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("= "))
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            message
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("-->") && !l.starts_with('|'))
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+    let detail = detail.trim_start_matches("liquid: ").to_string();
+    let mut d = Diagnostic::new(rel, format!("Liquid error: {detail}"));
+    match position {
+        Some((line, col)) => d = d.at(line + line_offset, col),
+        None => {
+            // Render errors carry no position: point at the first line naming what failed.
+            let needle = regex::Regex::new(r"requested variable=(\S+)")
+                .ok()
+                .and_then(|re| re.captures(&message).map(|c| c[1].to_string()))
+                .or_else(|| {
+                    regex::Regex::new(r"\{%-?\s*([^%]+?)\s*-?%\}")
+                        .ok()
+                        .and_then(|re| re.captures(&message).map(|c| c[1].to_string()))
+                });
+            if let Some((i, col)) = needle.and_then(|n| {
+                text.lines()
+                    .enumerate()
+                    .find_map(|(i, l)| l.find(n.as_str()).map(|c| (i, c)))
+            }) {
+                d = d.at(i + 1 + line_offset, col + 1);
+            }
+        }
+    }
+    d.hint(
+        "templates run Jekyll's Liquid (https://shopify.github.io/liquid/ and https://jekyllrb.com/docs/liquid/); to use Tera instead, set `template_engine: tera` in _config.yml",
+    )
+}

@@ -1,0 +1,299 @@
+//! The site's data (`serde_json` values, built once per build) seen by Liquid in place: a
+//! 10,000-post `site.posts` is read by every page without being copied into Liquid's own
+//! value type.
+
+use std::fmt;
+
+use liquid_core::model::{
+    ArrayView, DisplayCow, KStringCow, ObjectView, ScalarCow, State, Value as LValue, ValueView,
+};
+use ref_cast::RefCast;
+use serde_json::{Map, Value};
+
+/// A JSON value as Liquid sees it.
+#[derive(RefCast)]
+#[repr(transparent)]
+pub struct Json(pub Value);
+
+#[derive(RefCast)]
+#[repr(transparent)]
+struct JsonArray(Vec<Value>);
+
+#[derive(RefCast)]
+#[repr(transparent)]
+struct JsonObject(Map<String, Value>);
+
+impl Json {
+    pub fn of(v: &Value) -> &Json {
+        Json::ref_cast(v)
+    }
+}
+
+impl fmt::Debug for Json {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+impl fmt::Debug for JsonArray {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+impl fmt::Debug for JsonObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// How Liquid prints a value: nothing for nil, arrays joined without separators, objects as
+/// Ruby's `inspect` would (rare in real templates, but it must not fail).
+struct Render<'a>(&'a Value);
+
+impl fmt::Display for Render<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Value::Null => Ok(()),
+            Value::String(s) => f.write_str(s),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Number(n) => write!(f, "{n}"),
+            Value::Array(items) => items.iter().try_for_each(|i| Render(i).fmt(f)),
+            Value::Object(_) => f.write_str(&crate::jekyll::filters::inspect(self.0)),
+        }
+    }
+}
+
+fn scalar(v: &Value) -> Option<ScalarCow<'_>> {
+    match v {
+        Value::String(s) => Some(ScalarCow::new(s.as_str())),
+        Value::Bool(b) => Some(ScalarCow::new(*b)),
+        Value::Number(n) => Some(match n.as_i64() {
+            Some(i) => ScalarCow::new(i),
+            None => ScalarCow::new(n.as_f64().unwrap_or(0.0)),
+        }),
+        _ => None,
+    }
+}
+
+/// JSON into Liquid's own value (for filters that build new values).
+pub fn to_liquid(v: &Value) -> LValue {
+    match v {
+        Value::Null => LValue::Nil,
+        Value::Array(items) => LValue::Array(items.iter().map(to_liquid).collect()),
+        Value::Object(m) => LValue::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone().into(), to_liquid(v)))
+                .collect(),
+        ),
+        other => scalar(other).map_or(LValue::Nil, |s| LValue::Scalar(s.into_owned())),
+    }
+}
+
+/// Any Liquid value as JSON (for filters written once over JSON).
+pub fn from_liquid(v: &dyn ValueView) -> Value {
+    if v.is_nil() {
+        return Value::Null;
+    }
+    if let Some(a) = v.as_array() {
+        return Value::Array(a.values().map(from_liquid).collect());
+    }
+    if let Some(o) = v.as_object() {
+        return Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.to_string(), from_liquid(v)))
+                .collect(),
+        );
+    }
+    match v.as_scalar() {
+        Some(s) => match (v.type_name(), s.to_bool(), s.to_integer(), s.to_float()) {
+            (_, Some(b), _, _) => Value::Bool(b),
+            ("whole number", _, Some(i), _) => Value::from(i),
+            ("fractional number", _, _, Some(f)) => {
+                serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+            }
+            _ => Value::String(s.to_kstr().to_string()),
+        },
+        None => Value::Null,
+    }
+}
+
+fn state(v: &Value, state: State) -> bool {
+    let empty = match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    };
+    match state {
+        State::Truthy => !matches!(v, Value::Null | Value::Bool(false)),
+        State::DefaultValue => empty || matches!(v, Value::Bool(false)),
+        State::Empty => empty && !v.is_null(),
+        State::Blank => {
+            empty
+                || matches!(v, Value::Bool(false))
+                || v.as_str().is_some_and(|s| s.trim().is_empty())
+        }
+    }
+}
+
+impl ValueView for Json {
+    fn as_debug(&self) -> &dyn fmt::Debug {
+        self
+    }
+    fn render(&self) -> DisplayCow<'_> {
+        DisplayCow::Owned(Box::new(Render(&self.0)))
+    }
+    fn source(&self) -> DisplayCow<'_> {
+        DisplayCow::Owned(Box::new(self.0.to_string()))
+    }
+    fn type_name(&self) -> &'static str {
+        match &self.0 {
+            Value::Null => "nil",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        }
+    }
+    fn query_state(&self, s: State) -> bool {
+        state(&self.0, s)
+    }
+    fn to_kstr(&self) -> KStringCow<'_> {
+        match &self.0 {
+            Value::String(s) => KStringCow::from_ref(s),
+            other => KStringCow::from_string(Render(other).to_string()),
+        }
+    }
+    fn to_value(&self) -> LValue {
+        to_liquid(&self.0)
+    }
+    fn as_scalar(&self) -> Option<ScalarCow<'_>> {
+        scalar(&self.0)
+    }
+    fn as_array(&self) -> Option<&dyn ArrayView> {
+        match &self.0 {
+            Value::Array(a) => Some(JsonArray::ref_cast(a)),
+            _ => None,
+        }
+    }
+    fn as_object(&self) -> Option<&dyn ObjectView> {
+        match &self.0 {
+            Value::Object(o) => Some(JsonObject::ref_cast(o)),
+            _ => None,
+        }
+    }
+    fn is_nil(&self) -> bool {
+        self.0.is_null()
+    }
+}
+
+macro_rules! container_value_view {
+    ($t:ty, $variant:ident, $name:literal, $as:ident, $dyn:ty) => {
+        impl ValueView for $t {
+            fn as_debug(&self) -> &dyn fmt::Debug {
+                self
+            }
+            fn render(&self) -> DisplayCow<'_> {
+                DisplayCow::Owned(Box::new(
+                    Render(&Value::$variant(self.0.clone())).to_string(),
+                ))
+            }
+            fn source(&self) -> DisplayCow<'_> {
+                DisplayCow::Owned(Box::new(Value::$variant(self.0.clone()).to_string()))
+            }
+            fn type_name(&self) -> &'static str {
+                $name
+            }
+            fn query_state(&self, s: State) -> bool {
+                match s {
+                    State::Truthy => true,
+                    _ => self.0.is_empty(),
+                }
+            }
+            fn to_kstr(&self) -> KStringCow<'_> {
+                KStringCow::from_string(Render(&Value::$variant(self.0.clone())).to_string())
+            }
+            fn to_value(&self) -> LValue {
+                to_liquid(&Value::$variant(self.0.clone()))
+            }
+            fn $as(&self) -> Option<&$dyn> {
+                Some(self)
+            }
+        }
+    };
+}
+
+container_value_view!(JsonArray, Array, "array", as_array, dyn ArrayView);
+container_value_view!(JsonObject, Object, "object", as_object, dyn ObjectView);
+
+impl ArrayView for JsonArray {
+    fn as_value(&self) -> &dyn ValueView {
+        self
+    }
+    fn size(&self) -> i64 {
+        self.0.len() as i64
+    }
+    fn values<'k>(&'k self) -> Box<dyn Iterator<Item = &'k dyn ValueView> + 'k> {
+        Box::new(self.0.iter().map(|v| Json::of(v) as &dyn ValueView))
+    }
+    fn contains_key(&self, index: i64) -> bool {
+        self.get(index).is_some()
+    }
+    fn get(&self, index: i64) -> Option<&dyn ValueView> {
+        let i = if index < 0 {
+            self.0.len().checked_sub(index.unsigned_abs() as usize)?
+        } else {
+            index as usize
+        };
+        self.0.get(i).map(|v| Json::of(v) as &dyn ValueView)
+    }
+}
+
+impl ObjectView for JsonObject {
+    fn as_value(&self) -> &dyn ValueView {
+        self
+    }
+    fn size(&self) -> i64 {
+        self.0.len() as i64
+    }
+    fn keys<'k>(&'k self) -> Box<dyn Iterator<Item = KStringCow<'k>> + 'k> {
+        Box::new(self.0.keys().map(|k| KStringCow::from_ref(k)))
+    }
+    fn values<'k>(&'k self) -> Box<dyn Iterator<Item = &'k dyn ValueView> + 'k> {
+        Box::new(self.0.values().map(|v| Json::of(v) as &dyn ValueView))
+    }
+    fn iter<'k>(&'k self) -> Box<dyn Iterator<Item = (KStringCow<'k>, &'k dyn ValueView)> + 'k> {
+        Box::new(
+            self.0
+                .iter()
+                .map(|(k, v)| (KStringCow::from_ref(k), Json::of(v) as &dyn ValueView)),
+        )
+    }
+    fn contains_key(&self, index: &str) -> bool {
+        self.0.contains_key(index)
+    }
+    fn get<'s>(&'s self, index: &str) -> Option<&'s dyn ValueView> {
+        self.0.get(index).map(|v| Json::of(v) as &dyn ValueView)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_prints_as_liquid() {
+        let v = serde_json::json!({"a": [1, "x", null], "b": {"c": true}, "n": 2.5});
+        assert_eq!(from_liquid(&to_liquid(&v)), v);
+        assert_eq!(from_liquid(Json::of(&v)), v);
+        let arr = Json::of(&v["a"]);
+        assert_eq!(arr.render().to_string(), "1x");
+        assert_eq!(
+            arr.as_array().and_then(|a| a.get(-1)).map(|x| x.is_nil()),
+            Some(true)
+        );
+        assert!(!Json::of(&Value::Null).query_state(State::Truthy));
+        assert!(Json::of(&Value::from("  ")).query_state(State::Blank));
+    }
+}

@@ -1,0 +1,17 @@
+//! Jekyll's Liquid: the template engine a Jekyll site's layouts, includes and pages run on.
+//! Shopify's Liquid comes from the `liquid` crates; Jekyll's tags (`markup`, `tags`) and
+//! filters (`filters`) are added on top; the site's data is read in place (`json`) by a
+//! runtime that treats undefined variables as Liquid does (`runtime`); `engine` parses each
+//! template once and renders bodies and layouts.
+
+pub mod engine;
+pub mod filters;
+pub mod json;
+pub mod lenient;
+pub mod markup;
+pub mod plugins;
+pub mod runtime;
+pub mod tags;
+
+pub use engine::{diagnose, render_layout, render_text, Parsed, Roots, Tools};
+pub use json::Json;
