@@ -134,6 +134,7 @@ fn unknown_liquid_tags_are_errors_not_text() {
         "_posts/2024-01-01-post.md:6:1",
         "Liquid tag `for` is not run inside posts and pages",
     );
+    // A Liquid site without jekyll-seo-tag in `plugins:`: Jekyll's own error, at the tag.
     assert_error(
         "unknown-liquid-tag2",
         "_posts/2024-01-01-post.md:6:1",

@@ -46,7 +46,7 @@ const POSTS_DEFAULTS: &str = "defaults:\n  - scope: {type: posts}\n    values: {
 pub fn galley(root: &Path, posts: &[Post]) -> Result<()> {
     write(
         &root.join("_config.yml"),
-        &format!("{CONFIG}{POSTS_DEFAULTS}"),
+        &format!("{CONFIG}template_engine: tera\n{POSTS_DEFAULTS}"),
     )?;
     write(&root.join("_layouts/default.html"), DEFAULT_LAYOUT)?;
     write(&root.join("_layouts/post.html"), POST_LAYOUT)?;

@@ -284,7 +284,7 @@ pub fn render_layout(
 /// A Liquid error as a diagnostic at the template's file, line and column.
 pub fn diagnose(err: &Error, rel: &str, line_offset: usize, text: &str) -> Diagnostic {
     let message = err.to_string();
-    let position = regex::Regex::new(r"--> (\d+):(\d+)").ok().and_then(|re| {
+    let mut position = regex::Regex::new(r"--> (\d+):(\d+)").ok().and_then(|re| {
         re.captures(&message).map(|c| {
             (
                 c[1].parse::<usize>().unwrap_or(1),
@@ -305,7 +305,34 @@ pub fn diagnose(err: &Error, rel: &str, line_offset: usize, text: &str) -> Diagn
                 .collect::<Vec<_>>()
                 .join("; ")
         });
-    let detail = detail.trim_start_matches("liquid: ").to_string();
+    let mut detail = detail.trim_start_matches("liquid: ").to_string();
+    let mut hint = "templates run Jekyll's Liquid (https://shopify.github.io/liquid/ and https://jekyllrb.com/docs/liquid/); to use Tera instead, set `template_engine: tera` in _config.yml".to_string();
+    if let (Some((line, col)), true) = (position, detail.starts_with("Unknown tag")) {
+        let name: String = text
+            .lines()
+            .nth(line.saturating_sub(1))
+            .and_then(|l| l.get(col.saturating_sub(1)..))
+            .map(|rest| {
+                rest.trim_start_matches(['{', '%', '-', ' '])
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect()
+            })
+            .unwrap_or_default();
+        detail = format!("unknown Liquid tag `{name}`");
+        // Point at the tag's `{%`, where the author reads it.
+        let opening = text
+            .lines()
+            .nth(line.saturating_sub(1))
+            .and_then(|l| l.get(..col.saturating_sub(1)))
+            .and_then(|before| before.rfind("{%"));
+        if let Some(o) = opening {
+            position = Some((line, o + 1));
+        }
+        hint = format!(
+            "if `{name}` comes from a Jekyll plugin, list the plugin under `plugins:` in _config.yml (Galley builds in jekyll-seo-tag, jekyll-feed and jekyll-gist); literal braces go in {{% raw %}}…{{% endraw %}}"
+        );
+    }
     let mut d = Diagnostic::new(rel, format!("Liquid error: {detail}"));
     match position {
         Some((line, col)) => d = d.at(line + line_offset, col),
@@ -320,15 +347,28 @@ pub fn diagnose(err: &Error, rel: &str, line_offset: usize, text: &str) -> Diagn
                         .and_then(|re| re.captures(&message).map(|c| c[1].to_string()))
                 });
             if let Some((i, col)) = needle.and_then(|n| {
-                text.lines()
-                    .enumerate()
-                    .find_map(|(i, l)| l.find(n.as_str()).map(|c| (i, c)))
+                let n = n.trim().to_string();
+                text.lines().enumerate().find_map(|(i, l)| {
+                    // At the tag's `{%` when the needle is a tag's text.
+                    l.find(n.as_str()).map(|c| {
+                        (
+                            i,
+                            l[..c]
+                                .rfind("{%")
+                                .filter(|o| {
+                                    l[*o..c]
+                                        .trim_start_matches(['{', '%', '-'])
+                                        .trim()
+                                        .is_empty()
+                                })
+                                .unwrap_or(c),
+                        )
+                    })
+                })
             }) {
                 d = d.at(i + 1 + line_offset, col + 1);
             }
         }
     }
-    d.hint(
-        "templates run Jekyll's Liquid (https://shopify.github.io/liquid/ and https://jekyllrb.com/docs/liquid/); to use Tera instead, set `template_engine: tera` in _config.yml",
-    )
+    d.hint(hint)
 }

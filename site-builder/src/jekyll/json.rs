@@ -104,14 +104,18 @@ pub fn from_liquid(v: &dyn ValueView) -> Value {
         );
     }
     match v.as_scalar() {
-        Some(s) => match (v.type_name(), s.to_bool(), s.to_integer(), s.to_float()) {
-            (_, Some(b), _, _) => Value::Bool(b),
-            ("whole number", _, Some(i), _) => Value::from(i),
-            ("fractional number", _, _, Some(f)) => {
-                serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+        Some(s) => {
+            // Strings print quoted in Liquid's source form; numbers and booleans do not.
+            let quoted = v.source().to_string().starts_with('"');
+            match (quoted, s.to_bool(), s.to_integer(), s.to_float()) {
+                (false, Some(b), _, _) => Value::Bool(b),
+                (false, _, Some(i), _) => Value::from(i),
+                (false, _, _, Some(f)) => {
+                    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+                }
+                _ => Value::String(s.to_kstr().to_string()),
             }
-            _ => Value::String(s.to_kstr().to_string()),
-        },
+        }
         None => Value::Null,
     }
 }

@@ -79,7 +79,7 @@ pub fn protect(text: &str) -> Cow<'_, str> {
 /// The markup of a protected tag, from the literal `protect` wrote.
 pub fn decode(literal: &str) -> Option<String> {
     let hex = literal.trim().trim_matches('"');
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..hex.len())

@@ -119,6 +119,18 @@ struct Tag {
 
 impl Renderable for Tag {
     fn render_to(&self, writer: &mut dyn Write, runtime: &dyn Runtime) -> Result<()> {
+        self.run(writer, runtime).map_err(|e| {
+            let source = match &self.markup {
+                Markup::Fixed(t) => t.clone(),
+                Markup::Rendered(_) => String::new(),
+            };
+            e.trace(format!("{{% {} {source} %}}", self.kind.name()))
+        })
+    }
+}
+
+impl Tag {
+    fn run(&self, writer: &mut dyn Write, runtime: &dyn Runtime) -> Result<()> {
         let markup = self.markup.text(runtime)?;
         let tools = tools(runtime)?;
         let out = match self.kind {

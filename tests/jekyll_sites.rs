@@ -1,0 +1,198 @@
+//! Real Jekyll sites build unchanged: each site in `../shared/jekyll-sites/` is built by
+//! Debian's `jekyll` and by Galley from the same sources, and Galley must write the same HTML
+//! pages with the same visible text (≥ 0.98 similar on every page), the same feed entries and
+//! the same sitemap URLs. Jekyll's output is the expected value, produced in the test run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use galley_site_builder::{build, BuildOptions};
+
+/// Where the shared corpus lives: beside the repository, unless `GALLEY_JEKYLL_SITES` says.
+fn corpus() -> PathBuf {
+    std::env::var_os("GALLEY_JEKYLL_SITES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/jekyll-sites"))
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir(from) {
+        let rel = entry.strip_prefix(from).expect("inside");
+        let target = to.join(rel);
+        if entry.is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+        } else {
+            std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
+            std::fs::copy(&entry, &target).expect("copy");
+        }
+    }
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    let mut i = 0;
+    while i < out.len() {
+        if out[i].is_dir() {
+            let mut children: Vec<PathBuf> = std::fs::read_dir(&out[i])
+                .expect("read dir")
+                .map(|e| e.expect("entry").path())
+                .collect();
+            children.sort();
+            out.extend(children);
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Every file under `dir`, relative, `/`-separated.
+fn files(dir: &Path) -> BTreeSet<String> {
+    walkdir(dir)
+        .into_iter()
+        .filter(|p| p.is_file())
+        .map(|p| {
+            p.strip_prefix(dir)
+                .expect("inside")
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .filter(|p| !p.starts_with(".galley"))
+        .collect()
+}
+
+/// What a reader sees: scripts, styles and comments dropped, block tags as spaces, other tags
+/// removed, entities decoded, whitespace folded.
+fn visible_text(html: &str) -> String {
+    let drop = regex::Regex::new(r"(?is)<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->")
+        .expect("regex");
+    let block = regex::Regex::new(r"(?i)</?(p|div|li|br|h[1-6]|tr|td|th|pre|table|section|article|header|footer|nav|ul|ol|dd|dt|dl|blockquote|figure|figcaption|title|head|body|html|hr|img|meta|link|main|aside|time|form|input|button|label|tbody|thead)\b[^>]*>").expect("regex");
+    let tag = regex::Regex::new(r"<[^>]+>").expect("regex");
+    let text = drop.replace_all(html, " ");
+    let text = block.replace_all(&text, " ");
+    let text = tag.replace_all(&text, "");
+    let text = text
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#8217;", "\u{2019}")
+        .replace("&rsquo;", "\u{2019}")
+        .replace("&amp;", "&");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `<tag>…</tag>` contents of an XML file, as a set.
+fn elements(xml: &str, tag: &str) -> BTreeSet<String> {
+    let re = regex::Regex::new(&format!(r"(?s)<{tag}>(.*?)</{tag}>")).expect("regex");
+    re.captures_iter(xml)
+        .map(|c| c[1].trim().to_string())
+        .collect()
+}
+
+/// Builds `name` with Jekyll and with Galley and compares them; returns the report.
+fn compare(name: &str) -> Vec<String> {
+    let src = corpus().join(name).join("src");
+    assert!(src.is_dir(), "missing test corpus {}", src.display());
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // Jekyll writes a cache into its source, so it builds a copy; the Gemfile is set aside
+    // so Debian's gems are used (see the corpus README).
+    let jekyll_src = tmp.path().join("jekyll-src");
+    copy_tree(&src, &jekyll_src);
+    for f in ["Gemfile", "Gemfile.lock"] {
+        let _ = std::fs::remove_file(jekyll_src.join(f));
+    }
+    let jekyll_out = tmp.path().join("jekyll-out");
+    let status = Command::new("jekyll")
+        .arg("build")
+        .arg("--source")
+        .arg(&jekyll_src)
+        .arg("--destination")
+        .arg(&jekyll_out)
+        .env("JEKYLL_ENV", "production")
+        .output()
+        .expect("jekyll runs (the README's test command installs it)");
+    assert!(
+        status.status.success(),
+        "jekyll failed on {name}: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let galley_out = tmp.path().join("galley-out");
+    let options = BuildOptions {
+        environment: Some("production".into()),
+        ..BuildOptions::default()
+    };
+    build(&src, &galley_out, &options)
+        .unwrap_or_else(|e| panic!("galley failed on {name} unchanged:\n{e}"));
+
+    let mut problems = Vec::new();
+    let (jekyll_files, galley_files) = (files(&jekyll_out), files(&galley_out));
+    let html = |set: &BTreeSet<String>| -> BTreeSet<String> {
+        set.iter()
+            .filter(|p| p.ends_with(".html"))
+            .cloned()
+            .collect()
+    };
+    let (jh, gh) = (html(&jekyll_files), html(&galley_files));
+    for missing in jh.difference(&gh) {
+        problems.push(format!("{name}: Jekyll wrote {missing}, Galley did not"));
+    }
+    for extra in gh.difference(&jh) {
+        problems.push(format!("{name}: Galley wrote {extra}, Jekyll did not"));
+    }
+    let mut scores = BTreeMap::new();
+    for page in jh.intersection(&gh) {
+        let read = |dir: &Path| std::fs::read_to_string(dir.join(page)).expect("read page");
+        let (a, b) = (
+            visible_text(&read(&jekyll_out)),
+            visible_text(&read(&galley_out)),
+        );
+        let ratio = similar::TextDiff::configure()
+            .algorithm(similar::Algorithm::Patience)
+            .diff_words(&a, &b)
+            .ratio();
+        scores.insert(page.clone(), ratio);
+        if ratio < 0.98 {
+            problems.push(format!(
+                "{name}: {page} visible text only {ratio:.3} similar"
+            ));
+        }
+    }
+    for xml in jekyll_files.iter().filter(|p| p.ends_with(".xml")) {
+        let (Ok(a), Ok(b)) = (
+            std::fs::read_to_string(jekyll_out.join(xml)),
+            std::fs::read_to_string(galley_out.join(xml)),
+        ) else {
+            problems.push(format!("{name}: Jekyll wrote {xml}, Galley did not"));
+            continue;
+        };
+        for tag in ["id", "loc"] {
+            let (ja, ga) = (elements(&a, tag), elements(&b, tag));
+            if ja != ga {
+                problems.push(format!(
+                    "{name}: {xml} <{tag}> entries differ: Jekyll {ja:?}, Galley {ga:?}"
+                ));
+            }
+        }
+    }
+    eprintln!("{name}: per-page similarity {scores:#?}");
+    problems
+}
+
+#[test]
+fn hyde_builds_unchanged_as_jekyll_builds_it() {
+    let problems = compare("hyde");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_visible_text_comparison_sees_a_real_difference() {
+    // The measure the site tests rely on: markup changes do not count, words do.
+    assert_eq!(
+        visible_text("<p>a <b>b</b></p><script>x</script><!-- c --><div>d&amp;e</div>"),
+        "a b d&e"
+    );
+    let ratio = similar::TextDiff::from_words("one two three four", "one two five four").ratio();
+    assert!(ratio < 0.98, "{ratio}");
+}
