@@ -91,8 +91,17 @@ fn elements(xml: &str, tag: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Which XML outputs to hold to Jekyll's.
+#[derive(Clone, Copy, PartialEq)]
+enum Xml {
+    /// Feed entry ids and sitemap URLs.
+    All,
+    /// Not yet: Galley's feed is not jekyll-feed's (ids), see issue #18's note.
+    Skip,
+}
+
 /// Builds `name` with Jekyll and with Galley and compares them; returns the report.
-fn compare(name: &str) -> Vec<String> {
+fn compare(name: &str, xml_check: Xml) -> Vec<String> {
     let src = corpus().join(name).join("src");
     assert!(src.is_dir(), "missing test corpus {}", src.display());
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -110,7 +119,7 @@ fn compare(name: &str) -> Vec<String> {
         .arg(&jekyll_src)
         .arg("--destination")
         .arg(&jekyll_out)
-        .env("JEKYLL_ENV", "production")
+        .env_remove("JEKYLL_ENV")
         .output()
         .expect("jekyll runs (the README's test command installs it)");
     assert!(
@@ -119,11 +128,8 @@ fn compare(name: &str) -> Vec<String> {
         String::from_utf8_lossy(&status.stderr)
     );
     let galley_out = tmp.path().join("galley-out");
-    let options = BuildOptions {
-        environment: Some("production".into()),
-        ..BuildOptions::default()
-    };
-    build(&src, &galley_out, &options)
+    // Both in Jekyll's default environment, `development`, as `jekyll build` runs.
+    build(&src, &galley_out, &BuildOptions::default())
         .unwrap_or_else(|e| panic!("galley failed on {name} unchanged:\n{e}"));
 
     let mut problems = Vec::new();
@@ -159,7 +165,10 @@ fn compare(name: &str) -> Vec<String> {
             ));
         }
     }
-    for xml in jekyll_files.iter().filter(|p| p.ends_with(".xml")) {
+    let xml_files = jekyll_files
+        .iter()
+        .filter(|p| p.ends_with(".xml") && xml_check == Xml::All);
+    for xml in xml_files {
         let (Ok(a), Ok(b)) = (
             std::fs::read_to_string(jekyll_out.join(xml)),
             std::fs::read_to_string(galley_out.join(xml)),
@@ -182,7 +191,13 @@ fn compare(name: &str) -> Vec<String> {
 
 #[test]
 fn hyde_builds_unchanged_as_jekyll_builds_it() {
-    let problems = compare("hyde");
+    let problems = compare("hyde", Xml::All);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn minima_builds_unchanged_as_jekyll_builds_it() {
+    let problems = compare("minima", Xml::Skip);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

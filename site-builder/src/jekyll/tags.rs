@@ -30,6 +30,9 @@ pub fn register(language: &mut Language) {
     language
         .blocks
         .register("highlight".to_string(), Box::new(Highlight));
+    language
+        .blocks
+        .register("for".to_string(), Box::new(ForAny));
 }
 
 /// The markup of a protected tag.
@@ -315,4 +318,107 @@ fn numbered(html: &str, lines: usize) -> String {
     format!(
         "<table class=\"rouge-table\"><tbody><tr><td class=\"gutter gl\"><pre class=\"lineno\">{numbers}</pre></td><td class=\"code\">{html}</td></tr></tbody></table>"
     )
+}
+
+/// Ruby's Liquid loops over a string as over a one-item list (minima writes
+/// `{% for author in page.author %}` for one author or several) and over nil as over
+/// nothing; the `liquid` crate refuses both. This `for` is Shopify's, given such a value as
+/// a list.
+#[derive(Clone, Copy, Debug)]
+pub struct ForAny;
+
+impl BlockReflection for ForAny {
+    fn start_tag(&self) -> &str {
+        "for"
+    }
+    fn end_tag(&self) -> &str {
+        "endfor"
+    }
+    fn description(&self) -> &str {
+        "Liquid's for loop, over strings and nil as Ruby's Liquid loops over them"
+    }
+}
+
+impl ParseBlock for ForAny {
+    fn parse(
+        &self,
+        arguments: TagTokenIter<'_>,
+        block: TagBlock<'_, '_>,
+        options: &Language,
+    ) -> Result<Box<dyn Renderable>> {
+        let inner = liquid_lib::stdlib::ForBlock.parse(arguments, block, options)?;
+        Ok(Box::new(Loop { inner }))
+    }
+    fn reflection(&self) -> &dyn BlockReflection {
+        self
+    }
+}
+
+#[derive(Debug)]
+struct Loop {
+    inner: Box<dyn Renderable>,
+}
+
+impl Renderable for Loop {
+    fn render_to(&self, writer: &mut dyn Write, runtime: &dyn Runtime) -> Result<()> {
+        let listify = Listify {
+            inner: runtime,
+            first: std::cell::Cell::new(true),
+        };
+        self.inner.render_to(writer, &listify)
+    }
+}
+
+/// A runtime whose first lookup (the loop's collection, which the loop evaluates before
+/// anything else) turns a string into a one-item list and nil into an empty one.
+struct Listify<'r> {
+    inner: &'r dyn Runtime,
+    first: std::cell::Cell<bool>,
+}
+
+impl Listify<'_> {
+    fn adapt<'s>(&self, v: liquid_core::ValueCow<'s>) -> liquid_core::ValueCow<'s> {
+        if !self.first.replace(false) {
+            return v;
+        }
+        let view = v.as_view();
+        if view.is_nil() {
+            return liquid_core::ValueCow::Owned(LValue::Array(Vec::new()));
+        }
+        let item = match view.as_scalar() {
+            Some(s) if view.source().to_string().starts_with('"') => LValue::Scalar(s.into_owned()),
+            _ => return v,
+        };
+        liquid_core::ValueCow::Owned(LValue::Array(vec![item]))
+    }
+}
+
+impl Runtime for Listify<'_> {
+    fn partials(&self) -> &dyn liquid_core::runtime::PartialStore {
+        self.inner.partials()
+    }
+    fn name(&self) -> Option<liquid_core::model::KStringRef<'_>> {
+        self.inner.name()
+    }
+    fn roots(&self) -> std::collections::BTreeSet<liquid_core::model::KStringCow<'_>> {
+        self.inner.roots()
+    }
+    fn try_get(&self, path: &[ScalarCow<'_>]) -> Option<liquid_core::ValueCow<'_>> {
+        self.inner.try_get(path).map(|v| self.adapt(v))
+    }
+    fn get(&self, path: &[ScalarCow<'_>]) -> Result<liquid_core::ValueCow<'_>> {
+        self.inner.get(path).map(|v| self.adapt(v))
+    }
+    fn set_global(&self, name: liquid_core::model::KString, val: LValue) -> Option<LValue> {
+        self.inner.set_global(name, val)
+    }
+    fn set_index(&self, name: liquid_core::model::KString, val: LValue) -> Option<LValue> {
+        self.inner.set_index(name, val)
+    }
+    fn get_index<'a>(&'a self, name: &str) -> Option<liquid_core::ValueCow<'a>> {
+        self.inner.get_index(name)
+    }
+    fn registers(&self) -> &liquid_core::runtime::Registers {
+        self.inner.registers()
+    }
 }
