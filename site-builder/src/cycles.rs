@@ -92,24 +92,21 @@ pub fn diagnose(cycle: &[(String, Step)], what: &str, hint: &str) -> Diagnostic 
 /// Quoted template names after `include`, `extends` or `import` in a Tera template, with
 /// their 1-based lines.
 pub fn tera_references(text: &str) -> Vec<(String, usize)> {
-    let Ok(re) =
-        regex::Regex::new(r#"\{%-?\s*(?:include|extends|import)\s+(?:\[\s*)?["']([^"']+)["']"#)
-    else {
-        return Vec::new();
-    };
-    re.captures_iter(text)
-        .filter_map(|c| {
-            let name = c.get(1)?;
-            let line = text[..name.start()].matches('\n').count() + 1;
-            Some((name.as_str().to_string(), line))
-        })
-        .collect()
+    references(
+        text,
+        r#"\{%-?\s*(?:include|extends|import)\s+(?:\[\s*)?["']([^"']+)["']"#,
+    )
 }
 
 /// `{% include name %}` references in a Liquid template, with their lines (names written
 /// with `{{ }}` are only known when rendering, and are left out).
 pub fn liquid_references(text: &str) -> Vec<(String, usize)> {
-    let Ok(re) = regex::Regex::new(r#"\{%-?\s*include\s+["']?([^\s"'%{}]+)"#) else {
+    references(text, r#"\{%-?\s*include\s+["']?([^\s"'%{}]+)"#)
+}
+
+/// The first capture of `pattern` at each match, with its 1-based line.
+fn references(text: &str, pattern: &str) -> Vec<(String, usize)> {
+    let Ok(re) = regex::Regex::new(pattern) else {
         return Vec::new();
     };
     re.captures_iter(text)

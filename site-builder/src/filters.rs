@@ -402,7 +402,8 @@ fn date_string(d: &DateTime<FixedOffset>, month: &str, a: &Args) -> String {
     }
 }
 
-fn strip_html(s: &str) -> String {
+/// Text with HTML tags removed (Liquid's `strip_html`).
+pub fn strip_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut in_tag = false;
     for c in s.chars() {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex};
 
-use liquid_core::model::{DisplayCow, KStringCow, ObjectView, State, Value as LValue, ValueView};
+use liquid_core::model::{KStringCow, KStringRef, Value as LValue, ValueView};
 use liquid_core::parser::{FilterArguments, ParameterReflection};
 use liquid_core::runtime::StackFrame;
 use liquid_core::{
@@ -77,11 +77,6 @@ pub fn register(language: &mut Language, shared: &[Filter]) {
         }),
         native("smartify", |i, _, _| {
             Ok(LValue::scalar(smartify(&i.to_kstr())))
-        }),
-        native("normalize_whitespace", |i, _, _| {
-            Ok(LValue::scalar(
-                i.to_kstr().split_whitespace().collect::<Vec<_>>().join(" "),
-            ))
         }),
     ];
     for f in own {
@@ -204,72 +199,10 @@ fn date(input: &dyn ValueView, args: &[LValue], _: &dyn Runtime) -> Result<LValu
     Ok(LValue::scalar(out))
 }
 
-/// One variable bound to one value, for running an expression per item.
-struct One<'a> {
-    name: &'a str,
-    value: &'a dyn ValueView,
-}
-
-impl fmt::Debug for One<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{{{}: {:?}}}", self.name, self.value)
-    }
-}
-
-impl ValueView for One<'_> {
-    fn as_debug(&self) -> &dyn fmt::Debug {
-        self
-    }
-    fn render(&self) -> DisplayCow<'_> {
-        self.value.render()
-    }
-    fn source(&self) -> DisplayCow<'_> {
-        self.value.source()
-    }
-    fn type_name(&self) -> &'static str {
-        "object"
-    }
-    fn query_state(&self, s: State) -> bool {
-        matches!(s, State::Truthy)
-    }
-    fn to_kstr(&self) -> KStringCow<'_> {
-        self.value.to_kstr()
-    }
-    fn to_value(&self) -> LValue {
-        let mut o = liquid_core::Object::new();
-        o.insert(self.name.to_string().into(), self.value.to_value());
-        LValue::Object(o)
-    }
-    fn as_object(&self) -> Option<&dyn ObjectView> {
-        Some(self)
-    }
-}
-
-impl ObjectView for One<'_> {
-    fn as_value(&self) -> &dyn ValueView {
-        self
-    }
-    fn size(&self) -> i64 {
-        1
-    }
-    fn keys<'k>(&'k self) -> Box<dyn Iterator<Item = KStringCow<'k>> + 'k> {
-        Box::new(std::iter::once(KStringCow::from_ref(self.name)))
-    }
-    fn values<'k>(&'k self) -> Box<dyn Iterator<Item = &'k dyn ValueView> + 'k> {
-        Box::new(std::iter::once(self.value))
-    }
-    fn iter<'k>(&'k self) -> Box<dyn Iterator<Item = (KStringCow<'k>, &'k dyn ValueView)> + 'k> {
-        Box::new(std::iter::once((
-            KStringCow::from_ref(self.name),
-            self.value,
-        )))
-    }
-    fn contains_key(&self, index: &str) -> bool {
-        index == self.name
-    }
-    fn get<'s>(&'s self, index: &str) -> Option<&'s dyn ValueView> {
-        (index == self.name).then_some(self.value)
-    }
+/// One variable bound to one value, for running an expression per item (Liquid reads a
+/// map of views as an object, as its own `for` does).
+fn bind<'a>(name: &'a str, value: &'a dyn ValueView) -> HashMap<KStringRef<'a>, &'a dyn ValueView> {
+    HashMap::from([(KStringRef::from_ref(name), value)])
 }
 
 /// Expressions parsed once per build, by their text.
@@ -331,10 +264,7 @@ fn select(
     )?;
     let mut out = Vec::new();
     for item in items(input) {
-        let frame = One {
-            name: &var,
-            value: item,
-        };
+        let frame = bind(&var, item);
         let scope = StackFrame::new(runtime, &frame);
         if test.render(&scope)? == "1" {
             if matches!(mode, Select::First) {
@@ -376,10 +306,7 @@ fn group_by_exp(input: &dyn ValueView, args: &[LValue], runtime: &dyn Runtime) -
         .get(format!("{{{{ {expr} }}}}"), &tools.parsed.language)?;
     let mut groups: Vec<(String, Vec<LValue>)> = Vec::new();
     for item in items(input) {
-        let frame = One {
-            name: &var,
-            value: item,
-        };
+        let frame = bind(&var, item);
         let name = key.render(&StackFrame::new(runtime, &frame))?;
         match groups.iter_mut().find(|(k, _)| *k == name) {
             Some((_, list)) => list.push(item.to_value()),

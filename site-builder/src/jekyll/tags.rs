@@ -226,22 +226,19 @@ fn split_params(markup: &str, runtime: &dyn Runtime) -> Result<(String, Object)>
     Ok((name.to_string(), params))
 }
 
-/// A bare parameter value: a number, or a variable path (`page.title`, `site.data.x[0]`).
+/// A bare parameter value: a number, or a variable path (`page.title`, `site.data.x[0]`)
+/// read by Liquid's own variable grammar.
 fn lookup(text: &str, runtime: &dyn Runtime) -> LValue {
     if let Ok(i) = text.parse::<i64>() {
         return LValue::scalar(i);
     }
-    let path: Vec<ScalarCow<'_>> = text
-        .split(['.', '[', ']'])
-        .filter(|s| !s.is_empty())
-        .map(|s| match s.parse::<i64>() {
-            Ok(i) => ScalarCow::new(i),
-            Err(_) => ScalarCow::new(s.trim_matches(['"', '\''])),
-        })
-        .collect();
-    runtime
-        .try_get(&path)
-        .map_or(LValue::Nil, |v| v.into_owned())
+    let Ok(variable) = liquid_core::parser::parse_variable(text) else {
+        return LValue::Nil;
+    };
+    variable
+        .try_evaluate(runtime)
+        .and_then(|path| runtime.try_get(&path).map(|v| v.into_owned()))
+        .unwrap_or(LValue::Nil)
 }
 
 /// `{% highlight lang [linenos] %}code{% endhighlight %}`: the body runs as Liquid first, as

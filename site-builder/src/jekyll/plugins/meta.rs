@@ -119,17 +119,10 @@ fn url(base: &UrlBase, path: &str) -> String {
 
 /// Text as jekyll-seo-tag writes it: tags stripped, whitespace folded.
 fn plain(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut in_tag = false;
-    for c in s.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::filters::strip_html(s)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn seo(runtime: &dyn Runtime, with_title: bool) -> String {
