@@ -308,8 +308,8 @@ pub(crate) fn liquid_tools(
     templates.liquid.as_ref().map(|parsed| {
         Arc::new(jekyll::Tools::new(
             parsed.clone(),
-            index.post_urls.clone(),
-            index.links.clone(),
+            Arc::clone(&index.post_urls),
+            Arc::clone(&index.links),
             UrlBase {
                 url: config.url.clone(),
                 baseurl: config.baseurl.clone(),

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::DateTime;
 use serde_json::{Map, Value};
@@ -29,8 +30,9 @@ const THEME_PAGINATE: usize = 10;
 pub(crate) struct Index {
     /// Number of posts; they come first in `docs`.
     pub posts: usize,
-    pub post_urls: HashMap<String, String>,
-    pub links: HashMap<String, String>,
+    /// Shared with Jekyll's tags (`jekyll::Tools`) rather than copied for them.
+    pub post_urls: Arc<HashMap<String, String>>,
+    pub links: Arc<HashMap<String, String>>,
     /// Which lists each document's body reads (by name or through an include).
     pub doc_reads: Vec<Reads>,
     /// Which site-wide lists any template or content reads: only those are built.
@@ -64,8 +66,8 @@ impl Index {
         let wants = wants(templates, &doc_reads);
         Index {
             posts,
-            post_urls,
-            links,
+            post_urls: Arc::new(post_urls),
+            links: Arc::new(links),
             doc_reads,
             wants,
             time: site_time(time),

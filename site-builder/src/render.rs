@@ -377,12 +377,11 @@ fn render_job_liquid(
                 format!("unknown layout `{name}`"),
             ));
         };
-        let front = Value::Object(l.front.clone());
         let text = liquid_core::model::Value::scalar(std::mem::take(&mut content));
         let mut roots: jekyll::Roots = vec![
             ("site", Json::of(site)),
             ("page", Json::of(&page)),
-            ("layout", Json::of(&front)),
+            ("layout", Json::of(&l.front)),
             ("content", &text),
             ("jekyll", Json::of(liquid.jekyll)),
             ("site.related_posts", Json::of(&related)),

@@ -21,7 +21,8 @@ use crate::theme;
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub template: String,
-    pub front: Map<String, Value>,
+    /// Its front matter (an object), as `layout` shows it.
+    pub front: Value,
     pub parent: Option<String>,
     /// The line of its `layout:` key, for loop messages.
     pub parent_line: usize,
@@ -113,7 +114,7 @@ impl Templates {
                 name,
                 Layout {
                     template: file,
-                    front,
+                    front: Value::Object(front),
                     parent,
                     parent_line,
                 },
@@ -151,7 +152,7 @@ impl Templates {
                     name.to_string(),
                     Layout {
                         template: template.to_string(),
-                        front: Map::new(),
+                        front: Value::Object(Map::new()),
                         parent: None,
                         parent_line: 1,
                     },

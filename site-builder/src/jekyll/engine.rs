@@ -154,9 +154,9 @@ fn parse(language: &Language, text: &str) -> liquid_core::Result<Template> {
 pub struct Tools {
     pub parsed: Arc<Parsed>,
     /// Post file stem to URL, for `post_url`.
-    pub posts: HashMap<String, String>,
+    pub posts: Arc<HashMap<String, String>>,
     /// Source path to URL, for `link`.
-    pub links: HashMap<String, String>,
+    pub links: Arc<HashMap<String, String>>,
     pub base: UrlBase,
     pub root: PathBuf,
     /// `liquid: strict_variables: true`: an undefined variable is an error.
@@ -168,8 +168,8 @@ pub struct Tools {
 impl Tools {
     pub fn new(
         parsed: Arc<Parsed>,
-        posts: HashMap<String, String>,
-        links: HashMap<String, String>,
+        posts: Arc<HashMap<String, String>>,
+        links: Arc<HashMap<String, String>>,
         base: UrlBase,
         root: &Path,
         strict_variables: bool,

@@ -388,15 +388,20 @@ pub fn inspect(v: &Value) -> String {
             "[{}]",
             items.iter().map(inspect).collect::<Vec<_>>().join(", ")
         ),
-        Value::Object(m) => format!(
-            "{{{}}}",
-            m.iter()
-                .map(|(k, v)| format!("{k:?}=>{}", inspect(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        Value::Object(m) => inspect_map(m),
         other => other.to_string(),
     }
+}
+
+/// Ruby's `inspect` of a hash: `{"a"=>1}`.
+pub fn inspect_map(m: &serde_json::Map<String, Value>) -> String {
+    format!(
+        "{{{}}}",
+        m.iter()
+            .map(|(k, v)| format!("{k:?}=>{}", inspect(v)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// Typographic quotes, dashes and ellipses, as Jekyll's `smartify` (kramdown's SmartyPants).

@@ -46,18 +46,28 @@ impl fmt::Debug for JsonObject {
 }
 
 /// How Liquid prints a value: nothing for nil, arrays joined without separators, objects as
-/// Ruby's `inspect` would (rare in real templates, but it must not fail).
-struct Render<'a>(&'a Value);
+/// Ruby's `inspect` would (rare in real templates, but it must not fail). It borrows, so an
+/// array or object of the site's data prints without being copied.
+enum Render<'a> {
+    Value(&'a Value),
+    Items(&'a [Value]),
+    Map(&'a Map<String, Value>),
+}
 
 impl fmt::Display for Render<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Value::Null => Ok(()),
-            Value::String(s) => f.write_str(s),
-            Value::Bool(b) => write!(f, "{b}"),
-            Value::Number(n) => write!(f, "{n}"),
-            Value::Array(items) => items.iter().try_for_each(|i| Render(i).fmt(f)),
-            Value::Object(_) => f.write_str(&crate::jekyll::filters::inspect(self.0)),
+        let items_of = |items: &[Value], f: &mut fmt::Formatter<'_>| {
+            items.iter().try_for_each(|i| Render::Value(i).fmt(f))
+        };
+        match self {
+            Render::Items(items) => items_of(items, f),
+            Render::Map(m) => f.write_str(&crate::jekyll::filters::inspect_map(m)),
+            Render::Value(Value::Array(items)) => items_of(items, f),
+            Render::Value(Value::Object(m)) => f.write_str(&crate::jekyll::filters::inspect_map(m)),
+            Render::Value(Value::Null) => Ok(()),
+            Render::Value(Value::String(s)) => f.write_str(s),
+            Render::Value(Value::Bool(b)) => write!(f, "{b}"),
+            Render::Value(Value::Number(n)) => write!(f, "{n}"),
         }
     }
 }
@@ -78,12 +88,8 @@ fn scalar(v: &Value) -> Option<ScalarCow<'_>> {
 pub fn to_liquid(v: &Value) -> LValue {
     match v {
         Value::Null => LValue::Nil,
-        Value::Array(items) => LValue::Array(items.iter().map(to_liquid).collect()),
-        Value::Object(m) => LValue::Object(
-            m.iter()
-                .map(|(k, v)| (k.clone().into(), to_liquid(v)))
-                .collect(),
-        ),
+        Value::Array(items) => JsonArray::ref_cast(items).to_liquid(),
+        Value::Object(m) => JsonObject::ref_cast(m).to_liquid(),
         other => scalar(other).map_or(LValue::Nil, |s| LValue::Scalar(s.into_owned())),
     }
 }
@@ -145,7 +151,7 @@ impl ValueView for Json {
         self
     }
     fn render(&self) -> DisplayCow<'_> {
-        DisplayCow::Owned(Box::new(Render(&self.0)))
+        DisplayCow::Owned(Box::new(Render::Value(&self.0)))
     }
     fn source(&self) -> DisplayCow<'_> {
         DisplayCow::Owned(Box::new(self.0.to_string()))
@@ -166,7 +172,7 @@ impl ValueView for Json {
     fn to_kstr(&self) -> KStringCow<'_> {
         match &self.0 {
             Value::String(s) => KStringCow::from_ref(s),
-            other => KStringCow::from_string(Render(other).to_string()),
+            other => KStringCow::from_string(Render::Value(other).to_string()),
         }
     }
     fn to_value(&self) -> LValue {
@@ -193,18 +199,16 @@ impl ValueView for Json {
 }
 
 macro_rules! container_value_view {
-    ($t:ty, $variant:ident, $name:literal, $as:ident, $dyn:ty) => {
+    ($t:ty, $shape:ident, $name:literal, $as:ident, $dyn:ty) => {
         impl ValueView for $t {
             fn as_debug(&self) -> &dyn fmt::Debug {
                 self
             }
             fn render(&self) -> DisplayCow<'_> {
-                DisplayCow::Owned(Box::new(
-                    Render(&Value::$variant(self.0.clone())).to_string(),
-                ))
+                DisplayCow::Owned(Box::new(Render::$shape(&self.0)))
             }
             fn source(&self) -> DisplayCow<'_> {
-                DisplayCow::Owned(Box::new(Value::$variant(self.0.clone()).to_string()))
+                DisplayCow::Owned(Box::new(serde_json::to_string(&self.0).unwrap_or_default()))
             }
             fn type_name(&self) -> &'static str {
                 $name
@@ -216,10 +220,10 @@ macro_rules! container_value_view {
                 }
             }
             fn to_kstr(&self) -> KStringCow<'_> {
-                KStringCow::from_string(Render(&Value::$variant(self.0.clone())).to_string())
+                KStringCow::from_string(Render::$shape(&self.0).to_string())
             }
             fn to_value(&self) -> LValue {
-                to_liquid(&Value::$variant(self.0.clone()))
+                self.to_liquid()
             }
             fn $as(&self) -> Option<&$dyn> {
                 Some(self)
@@ -228,8 +232,25 @@ macro_rules! container_value_view {
     };
 }
 
-container_value_view!(JsonArray, Array, "array", as_array, dyn ArrayView);
-container_value_view!(JsonObject, Object, "object", as_object, dyn ObjectView);
+impl JsonArray {
+    fn to_liquid(&self) -> LValue {
+        LValue::Array(self.0.iter().map(to_liquid).collect())
+    }
+}
+
+impl JsonObject {
+    fn to_liquid(&self) -> LValue {
+        LValue::Object(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.clone().into(), to_liquid(v)))
+                .collect(),
+        )
+    }
+}
+
+container_value_view!(JsonArray, Items, "array", as_array, dyn ArrayView);
+container_value_view!(JsonObject, Map, "object", as_object, dyn ObjectView);
 
 impl ArrayView for JsonArray {
     fn as_value(&self) -> &dyn ValueView {
