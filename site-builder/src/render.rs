@@ -327,18 +327,23 @@ fn render_job_liquid(
     let site = base.get("site").unwrap_or(&null);
     let extra = lists.value(&job.extra);
     // Jekyll's `site.related_posts`: on a post, the ten newest other posts; elsewhere nil.
-    let related = match job.index {
-        Some(i) if job.doc.is_post() => Value::Array(
+    // Borrowed views of the site's entries, not copies.
+    let related: Option<Vec<&Json>> = match job.index {
+        Some(i) if job.doc.is_post() => Some(
             lists
                 .summaries
                 .iter()
                 .enumerate()
                 .filter(|(j, _)| *j != i)
                 .take(10)
-                .map(|(_, p)| p.clone())
+                .map(|(_, p)| Json::of(p))
                 .collect(),
         ),
-        _ => Value::Null,
+        _ => None,
+    };
+    let related: &dyn liquid_core::ValueView = match &related {
+        Some(posts) => posts,
+        None => Json::of(&null),
     };
     // A page that reads `paginator` (a paginated home) renders its body once per pager
     // page, with that page's paginator, as jekyll-paginate does.
@@ -384,7 +389,7 @@ fn render_job_liquid(
             ("layout", Json::of(&l.front)),
             ("content", &text),
             ("jekyll", Json::of(liquid.jekyll)),
-            ("site.related_posts", Json::of(&related)),
+            ("site.related_posts", related),
         ];
         if let Some((key, value)) = &extra {
             roots.push((key, Json::of(value)));

@@ -102,8 +102,11 @@ impl<'a, R: Runtime> Runtime for Scope<'a, R> {
         }
         // A root named `site.related_posts` stands in for that key of `site` on one page.
         let (root, rest) = match path.get(1).map(|second| {
-            let key = format!("{first}.{}", second.to_kstr());
-            self.roots.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+            let second = second.to_kstr();
+            self.roots
+                .iter()
+                .find(|(k, _)| k.split_once('.') == Some((first.as_str(), second.as_str())))
+                .map(|(_, v)| *v)
         }) {
             Some(Some(v)) => (Some(v), &path[2..]),
             _ => (
