@@ -213,16 +213,30 @@ fn include_relative(args: &str, env: &Env) -> Result<String, String> {
         .split_whitespace()
         .next()
         .ok_or("include_relative needs a file name")?;
-    let dir = env.file.parent().unwrap_or(env.root);
-    let path = dir.join(name);
-    let real = path
+    let (real, _) = relative_file(env.root, env.file, name)?;
+    std::fs::read_to_string(&real).map_err(|e| format!("cannot read `{name}`: {e}"))
+}
+
+/// The file `include_relative name` names from `file`: its real path and its path from the
+/// site root. A path that leaves the site (`..`, a symlink) is refused.
+pub fn relative_file(
+    root: &Path,
+    file: &Path,
+    name: &str,
+) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+    let dir = file.parent().unwrap_or(root);
+    let real = dir
+        .join(name)
         .canonicalize()
         .map_err(|e| format!("cannot read `{name}`: {e}"))?;
-    let root = env.root.canonicalize().map_err(|e| e.to_string())?;
-    if !real.starts_with(&root) {
-        return Err(format!("`{name}` is outside the site"));
+    let root = root.canonicalize().map_err(|e| e.to_string())?;
+    match real.strip_prefix(&root) {
+        Ok(rel) => {
+            let rel = rel.to_path_buf();
+            Ok((real, rel))
+        }
+        Err(_) => Err(format!("`{name}` is outside the site")),
     }
-    std::fs::read_to_string(&real).map_err(|e| format!("cannot read `{name}`: {e}"))
 }
 
 /// Evaluates `value | filter: arg, arg | filter`.

@@ -199,20 +199,8 @@ impl Tools {
 
     /// `{% include_relative path %}`: a file beside the one being rendered, inside the site.
     pub fn include_relative(&self, file: &Path, name: &str) -> liquid_core::Result<Arc<Template>> {
-        let dir = file.parent().unwrap_or(&self.root);
-        let path = dir.join(name);
-        let real = path
-            .canonicalize()
-            .map_err(|e| Error::with_msg(format!("include_relative: cannot read `{name}`: {e}")))?;
-        let root = self
-            .root
-            .canonicalize()
-            .map_err(|e| Error::with_msg(format!("include_relative: {e}")))?;
-        if !real.starts_with(&root) {
-            return Err(Error::with_msg(format!(
-                "include_relative: `{name}` is outside the site"
-            )));
-        }
+        let (real, rel) = crate::liquid::relative_file(&self.root, file, name)
+            .map_err(|m| Error::with_msg(format!("include_relative: {m}")))?;
         let mut cache = self
             .relative
             .lock()
@@ -222,11 +210,7 @@ impl Tools {
         }
         let text = std::fs::read_to_string(&real)
             .map_err(|e| Error::with_msg(format!("include_relative: cannot read `{name}`: {e}")))?;
-        let rel = real
-            .strip_prefix(&root)
-            .unwrap_or(&real)
-            .display()
-            .to_string();
+        let rel = rel.display().to_string();
         let t = Arc::new(
             parse(&self.parsed.language, &text)
                 .map_err(|e| Error::with_msg(diagnose(&e, &rel, 0, &text).to_string()))?,
