@@ -88,10 +88,10 @@ pub fn render_site(root: &Path, options: &BuildOptions) -> Result<Built> {
     let (state, timings) = render_state(root, options)?;
     Ok(Built {
         source_folders: discover::source_folders(root, &state.config)?,
+        warnings: state.warnings(),
         site: state.site,
         config: state.config,
         timings,
-        warnings: Vec::new(),
     })
 }
 
@@ -134,6 +134,18 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// What the build let through that an author may want to fix (unknown Liquid filters),
+    /// sorted so that parallel rendering does not reorder them.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = self
+            .tools
+            .as_ref()
+            .map(|t| t.parsed.warnings())
+            .unwrap_or_default();
+        w.sort();
+        w
+    }
+
     pub fn view(&self) -> Site<'_> {
         Site {
             root: &self.root,
@@ -162,11 +174,7 @@ impl State {
     }
 
     pub fn lists(&self) -> Lists<'_> {
-        Lists {
-            summaries: &self.summaries,
-            terms: &self.terms,
-            paginate_path: &self.config.paginate_path,
-        }
+        Lists::new(&self.summaries, &self.terms, &self.config.paginate_path)
     }
 }
 
@@ -182,10 +190,11 @@ fn render_steps(
     options: &BuildOptions,
 ) -> Result<(State, Vec<(&'static str, Duration)>)> {
     let mut t = Timings::default();
-    let config = t.step("config", || load_config(root, options))?;
+    let mut config = t.step("config", || load_config(root, options))?;
     let sources = t.step("discover", || {
         discover::discover(root, &config, options.destination.as_deref())
     })?;
+    config.jekyll = follows_jekyll(&config, &sources);
     let selection = options.selection();
     let mut docs = t.step("read", || document::load_all(&sources, &config, &selection))?;
     sort_documents(&mut docs);
@@ -195,7 +204,7 @@ fn render_steps(
             url: config.url.clone(),
             baseurl: config.baseurl.clone(),
         },
-        config.smart_punctuation,
+        crate::markdown::Style::of(&config),
     );
     let templates = t.step("templates", || Templates::load(&sources, &filters, &config))?;
     let filter_map: HashMap<&'static str, Filter> =
@@ -253,21 +262,17 @@ fn render_steps(
     })?;
     let summaries = site.summaries(Some(&converted));
     let mut base = site_context(site.value(&summaries));
-    let generated = site.generated();
+    let generated = site.generated(&summaries);
     let empty = Converted::default();
     let plan = t.step("plan", || {
         site.plan(&converted, &layouts, &generated, &empty)
     })?;
-    let lists = Lists {
-        summaries: &summaries,
-        terms: &terms,
-        paginate_path: &config.paginate_path,
-    };
+    let lists = Lists::new(&summaries, &terms, &config.paginate_path);
     let pages = t.step("render", || {
         let liquid = tools.as_ref().map(|tools| render::Liquid {
             tools,
             jekyll: &jekyll,
-            smart_punctuation: config.smart_punctuation,
+            markdown: crate::markdown::Style::of(&config),
         });
         render::layout_all(&plan.jobs, &templates, &mut base, &lists, liquid.as_ref())
     })?;
@@ -296,6 +301,13 @@ fn render_steps(
         jekyll,
     };
     Ok((state, t.0))
+}
+
+/// A site with Liquid layouts of its own is a Jekyll site and gets Jekyll's model (see
+/// `Config::jekyll`); the built-in theme and Tera sites keep Galley's.
+pub(crate) fn follows_jekyll(config: &Config, sources: &Sources) -> bool {
+    config.engine == crate::config::Engine::Liquid
+        && sources.of(discover::Role::Layout).next().is_some()
 }
 
 /// The tools Jekyll's tags need, when the site's templates are Liquid.

@@ -27,8 +27,9 @@ pub fn check(root: &Path, options: &BuildOptions) -> Result<CheckReport> {
 
 fn check_steps(root: &Path, options: &BuildOptions) -> Result<CheckReport> {
     // Sources are checked stage by stage without stopping, so one run shows every problem.
-    let config = load_config(root, options)?;
+    let mut config = load_config(root, options)?;
     let sources = discover::discover(root, &config, options.destination.as_deref())?;
+    config.jekyll = crate::build::follows_jekyll(&config, &sources);
     let mut problems = Diagnostics::default();
     let selection = options.selection();
     let mut collect = |r: Result<()>| {
@@ -43,7 +44,7 @@ fn check_steps(root: &Path, options: &BuildOptions) -> Result<CheckReport> {
             url: config.url.clone(),
             baseurl: config.baseurl.clone(),
         },
-        true,
+        crate::markdown::Style::of(&config),
     );
     collect(Templates::load(&sources, &filters, &config).map(|_| ()));
     problems.into_result()?;

@@ -114,6 +114,14 @@ pub struct Config {
     pub engine: Engine,
     /// Jekyll's `liquid: strict_variables: true`.
     pub strict_variables: bool,
+    /// Jekyll's `liquid: strict_filters: true`: an unknown filter is an error instead of
+    /// passing its input through (with a warning).
+    pub strict_filters: bool,
+    /// The site follows Jekyll's model: Liquid templates of its own (not Galley's built-in
+    /// theme). Pages keep their names (`about.md` is `/about.html`), a permalink without an
+    /// extension gets the page's (`/categories` is `categories.html`), and feeds, sitemaps
+    /// and archives come only from the plugins the site lists. Set once sources are known.
+    pub jekyll: bool,
     /// Everything else, `author` and `deploy` included, as written.
     pub extra: Map<String, Value>,
     /// Where the config came from, for messages.
@@ -262,6 +270,13 @@ impl Config {
                 .extra
                 .get("liquid")
                 .and_then(|l| l.get("strict_variables"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            jekyll: false,
+            strict_filters: raw
+                .extra
+                .get("liquid")
+                .and_then(|l| l.get("strict_filters"))
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             extra: {

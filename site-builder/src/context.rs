@@ -83,7 +83,7 @@ impl<'a> PageView<'a> {
 
 /// Jekyll's `page.id` for a post: its URL's folder and its slug (`/2024/05/01/hello`), with
 /// no trailing slash or extension.
-fn jekyll_id(doc: &Document) -> String {
+pub(crate) fn jekyll_id(doc: &Document) -> String {
     if !doc.is_post() {
         return doc.url.clone();
     }

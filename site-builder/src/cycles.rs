@@ -100,8 +100,10 @@ pub fn tera_references(text: &str) -> Vec<(String, usize)> {
 
 /// `{% include name %}` references in a Liquid template, with their lines (names written
 /// with `{{ }}` are only known when rendering, and are left out).
+/// Includes inside `{% comment %}` or `{% raw %}` never run, so they are not references.
 pub fn liquid_references(text: &str) -> Vec<(String, usize)> {
-    references(text, r#"\{%-?\s*include\s+["']?([^\s"'%{}]+)"#)
+    let text = crate::jekyll::markup::without_literal_blocks(text);
+    references(&text, r#"\{%-?\s*include\s+["']?([^\s"'%{}]+)"#)
 }
 
 /// The first capture of `pattern` at each match, with its 1-based line.

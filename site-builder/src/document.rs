@@ -246,10 +246,18 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
             Collection::Posts | Collection::Drafts => {
                 permalink::style_pattern(&config.permalink).to_string()
             }
+            Collection::Pages if config.jekyll => {
+                jekyll_page_pattern(stem, &output_ext, &config.permalink)
+            }
             Collection::Pages => page_pattern(stem, format, &config.permalink),
         },
     };
-    let url = permalink::canonical_url(&permalink::expand(&pattern, &vars));
+    let expanded = permalink::expand(&pattern, &vars);
+    let url = if config.jekyll {
+        expanded
+    } else {
+        permalink::canonical_url(&expanded)
+    };
     if url
         .split('/')
         .any(|segment| segment == ".." || segment == ".")
@@ -265,7 +273,11 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
         .at_line(line)
         .hint("write the page's path from the site root, e.g. `permalink: /about/`"));
     }
-    let output = permalink::output_path(&url);
+    let output = if config.jekyll {
+        permalink::jekyll_output_path(&url, &output_ext)
+    } else {
+        permalink::output_path(&url)
+    };
     if !has_front && collection == Collection::Pages {
         return Ok(None);
     }
@@ -300,6 +312,27 @@ fn page_pattern(stem: &str, format: Format, style: &str) -> String {
         (_, Format::Html) if style == "pretty" => "/:path/:basename/".to_string(),
         _ => "/:path/:basename:output_ext".to_string(),
     }
+}
+
+/// Jekyll 4's page URLs: an HTML page (Markdown or HTML) keeps its name, ending as the
+/// permalink style says (`pretty` or a style ending in `/`: a folder; `date`, `ordinal`,
+/// `none` or a style ending in `:output_ext`: `.html`; otherwise bare, and the output file
+/// gets `.html`); `index` is its folder; anything else keeps its own extension.
+fn jekyll_page_pattern(stem: &str, output_ext: &str, style: &str) -> String {
+    if output_ext != ".html" {
+        return "/:path/:basename:output_ext".to_string();
+    }
+    if stem == "index" {
+        return "/:path/".to_string();
+    }
+    let suffix = match style {
+        "pretty" => "/",
+        "date" | "ordinal" | "none" => ":output_ext",
+        s if s.ends_with('/') => "/",
+        s if s.ends_with(":output_ext") => ":output_ext",
+        _ => "",
+    };
+    format!("/:path/:basename{suffix}")
 }
 
 /// `2024-05-01-hello-world` into its date and slug.

@@ -65,16 +65,23 @@ impl Diagnostic {
     }
 }
 
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
+impl Diagnostic {
+    /// `file:line:column`, as far as known.
+    pub fn place(&self) -> String {
+        let mut place = self.file.display().to_string();
         if let Some(line) = self.line {
-            write!(f, ":{line}")?;
+            place.push_str(&format!(":{line}"));
             if let Some(column) = self.column {
-                write!(f, ":{column}")?;
+                place.push_str(&format!(":{column}"));
             }
         }
-        write!(f, ": error: {}", self.message)?;
+        place
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: error: {}", self.place(), self.message)?;
         if let Some(hint) = &self.hint {
             write!(f, "\n  help: {hint}")?;
         }

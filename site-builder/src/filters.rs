@@ -33,7 +33,7 @@ pub struct UrlBase {
     pub baseurl: String,
 }
 
-pub fn all(base: &UrlBase, smart_punctuation: bool) -> Vec<Filter> {
+pub fn all(base: &UrlBase, markdown: crate::markdown::Style) -> Vec<Filter> {
     let rel = base.clone();
     let abs = base.clone();
     let mut v = vec![
@@ -238,7 +238,7 @@ pub fn all(base: &UrlBase, smart_punctuation: bool) -> Vec<Filter> {
     }));
     v.push(f("markdownify", &[], true, move |v, _| {
         Ok(Value::String(
-            crate::markdown::render(&text(v), smart_punctuation).html,
+            crate::markdown::render(&text(v), markdown).html,
         ))
     }));
     v
@@ -330,12 +330,8 @@ pub fn absolute_url(base: &UrlBase, path: &str) -> String {
     if path.contains("://") {
         return path.to_string();
     }
-    let url = if base.url.is_empty() {
-        "http://localhost:4000"
-    } else {
-        &base.url
-    };
-    format!("{url}{}", relative_url(base, path))
+    // Without `url:` Jekyll's `absolute_url` has no host to add and gives the path alone.
+    format!("{}{}", base.url, relative_url(base, path))
 }
 
 /// A value as Liquid prints it.
@@ -441,7 +437,13 @@ mod tests {
             url: "https://ex.com".into(),
             baseurl: "/blog".into(),
         };
-        let filters = all(&base, true);
+        let filters = all(
+            &base,
+            crate::markdown::Style {
+                smart_punctuation: true,
+                ..Default::default()
+            },
+        );
         let f = filters
             .iter()
             .find(|f| f.name == name)

@@ -44,30 +44,56 @@ pub fn block(code: &str, lang: Option<&str>) -> String {
         out.push('"');
     }
     out.push('>');
-    let set = syntaxes();
-    let syntax = lang.and_then(|l| set.find_syntax_by_token(alias(&l.to_ascii_lowercase())));
-    match syntax {
-        Some(syntax) => {
-            let mut gen = ClassedHTMLGenerator::new_with_class_style(syntax, set, CLASS_STYLE);
-            let mut ok = true;
-            for line in LinesWithEndings::from(code) {
-                if gen
-                    .parse_html_for_line_which_includes_newline(line)
-                    .is_err()
-                {
-                    ok = false;
-                    break;
-                }
-            }
-            if ok {
-                out.push_str(&gen.finalize());
-            } else {
-                out.push_str(&escape(code));
-            }
-        }
+    match lang {
+        Some(l) => out.push_str(&highlighted(code, l)),
         None => out.push_str(&escape(code)),
     }
     out.push_str("</code></pre>");
+    out
+}
+
+/// `code` as HTML with token classes, or escaped when the language is unknown.
+fn highlighted(code: &str, lang: &str) -> String {
+    let set = syntaxes();
+    let Some(syntax) = set.find_syntax_by_token(alias(&lang.to_ascii_lowercase())) else {
+        return escape(code);
+    };
+    let mut gen = ClassedHTMLGenerator::new_with_class_style(syntax, set, CLASS_STYLE);
+    for line in LinesWithEndings::from(code) {
+        if gen
+            .parse_html_for_line_which_includes_newline(line)
+            .is_err()
+        {
+            return escape(code);
+        }
+    }
+    gen.finalize()
+}
+
+/// A code block as kramdown with Rouge writes it for Jekyll (`language-plaintext` when none
+/// is given), which Jekyll themes style: a `highlighter-rouge` wrapper around the `<pre>`,
+/// and with `line_numbers` a table whose first cell holds the numbers.
+pub fn kramdown_block(code: &str, lang: Option<&str>, line_numbers: bool) -> String {
+    let lang = lang
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .unwrap_or("plaintext");
+    let inner = highlighted(code, lang);
+    let mut out = String::with_capacity(inner.len() + 256);
+    out.push_str(&format!(
+        "<div class=\"language-{} highlighter-rouge\"><div class=\"highlight\"><pre class=\"highlight\"><code>",
+        escape(lang)
+    ));
+    if line_numbers {
+        let lines = code.lines().count().max(1);
+        let numbers: String = (1..=lines).map(|n| format!("{n}\n")).collect();
+        out.push_str(&format!(
+            "<table class=\"rouge-table\"><tbody><tr><td class=\"rouge-gutter gl\"><pre class=\"lineno\">{numbers}</pre></td><td class=\"rouge-code\"><pre>{inner}</pre></td></tr></tbody></table>"
+        ));
+    } else {
+        out.push_str(&inner);
+    }
+    out.push_str("</code></pre></div></div>\n");
     out
 }
 

@@ -375,7 +375,7 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
         let liquid = new_tools.as_ref().map(|tools| render::Liquid {
             tools,
             jekyll: &state.jekyll,
-            smart_punctuation: state.config.smart_punctuation,
+            markdown: crate::markdown::Style::of(&state.config),
         });
         render::layout_all(&jobs, templates, &mut base, &lists, liquid.as_ref()).map(|pages| {
             jobs.iter()

@@ -88,9 +88,20 @@ pub struct Lists<'a> {
     pub summaries: &'a [Value],
     pub terms: &'a Terms,
     pub paginate_path: &'a str,
+    /// The posts the paginator lists (indices into `summaries`): all but `hidden: true`.
+    pub listed: Vec<usize>,
 }
 
-impl Lists<'_> {
+impl<'a> Lists<'a> {
+    pub fn new(summaries: &'a [Value], terms: &'a Terms, paginate_path: &'a str) -> Lists<'a> {
+        Lists {
+            summaries,
+            terms,
+            paginate_path,
+            listed: paginate::listed(summaries),
+        }
+    }
+
     /// The extra context value of a page, under its name.
     pub fn value(&self, extra: &Extra) -> Option<(&'static str, Value)> {
         match extra {
@@ -105,6 +116,7 @@ impl Lists<'_> {
                     *page,
                     *per_page,
                     self.summaries,
+                    &self.listed,
                     home_url,
                     self.paginate_path,
                 ),
@@ -126,8 +138,9 @@ impl Lists<'_> {
         match extra {
             Extra::None | Extra::Index(_) => false,
             Extra::Paginator { page, per_page, .. } => {
-                let start = (page - 1) * per_page;
-                (start..start + per_page).contains(&i)
+                let start = ((page - 1) * per_page).min(self.listed.len());
+                let end = (start + per_page).min(self.listed.len());
+                self.listed[start..end].binary_search(&i).is_ok()
             }
             Extra::Term(kind, t) => self
                 .terms
@@ -206,11 +219,8 @@ mod tests {
     #[test]
     fn paginator_pages_show_their_slice() {
         let terms = Terms::default();
-        let lists = Lists {
-            summaries: &[],
-            terms: &terms,
-            paginate_path: "/page:num/",
-        };
+        let summaries: Vec<Value> = (0..30).map(|_| serde_json::json!({})).collect();
+        let lists = Lists::new(&summaries, &terms, "/page:num/");
         let page2 = Extra::Paginator {
             page: 2,
             per_page: 10,

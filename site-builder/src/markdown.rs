@@ -31,6 +31,35 @@ pub struct Rendered {
     pub toc: Vec<TocEntry>,
 }
 
+/// How Markdown renders for a site: typographic quotes, and code blocks in kramdown's shape
+/// for Jekyll sites (a `highlighter-rouge` wrapper, optional line numbers) or Galley's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Style {
+    pub smart_punctuation: bool,
+    /// Code blocks as kramdown with Rouge writes them (Jekyll sites).
+    pub kramdown_code: bool,
+    /// `kramdown: syntax_highlighter_opts: block: line_numbers: true`.
+    pub line_numbers: bool,
+}
+
+impl Style {
+    pub fn of(config: &crate::config::Config) -> Style {
+        let line_numbers = config
+            .extra
+            .get("kramdown")
+            .and_then(|k| k.get("syntax_highlighter_opts"))
+            .and_then(|o| o.get("block"))
+            .and_then(|b| b.get("line_numbers"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        Style {
+            smart_punctuation: config.smart_punctuation,
+            kramdown_code: config.jekyll,
+            line_numbers: config.jekyll && line_numbers,
+        }
+    }
+}
+
 pub fn options(smart_punctuation: bool) -> Options {
     let mut o = Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
@@ -43,9 +72,9 @@ pub fn options(smart_punctuation: bool) -> Options {
     o
 }
 
-pub fn render(body: &str, smart_punctuation: bool) -> Rendered {
+pub fn render(body: &str, style: Style) -> Rendered {
     let body = kramdown::preprocess(body);
-    let parser = Parser::new_ext(&body, options(smart_punctuation));
+    let parser = Parser::new_ext(&body, options(style.smart_punctuation));
     let mut events: Vec<Event> = Vec::new();
     let mut toc = Vec::new();
     let mut used_ids: HashMap<String, usize> = HashMap::new();
@@ -60,7 +89,12 @@ pub fn render(body: &str, smart_punctuation: bool) -> Rendered {
                 Event::Text(t) => buf.push_str(&t),
                 Event::End(TagEnd::CodeBlock) => {
                     let (lang, text) = code.take().unwrap_or_default();
-                    events.push(Event::Html(highlight::block(&text, lang.as_deref()).into()));
+                    let html = if style.kramdown_code {
+                        highlight::kramdown_block(&text, lang.as_deref(), style.line_numbers)
+                    } else {
+                        highlight::block(&text, lang.as_deref())
+                    };
+                    events.push(Event::Html(html.into()));
                 }
                 _ => {}
             }
@@ -206,9 +240,18 @@ pub fn first_paragraph(html: &str) -> &str {
 mod tests {
     use super::*;
 
+    const SMART: Style = Style {
+        smart_punctuation: true,
+        kramdown_code: false,
+        line_numbers: false,
+    };
+
     #[test]
     fn headings_get_unique_ids_and_toc() {
-        let r = render("## Intro\n\ntext\n\n## Intro\n\n### Deep `code`\n", false);
+        let r = render(
+            "## Intro\n\ntext\n\n## Intro\n\n### Deep `code`\n",
+            Style::default(),
+        );
         assert!(r.html.contains("<h2 id=\"intro\">Intro</h2>"), "{}", r.html);
         assert!(r.html.contains("<h2 id=\"intro-1\">"));
         assert!(r.html.contains("<h3 id=\"deep-code\">"));
@@ -224,7 +267,7 @@ mod tests {
     fn extensions() {
         let r = render(
             "| a | b |\n|---|---|\n| 1 | 2 |\n\n~~gone~~\n\n- [x] done\n\nnote[^1]\n\n[^1]: foot\n",
-            true,
+            SMART,
         );
         assert!(r.html.contains("<table>"));
         assert!(r.html.contains("<del>gone</del>"));
@@ -234,14 +277,14 @@ mod tests {
 
     #[test]
     fn fenced_code_is_highlighted() {
-        let r = render("```rust\nlet x = 1;\n```\n", false);
+        let r = render("```rust\nlet x = 1;\n```\n", Style::default());
         assert!(r.html.contains("language-rust"));
         assert!(r.html.contains("hl-"));
     }
 
     #[test]
     fn kramdown_toc_is_replaced() {
-        let r = render("* TOC\n{:toc}\n\n## One\n\n## Two\n", false);
+        let r = render("* TOC\n{:toc}\n\n## One\n\n## Two\n", Style::default());
         assert!(r.html.contains("<ul class=\"toc\">"), "{}", r.html);
         assert!(!r.html.contains("galley:toc"));
     }

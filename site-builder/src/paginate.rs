@@ -3,24 +3,39 @@
 
 use serde_json::{Map, Value};
 
-/// The `paginator` of page `page` (1-based) over `posts` (summaries, newest first).
+/// The posts a paginator lists: all but those marked `hidden: true` (jekyll-paginate v1).
+pub fn listed(summaries: &[Value]) -> Vec<usize> {
+    (0..summaries.len())
+        .filter(|&i| summaries[i].get("hidden") != Some(&Value::Bool(true)))
+        .collect()
+}
+
+/// The `paginator` of page `page` (1-based) over the `listed` entries of `posts`
+/// (summaries, newest first).
 pub fn paginator(
     page: usize,
     per_page: usize,
     posts: &[Value],
+    listed: &[usize],
     home_url: &str,
     paginate_path: &str,
 ) -> Value {
-    let total_pages = total_pages(posts.len(), per_page);
-    let start = (page - 1) * per_page;
-    let slice = posts
-        .get(start..(start + per_page).min(posts.len()))
-        .unwrap_or(&[]);
+    let total_pages = total_pages(listed.len(), per_page);
+    let start = ((page - 1) * per_page).min(listed.len());
+    let slice = &listed[start..(start + per_page).min(listed.len())];
     let mut m = Map::new();
     m.insert("page".into(), page.into());
     m.insert("per_page".into(), per_page.into());
-    m.insert("posts".into(), Value::Array(slice.to_vec()));
-    m.insert("total_posts".into(), posts.len().into());
+    m.insert(
+        "posts".into(),
+        Value::Array(
+            slice
+                .iter()
+                .filter_map(|&i| posts.get(i).cloned())
+                .collect(),
+        ),
+    );
+    m.insert("total_posts".into(), listed.len().into());
     m.insert("total_pages".into(), total_pages.into());
     let prev = (page > 1).then(|| page - 1);
     let next = (page < total_pages).then(|| page + 1);
@@ -60,10 +75,24 @@ mod tests {
     #[test]
     fn pages_and_paths() {
         let posts: Vec<Value> = (0..5).map(Value::from).collect();
-        let p = paginator(2, 2, &posts, "/", "/page:num/");
+        let p = paginator(2, 2, &posts, &[0, 1, 2, 3, 4], "/", "/page:num/");
         assert_eq!(p["posts"], serde_json::json!([2, 3]));
         assert_eq!(p["total_pages"], 3);
         assert_eq!(p["previous_page_path"], "/");
         assert_eq!(p["next_page_path"], "/page3/");
+    }
+
+    #[test]
+    fn hidden_posts_are_not_paginated() {
+        let posts = vec![
+            serde_json::json!({"t": 0}),
+            serde_json::json!({"t": 1, "hidden": true}),
+            serde_json::json!({"t": 2}),
+        ];
+        let listed = listed(&posts);
+        assert_eq!(listed, vec![0, 2]);
+        let p = paginator(1, 5, &posts, &listed, "/", "/page:num/");
+        assert_eq!(p["posts"], serde_json::json!([{"t": 0}, {"t": 2}]));
+        assert_eq!(p["total_posts"], 2);
     }
 }

@@ -118,6 +118,20 @@ pub fn output_path(url: &str) -> String {
     }
 }
 
+/// Jekyll's output file for `url`: a folder URL is its `index.html`; any other URL gets the
+/// document's extension unless it already ends with it (`/categories` is `categories.html`).
+pub fn jekyll_output_path(url: &str, output_ext: &str) -> String {
+    let trimmed = url.trim_start_matches('/');
+    if trimmed.is_empty() || trimmed.ends_with('/') {
+        return format!("{trimmed}index.html");
+    }
+    if trimmed.ends_with(output_ext) {
+        trimmed.to_string()
+    } else {
+        format!("{trimmed}{output_ext}")
+    }
+}
+
 /// The URL authors link to for an output file: `a/index.html` is `/a/`.
 pub fn canonical_url(url: &str) -> String {
     let path = output_path(url);
@@ -165,6 +179,18 @@ mod tests {
             "/rust-tips/hello-world.html"
         );
         assert_eq!(expand("/blog/:year/:slug/", &v), "/blog/2024/hello-world/");
+    }
+
+    #[test]
+    fn jekyll_output_paths_keep_the_url_and_add_the_extension() {
+        assert_eq!(
+            jekyll_output_path("/categories", ".html"),
+            "categories.html"
+        );
+        assert_eq!(jekyll_output_path("/about.html", ".html"), "about.html");
+        assert_eq!(jekyll_output_path("/a/b/", ".html"), "a/b/index.html");
+        assert_eq!(jekyll_output_path("/", ".html"), "index.html");
+        assert_eq!(jekyll_output_path("/feed.xml", ".xml"), "feed.xml");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::output::{duplicate, Body, OutputFile, RenderedSite};
 use crate::render::{self, Converted, Job};
 use crate::taxonomy::{self, Kind};
 use crate::templates::Templates;
-use crate::{feed, highlight, paginate, sitemap, theme};
+use crate::{feed, highlight, jekyll, paginate, sitemap, theme};
 
 /// Posts per page on the built-in theme's home when `paginate` is not set.
 const THEME_PAGINATE: usize = 10;
@@ -274,7 +274,12 @@ impl<'a> Site<'a> {
     }
 
     fn paginated(&self, first: Job<'a>, per_page: usize) -> Vec<Job<'a>> {
-        let pages = paginate::total_pages(self.index.posts, per_page);
+        let listed = self
+            .posts()
+            .iter()
+            .filter(|d| d.front.get("hidden") != Some(&Value::Bool(true)))
+            .count();
+        let pages = paginate::total_pages(listed, per_page);
         (1..=pages)
             .map(|page| {
                 let url = paginate::page_url(page, &first.url, &self.config.paginate_path);
@@ -297,10 +302,20 @@ impl<'a> Site<'a> {
             .collect()
     }
 
-    /// Pages the site did not write but a blog needs: home, taxonomies, 404.
-    pub fn generated(&self) -> Vec<Generated> {
+    /// Pages the site did not write but a blog needs: home, taxonomies, 404. A Jekyll site
+    /// gets only what its plugins make (jekyll-archives' term pages).
+    pub fn generated(&self, summaries: &[Value]) -> Vec<Generated> {
         let t = self.templates;
         let root = self.root;
+        if self.config.jekyll {
+            return jekyll::archives::pages(self.config, self.terms, summaries, root)
+                .into_iter()
+                .map(|a| Generated {
+                    doc: a.doc,
+                    what: What::Term(a.kind, a.term),
+                })
+                .collect();
+        }
         let mut out = Vec::new();
         let has_home = self.docs.iter().any(is_home);
         if !has_home && t.theme {
@@ -401,13 +416,47 @@ impl<'a> Site<'a> {
         site.stats.posts = self.index.posts;
         site.stats.pages = plan.jobs.len() - self.index.posts;
         site.stats.static_files = self.sources.of(Role::Static).count();
-        site.insert_generated(feed::PATH, self.feed(converted), "feed");
-        self.add_generated_files(&mut site);
+        if self.config.jekyll {
+            self.add_plugin_files(&mut site, plan, converted);
+        } else {
+            site.insert_generated(feed::PATH, self.feed(converted), "feed");
+            self.add_generated_files(&mut site);
+        }
         Ok(site)
     }
 
-    /// The Atom feed: the newest posts with their content.
+    /// A Jekyll site's generated files, each from a plugin it lists, where the site has no
+    /// file of that name: jekyll-feed's feed, jekyll-sitemap's sitemap and robots.txt.
+    fn add_plugin_files(&self, site: &mut RenderedSite, plan: &Plan, converted: &[Converted]) {
+        let plugins = self.config.plugins();
+        let on = |name: &str| plugins.iter().any(|p| p == name);
+        if on(jekyll::feed::PLUGIN) {
+            site.insert_generated(
+                &jekyll::feed::path(self.config),
+                self.feed(converted),
+                jekyll::feed::PLUGIN,
+            );
+        }
+        if on(jekyll::sitemap::PLUGIN) {
+            let pages: Vec<(&Document, &str)> =
+                plan.jobs.iter().map(|j| (j.doc, j.url.as_ref())).collect();
+            let xml = jekyll::sitemap::xml(self.config, self.posts().len(), &pages);
+            site.insert_generated(sitemap::PATH, xml.into_bytes(), jekyll::sitemap::PLUGIN);
+            let robots = jekyll::sitemap::robots(self.config);
+            site.insert_generated(
+                sitemap::ROBOTS,
+                robots.into_bytes(),
+                jekyll::sitemap::PLUGIN,
+            );
+        }
+    }
+
+    /// The Atom feed: the newest posts with their content (jekyll-feed's for a Jekyll site).
     pub fn feed(&self, converted: &[Converted]) -> Vec<u8> {
+        if self.config.jekyll {
+            return jekyll::feed::atom(self.config, self.posts(), converted, &self.index.time)
+                .into_bytes();
+        }
         let feed_posts: Vec<(&Document, &Converted)> = self
             .posts()
             .iter()

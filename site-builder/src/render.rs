@@ -116,10 +116,10 @@ fn body_mini<'d>(
 }
 
 fn finish(doc: &Document, inputs: &Inputs, body: Cow<'_, str>) -> Result<Converted, Diagnostic> {
-    let smart = inputs.config.smart_punctuation;
+    let style = markdown::Style::of(inputs.config);
     let (html, toc) = match doc.format {
         Format::Markdown => {
-            let r = markdown::render(&body, smart);
+            let r = markdown::render(&body, style);
             (r.html, r.toc)
         }
         Format::Sass { indented } => (
@@ -153,12 +153,12 @@ fn excerpt(doc: &Document, html: &str, config: &Config) -> String {
         return String::new();
     }
     if let Some(Value::String(e)) = doc.front.get("excerpt") {
-        return markdown::render(e, config.smart_punctuation).html;
+        return markdown::render(e, markdown::Style::of(config)).html;
     }
     let sep = &config.excerpt_separator;
     if sep != "\n\n" {
         if let Some((before, _)) = doc.body.split_once(sep.as_str()) {
-            return markdown::render(before, config.smart_punctuation).html;
+            return markdown::render(before, markdown::Style::of(config)).html;
         }
     }
     markdown::first_paragraph(html).to_string()
@@ -293,7 +293,7 @@ pub fn layout_all(
 pub struct Liquid<'a> {
     pub tools: &'a Arc<jekyll::Tools>,
     pub jekyll: &'a Value,
-    pub smart_punctuation: bool,
+    pub markdown: markdown::Style,
 }
 
 /// The page as layouts see it.
@@ -366,7 +366,7 @@ fn render_job_liquid(
                 roots,
             )?;
             body = match job.doc.format {
-                Format::Markdown => markdown::render(&text, liquid.smart_punctuation).html,
+                Format::Markdown => markdown::render(&text, liquid.markdown).html,
                 _ => text,
             };
             view.content = Some(&body);

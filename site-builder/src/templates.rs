@@ -56,8 +56,8 @@ impl Templates {
     pub fn load(sources: &Sources, filters: &[Filter], config: &Config) -> Result<Templates> {
         let engine = config.engine;
         let mut problems = Diagnostics::default();
-        let mut liquid =
-            (engine == Engine::Liquid).then(|| jekyll::Parsed::new(filters, &config.plugins()));
+        let mut liquid = (engine == Engine::Liquid)
+            .then(|| jekyll::Parsed::new(filters, &config.plugins(), config.strict_filters));
         let mut raw: Vec<(String, String)> = Vec::new();
         let mut layouts = HashMap::new();
         let mut includes = HashMap::new();

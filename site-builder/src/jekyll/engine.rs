@@ -4,13 +4,14 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use liquid_core::model::ValueView;
 use liquid_core::{Error, Language, Renderable, Template};
 
 use super::filters::{self, Expressions};
-use super::runtime::{scope, Arenas};
+use super::lenient::Arenas;
+use super::runtime::scope;
 use super::{markup, tags};
 use crate::error::Diagnostic;
 use crate::filters::{Filter, UrlBase};
@@ -24,8 +25,13 @@ struct Source {
 
 /// The site's layouts and includes, parsed once per load.
 pub struct Parsed {
-    pub language: Language,
+    /// Grows while parsing: an unknown filter is added as a pass-through (Jekyll's default).
+    language: RwLock<Language>,
     templates: HashMap<String, Source>,
+    /// `liquid: strict_filters: true`: an unknown filter is an error.
+    strict_filters: bool,
+    /// Unknown filters passed through, one line each (file:line:column and the name).
+    warnings: Mutex<Vec<String>>,
 }
 
 /// Shopify's standard tags and filters, then Jekyll's over them.
@@ -108,19 +114,74 @@ fn language(shared: &[Filter], plugins: &[String]) -> Language {
 }
 
 impl Parsed {
-    pub fn new(shared: &[Filter], plugins: &[String]) -> Parsed {
+    pub fn new(shared: &[Filter], plugins: &[String], strict_filters: bool) -> Parsed {
         Parsed {
-            language: language(shared, plugins),
+            language: RwLock::new(language(shared, plugins)),
             templates: HashMap::new(),
+            strict_filters,
+            warnings: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// What parsing let through that Jekyll lets through too (unknown filters), as warnings.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
+    }
+
+    /// Parses `text` (from `rel`, whose body starts after `line_offset` lines). An unknown
+    /// filter passes its input through, as Jekyll's Liquid does unless `strict_filters`,
+    /// and is reported once as a warning.
+    fn parse(&self, text: &str, rel: &str, line_offset: usize) -> Result<Template, Diagnostic> {
+        let protected = markup::protect(text);
+        loop {
+            let attempt = {
+                let language = self
+                    .language
+                    .read()
+                    .map_err(|_| Diagnostic::new(rel, "Liquid parser poisoned"))?;
+                liquid_core::parser::parse(&protected, &language).map(Template::new)
+            };
+            let err = match attempt {
+                Ok(t) => return Ok(t),
+                Err(e) => e,
+            };
+            let unknown = unknown_filter(&err).or_else(|| {
+                // Tags that parse their own filter chain (`assign`) lose the filter's name
+                // from the error; find an unregistered filter on the line it points at.
+                let language = self.language.read().ok()?;
+                unregistered_filter_at(&err, text, &language)
+            });
+            let mut diagnostic = diagnose(&err, rel, line_offset, text);
+            if let (Some(name), true) = (&unknown, self.strict_filters) {
+                diagnostic = unknown_filter_diagnostic(name, rel, line_offset, text);
+            }
+            let (Some(name), false) = (unknown, self.strict_filters) else {
+                return Err(diagnostic);
+            };
+            let mut language = self
+                .language
+                .write()
+                .map_err(|_| Diagnostic::new(rel, "Liquid parser poisoned"))?;
+            if language.filters.get(&name).is_some() {
+                // Another thread added it meanwhile.
+                continue;
+            }
+            if let Ok(mut w) = self.warnings.lock() {
+                w.push(format!(
+                    "{}: unknown Liquid filter `{name}` passes its input through unchanged, as Jekyll does (set `liquid: strict_filters: true` to make it an error)",
+                    diagnostic.place()
+                ));
+            }
+            language
+                .filters
+                .register(name.clone(), Box::new(filters::PassThrough::new(name)));
         }
     }
 
     /// Parses a layout or include. A broken include is reported only when something
     /// includes it, as in Jekyll; the caller reports broken layouts at once.
     pub fn add(&mut self, name: &str, rel: &str, text: &str, line_offset: usize) {
-        let parsed = parse(&self.language, text)
-            .map(Arc::new)
-            .map_err(|e| diagnose(&e, rel, line_offset, text));
+        let parsed = self.parse(text, rel, line_offset).map(Arc::new);
         self.templates.insert(
             name.to_string(),
             Source {
@@ -129,6 +190,15 @@ impl Parsed {
                 parsed,
             },
         );
+    }
+
+    /// A filter's expression (`where_exp`'s condition), with the site's language.
+    pub fn parse_expression(&self, source: &str) -> liquid_core::Result<Template> {
+        let language = self
+            .language
+            .read()
+            .map_err(|_| Error::with_msg("Liquid parser poisoned"))?;
+        liquid_core::parser::parse(source, &language).map(Template::new)
     }
 
     /// The parse error of a template, if it has one.
@@ -143,11 +213,37 @@ impl Parsed {
     }
 }
 
-fn parse(language: &Language, text: &str) -> liquid_core::Result<Template> {
-    Ok(Template::new(liquid_core::parser::parse(
-        &markup::protect(text),
-        language,
-    )?))
+/// A filter name on the line a parse error points at that the language does not have.
+fn unregistered_filter_at(err: &Error, text: &str, language: &Language) -> Option<String> {
+    let message = err.to_string();
+    let re = regex::Regex::new(r"--> (\d+):").ok()?;
+    let line: usize = re.captures(&message)?[1].parse().ok()?;
+    let filters = regex::Regex::new(r"\|\s*([A-Za-z_][A-Za-z0-9_]*)").ok()?;
+    let source = text.lines().nth(line.checked_sub(1)?)?;
+    let found = filters
+        .captures_iter(source)
+        .map(|c| c[1].to_string())
+        .find(|name| language.filters.get(name).is_none());
+    found
+}
+
+/// An unknown filter under `strict_filters`, at its first use.
+fn unknown_filter_diagnostic(name: &str, rel: &str, line_offset: usize, text: &str) -> Diagnostic {
+    let err = Error::with_msg("Unknown filter").context("requested filter", name.to_string());
+    diagnose(&err, rel, line_offset, text)
+}
+
+/// The filter name of an "Unknown filter" parse error.
+fn unknown_filter(err: &Error) -> Option<String> {
+    let message = err.to_string();
+    if !message.contains("Unknown filter") {
+        return None;
+    }
+    message.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("requested filter=")
+            .map(|n| n.trim().to_string())
+    })
 }
 
 /// What Jekyll's tags and filters need during one build.
@@ -212,8 +308,9 @@ impl Tools {
             .map_err(|e| Error::with_msg(format!("include_relative: cannot read `{name}`: {e}")))?;
         let rel = rel.display().to_string();
         let t = Arc::new(
-            parse(&self.parsed.language, &text)
-                .map_err(|e| Error::with_msg(diagnose(&e, &rel, 0, &text).to_string()))?,
+            self.parsed
+                .parse(&text, &rel, 0)
+                .map_err(|d| Error::with_msg(d.to_string()))?,
         );
         cache.insert(real, t.clone());
         Ok(t)
@@ -236,8 +333,7 @@ pub fn render_text(
         .unwrap_or(file)
         .display()
         .to_string();
-    let template =
-        parse(&tools.parsed.language, text).map_err(|e| diagnose(&e, &rel, line_offset, text))?;
+    let template = tools.parsed.parse(text, &rel, line_offset)?;
     let arenas = Arenas::default();
     let runtime = scope(roots, tools, file.to_path_buf(), &arenas);
     template
@@ -316,6 +412,20 @@ pub fn diagnose(err: &Error, rel: &str, line_offset: usize, text: &str) -> Diagn
         hint = format!(
             "if `{name}` comes from a Jekyll plugin, list the plugin under `plugins:` in _config.yml (Galley builds in jekyll-seo-tag, jekyll-feed and jekyll-gist); literal braces go in {{% raw %}}…{{% endraw %}}"
         );
+    }
+    if let Some(name) = unknown_filter(err) {
+        detail = format!("unknown Liquid filter `{name}`");
+        hint = "check the filter's spelling (Jekyll's filters: https://jekyllrb.com/docs/liquid/filters/); without `liquid: strict_filters: true` an unknown filter passes its input through, as in Jekyll".to_string();
+        // Point at the `|` before the first use of the filter.
+        if position.is_none() {
+            let re = regex::Regex::new(&format!(r"\|\s*{}\b", regex::escape(&name))).ok();
+            position = re.and_then(|re| {
+                text.lines().enumerate().find_map(|(i, l)| {
+                    re.find(l)
+                        .map(|m| (i + 1, l[..m.start()].chars().count() + 1))
+                })
+            });
+        }
     }
     let mut d = Diagnostic::new(rel, format!("Liquid error: {detail}"));
     match position {

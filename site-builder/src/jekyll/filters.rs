@@ -17,6 +17,7 @@ use liquid_core::{
 };
 use serde_json::Value;
 
+use super::engine::Parsed;
 use super::json::{from_liquid, to_liquid};
 use super::runtime::tools;
 use crate::dates;
@@ -26,7 +27,7 @@ type Run = Arc<dyn Fn(&dyn ValueView, &[LValue], &dyn Runtime) -> Result<LValue>
 
 /// A filter: its name and what it does with the input and its evaluated arguments.
 #[derive(Clone)]
-struct Jekyll {
+pub(super) struct Jekyll {
     name: &'static str,
     run: Run,
 }
@@ -79,7 +80,7 @@ pub fn register(language: &mut Language, shared: &[Filter]) {
             Ok(LValue::scalar(smartify(&i.to_kstr())))
         }),
     ];
-    for f in own {
+    for f in own.into_iter().chain(super::numbers::filters()) {
         language.filters.register(f.name.to_string(), Box::new(f));
     }
     language
@@ -102,7 +103,7 @@ pub fn register(language: &mut Language, shared: &[Filter]) {
     }
 }
 
-fn native(
+pub(super) fn native(
     name: &'static str,
     run: impl Fn(&dyn ValueView, &[LValue], &dyn Runtime) -> Result<LValue> + Send + Sync + 'static,
 ) -> Jekyll {
@@ -199,6 +200,55 @@ fn date(input: &dyn ValueView, args: &[LValue], _: &dyn Runtime) -> Result<LValu
     Ok(LValue::scalar(out))
 }
 
+/// A filter the site uses that neither Liquid nor Jekyll has: Jekyll's Liquid leaves the
+/// input as it is (unless `strict_filters`), and so does this.
+#[derive(Debug, Clone)]
+pub struct PassThrough {
+    name: String,
+}
+
+impl PassThrough {
+    pub fn new(name: String) -> PassThrough {
+        PassThrough { name }
+    }
+}
+
+impl FilterReflection for PassThrough {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn description(&self) -> &str {
+        "an unknown filter: the input passes through unchanged"
+    }
+    fn positional_parameters(&self) -> &'static [ParameterReflection] {
+        &[]
+    }
+    fn keyword_parameters(&self) -> &'static [ParameterReflection] {
+        &[]
+    }
+}
+
+impl ParseFilter for PassThrough {
+    fn parse(&self, _: FilterArguments) -> Result<Box<dyn LFilter>> {
+        Ok(Box::new(self.clone()))
+    }
+    fn reflection(&self) -> &dyn FilterReflection {
+        self
+    }
+}
+
+impl fmt::Display for PassThrough {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.name)
+    }
+}
+
+impl LFilter for PassThrough {
+    fn evaluate(&self, input: &dyn ValueView, _: &dyn Runtime) -> Result<LValue> {
+        Ok(input.to_value())
+    }
+}
+
 /// One variable bound to one value, for running an expression per item (Liquid reads a
 /// map of views as an object, as its own `for` does).
 fn bind<'a>(name: &'a str, value: &'a dyn ValueView) -> HashMap<KStringRef<'a>, &'a dyn ValueView> {
@@ -210,7 +260,7 @@ fn bind<'a>(name: &'a str, value: &'a dyn ValueView) -> HashMap<KStringRef<'a>, 
 pub struct Expressions(Mutex<HashMap<String, Arc<Template>>>);
 
 impl Expressions {
-    fn get(&self, source: String, language: &Language) -> Result<Arc<Template>> {
+    fn get(&self, source: String, parsed: &Parsed) -> Result<Arc<Template>> {
         let mut cache = self
             .0
             .lock()
@@ -218,11 +268,9 @@ impl Expressions {
         if let Some(t) = cache.get(&source) {
             return Ok(t.clone());
         }
-        let parsed = Arc::new(Template::new(liquid_core::parser::parse(
-            &source, language,
-        )?));
-        cache.insert(source, parsed.clone());
-        Ok(parsed)
+        let template = Arc::new(parsed.parse_expression(&source)?);
+        cache.insert(source, template.clone());
+        Ok(template)
     }
 }
 
@@ -260,7 +308,7 @@ fn select(
     let tools = tools(runtime)?;
     let test = tools.expressions.get(
         format!("{{% if {condition} %}}1{{% endif %}}"),
-        &tools.parsed.language,
+        &tools.parsed,
     )?;
     let mut out = Vec::new();
     for item in items(input) {
@@ -303,7 +351,7 @@ fn group_by_exp(input: &dyn ValueView, args: &[LValue], runtime: &dyn Runtime) -
     let tools = tools(runtime)?;
     let key = tools
         .expressions
-        .get(format!("{{{{ {expr} }}}}"), &tools.parsed.language)?;
+        .get(format!("{{{{ {expr} }}}}"), &tools.parsed)?;
     let mut groups: Vec<(String, Vec<LValue>)> = Vec::new();
     for item in items(input) {
         let frame = bind(&var, item);

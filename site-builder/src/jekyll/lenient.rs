@@ -11,26 +11,44 @@ use liquid_core::model::{
 };
 use typed_arena::Arena;
 
-/// A value seen leniently; its children are made in `arena`, which lives as long as the
+/// Where a render keeps the lenient views it lends out, and the values it had to make
+/// (`assign`ed copies, a hash's `first` pair) that they view; freed when the render ends.
+#[derive(Default)]
+pub struct Arenas<'a> {
+    pub views: Arena<Lenient<'a>>,
+    pub owned: Arena<LValue>,
+    /// Ordered copies of `assign`ed hashes and lists, shared with the render's registers.
+    pub kept: Arena<std::sync::Arc<serde_json::Value>>,
+}
+
+/// A value seen leniently; its children are made in `arenas`, which live as long as the
 /// render.
 pub struct Lenient<'a> {
     value: &'a dyn ValueView,
-    arena: &'a Arena<Lenient<'a>>,
+    arenas: &'a Arenas<'a>,
 }
 
 static NIL: LValue = LValue::Nil;
 
 impl<'a> Lenient<'a> {
-    pub fn of(value: &'a dyn ValueView, arena: &'a Arena<Lenient<'a>>) -> &'a Lenient<'a> {
-        arena.alloc(Lenient { value, arena })
+    pub fn of(value: &'a dyn ValueView, arenas: &'a Arenas<'a>) -> &'a Lenient<'a> {
+        arenas.views.alloc(Lenient { value, arenas })
     }
 
     fn child(&self, value: &'a dyn ValueView) -> &'a dyn ValueView {
-        Lenient::of(value, self.arena)
+        Lenient::of(value, self.arenas)
     }
 
     fn nil(&self) -> &'a dyn ValueView {
-        Lenient::of(&NIL, self.arena)
+        Lenient::of(&NIL, self.arenas)
+    }
+
+    /// Ruby's `Hash#first` as Liquid calls it: the first `[key, value]` pair.
+    fn first_pair(&self) -> Option<&'a dyn ValueView> {
+        let v: &'a dyn ValueView = self.value;
+        let (key, value) = v.as_object()?.iter().next()?;
+        let pair = LValue::Array(vec![LValue::scalar(key.into_owned()), value.to_value()]);
+        Some(self.child(self.arenas.owned.alloc(pair)))
     }
 }
 
@@ -191,6 +209,10 @@ impl<'a> ObjectView for Lenient<'a> {
             Some(v) => Some(self.child(v)),
             // `size` falls through to Liquid's own answer (the number of keys).
             None if index == "size" && self.value.is_object() => None,
+            // A hash's `first` is its first pair (themes test `site.categories.first[0]`).
+            None if index == "first" && self.value.is_object() => {
+                Some(self.first_pair().unwrap_or_else(|| self.nil()))
+            }
             None => Some(self.nil()),
         }
     }

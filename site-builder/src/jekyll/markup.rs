@@ -76,6 +76,39 @@ pub fn protect(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The text with the insides of `{% comment %}` and `{% raw %}` blocks blanked (newlines
+/// kept), for scanners that look for tags: a tag written in a comment never runs.
+pub fn without_literal_blocks(text: &str) -> Cow<'_, str> {
+    let mut out = String::new();
+    let mut pos = 0;
+    let mut search = 0;
+    while let Some(rel) = text[search..].find("{%") {
+        let open = search + rel;
+        let inner = text[open + 2..].trim_start_matches('-').trim_start();
+        let Some((_, close)) = tag_end(text, open + 2) else {
+            break;
+        };
+        let name = ["raw", "comment"].into_iter().find(|n| {
+            inner.starts_with(n)
+                && !inner[n.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        });
+        let Some(name) = name else {
+            search = close;
+            continue;
+        };
+        let end = closing(text, close, &format!("end{name}")).unwrap_or(text.len());
+        out.push_str(&text[pos..close]);
+        out.extend(text[close..end].chars().filter(|c| *c == '\n'));
+        pos = end;
+        search = end;
+    }
+    if pos == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[pos..]);
+    Cow::Owned(out)
+}
+
 /// The markup of a protected tag, from the literal `protect` wrote.
 pub fn decode(literal: &str) -> Option<String> {
     let hex = literal.trim().trim_matches('"');
@@ -140,5 +173,14 @@ mod tests {
         let p = protect(text);
         assert!(p.starts_with("{% raw %}{% include x %}{% endraw %}"), "{p}");
         assert_eq!(p.matches('\n').count(), 2);
+    }
+
+    #[test]
+    fn commented_tags_are_blanked_for_scanners() {
+        let text = "a\n{% comment %}\n{% include self.html %}\n{% endcomment %}{% include b %}";
+        let t = without_literal_blocks(text);
+        assert!(!t.contains("self.html"), "{t}");
+        assert!(t.ends_with("{% include b %}"), "{t}");
+        assert_eq!(t.matches('\n').count(), 3);
     }
 }

@@ -4,13 +4,19 @@
 //! runtime that treats undefined variables as Liquid does (`runtime`); `engine` parses each
 //! template once and renders bodies and layouts.
 
+pub mod archives;
+pub mod assign;
+pub mod conditions;
 pub mod engine;
+pub mod feed;
 pub mod filters;
 pub mod json;
 pub mod lenient;
 pub mod markup;
+pub mod numbers;
 pub mod plugins;
 pub mod runtime;
+pub mod sitemap;
 pub mod tags;
 
 pub use engine::{diagnose, render_layout, render_text, Parsed, Roots, Tools};

@@ -2,7 +2,7 @@
 //! `jekyll`), borrowed rather than copied into each page, and Liquid's rule that an
 //! undefined variable is nil (Jekyll's default) unless `liquid: strict_variables: true`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -12,9 +12,10 @@ use liquid_core::model::{
 use liquid_core::runtime::{PartialStore, Registers, RuntimeBuilder};
 use liquid_core::{Error, Result, Runtime};
 
+use super::assign;
 use super::engine::Tools;
-use super::lenient::Lenient;
-use typed_arena::Arena;
+use super::json::Json;
+use super::lenient::{Arenas, Lenient};
 
 /// What the Jekyll tags of one render need: the site's tools and the file being rendered
 /// (for `include_relative` and messages). Kept in Liquid's registers, which custom tags
@@ -23,6 +24,8 @@ use typed_arena::Arena;
 pub struct Current {
     pub tools: Option<Arc<Tools>>,
     pub file: PathBuf,
+    /// Hashes and lists `assign`ed in this render, kept in order (see `assign`).
+    pub assigned: HashMap<String, Arc<serde_json::Value>>,
 }
 
 /// The runtime for one render: named roots over Liquid's own frames (which hold `assign`ed
@@ -32,14 +35,6 @@ pub struct Scope<'a, R> {
     roots: Vec<(&'static str, &'a dyn ValueView)>,
     strict: bool,
     arenas: &'a Arenas<'a>,
-}
-
-/// Where a render keeps the lenient views it lends out, and the values looked up by copy
-/// (`assign`ed ones) that they view; freed when the render ends.
-#[derive(Default)]
-pub struct Arenas<'a> {
-    views: Arena<Lenient<'a>>,
-    owned: Arena<LValue>,
 }
 
 /// Starts a render: `roots` are the globals, `tools` what Jekyll's tags need.
@@ -92,13 +87,36 @@ impl<'a, R: Runtime> Runtime for Scope<'a, R> {
     }
     fn try_get(&self, path: &[ScalarCow<'_>]) -> Option<ValueCow<'_>> {
         let first = path.first()?.to_kstr();
+        // A hash or list `assign`ed in this render: its ordered copy.
+        let kept = self
+            .inner
+            .try_get(&path[..1])
+            .and_then(|global| assign::kept(self, first.as_str(), global.as_view()));
+        if let Some(json) = kept {
+            let json: &'a serde_json::Value = self.arenas.kept.alloc(json);
+            let view = Json::of(json);
+            if self.strict {
+                return try_find(view, &path[1..]);
+            }
+            let found = try_find(Lenient::of(view, self.arenas), &path[1..]);
+            return Some(found.unwrap_or(ValueCow::Owned(LValue::Nil)));
+        }
         if let Some(v) = self.inner.try_get(path) {
             if self.strict {
                 return Some(v);
             }
             // Copied once into the render's arena, so that a lenient view can borrow it.
             let owned: &'a LValue = self.arenas.owned.alloc(v.into_owned());
-            return Some(ValueCow::Borrowed(Lenient::of(owned, &self.arenas.views)));
+            return Some(ValueCow::Borrowed(Lenient::of(owned, self.arenas)));
+        }
+        // An assigned variable whose path Liquid's own lookup could not follow (a missing
+        // key, a hash's `first`): read the rest of the path leniently.
+        if !self.strict && path.len() > 1 {
+            if let Some(v) = self.inner.try_get(&path[..1]) {
+                let owned: &'a LValue = self.arenas.owned.alloc(v.into_owned());
+                let found = try_find(Lenient::of(owned, self.arenas), &path[1..]);
+                return Some(found.unwrap_or(ValueCow::Owned(LValue::Nil)));
+            }
         }
         // A root named `site.related_posts` stands in for that key of `site` on one page.
         let (root, rest) = match path.get(1).map(|second| {
@@ -120,7 +138,7 @@ impl<'a, R: Runtime> Runtime for Scope<'a, R> {
         if self.strict {
             return root.and_then(|v| try_find(v, rest));
         }
-        let found = root.and_then(|v| try_find(Lenient::of(v, &self.arenas.views), rest));
+        let found = root.and_then(|v| try_find(Lenient::of(v, self.arenas), rest));
         Some(found.unwrap_or(ValueCow::Owned(LValue::Nil)))
     }
     fn get(&self, path: &[ScalarCow<'_>]) -> Result<ValueCow<'_>> {

@@ -33,6 +33,15 @@ pub fn register(language: &mut Language) {
     language
         .blocks
         .register("for".to_string(), Box::new(ForAny));
+    language
+        .tags
+        .register("assign".to_string(), Box::new(super::assign::AssignTag));
+    use super::conditions::Conditional;
+    for block in [Conditional::IF, Conditional::UNLESS] {
+        language
+            .blocks
+            .register(block.start_tag().to_string(), Box::new(block));
+    }
 }
 
 /// The markup of a protected tag.
