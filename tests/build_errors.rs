@@ -180,11 +180,11 @@ fn layout_and_include_with_one_name_clash() {
 fn includes_that_include_each_other_are_an_error_naming_the_whole_chain() {
     let text = error_of("include-loop");
     assert!(
-        text.contains("_includes/a.html:2: error: include loop: `a.html` (_includes/a.html:2) -> `b.html`, `b.html` (_includes/b.html:3) -> `a.html`"),
+        text.contains("_includes/a.html:2:1: error: include loop: `a.html` (_includes/a.html:2:1) -> `b.html`, `b.html` (_includes/b.html:3:1) -> `a.html`"),
         "{text}"
     );
     assert!(
-        text.contains("_includes/self.html:2: error: include loop: `self.html` (_includes/self.html:2) -> `self.html`"),
+        text.contains("_includes/self.html:2:1: error: include loop: `self.html` (_includes/self.html:2:1) -> `self.html`"),
         "{text}"
     );
     assert_eq!(
@@ -198,7 +198,7 @@ fn includes_that_include_each_other_are_an_error_naming_the_whole_chain() {
 fn a_layout_loop_names_every_layout_in_it_once() {
     let text = error_of("layout-loop");
     assert!(
-        text.contains("_layouts/a.html:2: error: layout loop: `a` (_layouts/a.html:2) -> `b`, `b` (_layouts/b.html:3) -> `c`, `c` (_layouts/c.html:2) -> `a`"),
+        text.contains("_layouts/a.html:2:1: error: layout loop: `a` (_layouts/a.html:2:1) -> `b`, `b` (_layouts/b.html:3:1) -> `c`, `c` (_layouts/c.html:2:1) -> `a`"),
         "{text}"
     );
     assert_eq!(text.matches("layout loop").count(), 1, "{text}");

@@ -137,11 +137,17 @@ impl State {
     /// What the build let through that an author may want to fix (unknown Liquid filters),
     /// sorted so that parallel rendering does not reorder them.
     pub fn warnings(&self) -> Vec<String> {
-        let mut w = self
+        let mut w: Vec<String> = self
             .tools
             .as_ref()
             .map(|t| t.parsed.warnings())
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| {
+                let d = d.under_site(&self.root);
+                format!("{}: {}", d.place(), d.message)
+            })
+            .collect();
         w.sort();
         w
     }

@@ -10,12 +10,13 @@ use crate::error::Diagnostic;
 /// Enough loops to fix at once; a tangle of templates could have exponentially many.
 const MAX_LOOPS: usize = 20;
 
-/// One edge: `from` names `to` at `line` of `file`.
+/// One edge: `from` names `to` at `line` and `column` of `file`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Step {
     pub to: String,
     pub file: String,
     pub line: usize,
+    pub column: usize,
 }
 
 /// Names and what each names in turn.
@@ -81,17 +82,24 @@ fn rotate(mut cycle: Vec<(String, Step)>) -> Vec<(String, Step)> {
 pub fn diagnose(cycle: &[(String, Step)], what: &str, hint: &str) -> Diagnostic {
     let chain: Vec<String> = cycle
         .iter()
-        .map(|(from, step)| format!("`{from}` ({}:{}) -> `{}`", step.file, step.line, step.to))
+        .map(|(from, step)| {
+            format!(
+                "`{from}` ({}:{}:{}) -> `{}`",
+                step.file, step.line, step.column, step.to
+            )
+        })
         .collect();
     let first = &cycle[0].1;
     Diagnostic::new(&first.file, format!("{what} loop: {}", chain.join(", ")))
-        .at_line(first.line)
+        .at(first.line, first.column)
         .hint(hint)
 }
 
-/// Quoted template names after `include`, `extends` or `import` in a Tera template, with
-/// their 1-based lines.
-pub fn tera_references(text: &str) -> Vec<(String, usize)> {
+/// A template named by another: its name, and the 1-based line and column of the tag.
+pub type Reference = (String, usize, usize);
+
+/// Quoted template names after `include`, `extends` or `import` in a Tera template.
+pub fn tera_references(text: &str) -> Vec<Reference> {
     references(
         text,
         r#"\{%-?\s*(?:include|extends|import)\s+(?:\[\s*)?["']([^"']+)["']"#,
@@ -101,21 +109,29 @@ pub fn tera_references(text: &str) -> Vec<(String, usize)> {
 /// `{% include name %}` references in a Liquid template, with their lines (names written
 /// with `{{ }}` are only known when rendering, and are left out).
 /// Includes inside `{% comment %}` or `{% raw %}` never run, so they are not references.
-pub fn liquid_references(text: &str) -> Vec<(String, usize)> {
+pub fn liquid_references(text: &str) -> Vec<Reference> {
     let text = crate::jekyll::markup::without_literal_blocks(text);
     references(&text, r#"\{%-?\s*include\s+["']?([^\s"'%{}]+)"#)
 }
 
-/// The first capture of `pattern` at each match, with its 1-based line.
-fn references(text: &str, pattern: &str) -> Vec<(String, usize)> {
+/// The first capture of `pattern` at each match, with the match's 1-based line and column.
+fn references(text: &str, pattern: &str) -> Vec<Reference> {
     let Ok(re) = regex::Regex::new(pattern) else {
         return Vec::new();
     };
     re.captures_iter(text)
         .filter_map(|c| {
-            let name = c.get(1)?;
-            let line = text[..name.start()].matches('\n').count() + 1;
-            Some((name.as_str().to_string(), line))
+            let (tag, name) = (c.get(0)?, c.get(1)?);
+            let before = &text[..tag.start()];
+            let line = before.matches('\n').count() + 1;
+            let column = before
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                + 1;
+            Some((name.as_str().to_string(), line, column))
         })
         .collect()
 }
@@ -129,6 +145,7 @@ mod tests {
             to: to.into(),
             file: format!("_includes/{to}"),
             line,
+            column: 1,
         }
     }
 
@@ -155,9 +172,9 @@ mod tests {
         assert_eq!(
             tera_references(text),
             vec![
-                ("nav.html".to_string(), 2),
-                ("base.html".to_string(), 3),
-                ("m.html".to_string(), 4)
+                ("nav.html".to_string(), 2, 1),
+                ("base.html".to_string(), 3, 1),
+                ("m.html".to_string(), 4, 1)
             ]
         );
     }

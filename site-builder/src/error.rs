@@ -66,6 +66,16 @@ impl Diagnostic {
 }
 
 impl Diagnostic {
+    /// The file as the author reaches it from where they ran Galley (see
+    /// `BuildError::under_site`).
+    pub fn under_site(mut self, root: &Path) -> Self {
+        let generated = self.file.to_string_lossy().starts_with('(');
+        if self.file.is_relative() && !generated && !self.file.starts_with(root) {
+            self.file = root.join(&self.file);
+        }
+        self
+    }
+
     /// `file:line:column`, as far as known.
     pub fn place(&self) -> String {
         let mut place = self.file.display().to_string();
@@ -110,12 +120,11 @@ impl BuildError {
     /// Names every file as the author reaches it from where they ran Galley: the site folder
     /// joined with the file's path inside the site.
     pub fn under_site(mut self, root: &Path) -> Self {
-        for d in &mut self.diagnostics {
-            let generated = d.file.to_string_lossy().starts_with('(');
-            if d.file.is_relative() && !generated && !d.file.starts_with(root) {
-                d.file = root.join(&d.file);
-            }
-        }
+        self.diagnostics = self
+            .diagnostics
+            .into_iter()
+            .map(|d| d.under_site(root))
+            .collect();
         self
     }
 }

@@ -364,6 +364,8 @@ impl Templates {
                 to: parent.clone(),
                 file,
                 line: layout.parent_line,
+                // Front matter keys start their line.
+                column: 1,
             };
             graph.add(name, step);
         }
@@ -452,12 +454,13 @@ fn include_loops(origins: &HashMap<String, Origin>, engine: Engine) -> Vec<Diagn
             }
             _ => cycles::tera_references(&origin.text),
         };
-        for (to, line) in references {
+        for (to, line, column) in references {
             if origins.contains_key(&to) {
                 let step = Step {
                     to,
                     file: origin.rel.clone(),
                     line: line + origin.line_offset,
+                    column,
                 };
                 graph.add(name, step);
             }

@@ -9,6 +9,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use liquid_core::model::ValueView;
 use liquid_core::{Error, Language, Renderable, Template};
 
+use super::diagnose::{
+    diagnose, unknown_filter, unknown_filter_diagnostic, unregistered_filter_at,
+};
 use super::filters::{self, Expressions};
 use super::lenient::Arenas;
 use super::runtime::scope;
@@ -30,8 +33,8 @@ pub struct Parsed {
     templates: HashMap<String, Source>,
     /// `liquid: strict_filters: true`: an unknown filter is an error.
     strict_filters: bool,
-    /// Unknown filters passed through, one line each (file:line:column and the name).
-    warnings: Mutex<Vec<String>>,
+    /// Unknown filters passed through, each where it was first used.
+    warnings: Mutex<Vec<Diagnostic>>,
 }
 
 /// Shopify's standard tags and filters, then Jekyll's over them.
@@ -124,7 +127,7 @@ impl Parsed {
     }
 
     /// What parsing let through that Jekyll lets through too (unknown filters), as warnings.
-    pub fn warnings(&self) -> Vec<String> {
+    pub fn warnings(&self) -> Vec<Diagnostic> {
         self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
     }
 
@@ -167,10 +170,11 @@ impl Parsed {
                 continue;
             }
             if let Ok(mut w) = self.warnings.lock() {
-                w.push(format!(
-                    "{}: unknown Liquid filter `{name}` passes its input through unchanged, as Jekyll does (set `liquid: strict_filters: true` to make it an error)",
-                    diagnostic.place()
-                ));
+                let mut warning = diagnostic;
+                warning.message = format!(
+                    "unknown Liquid filter `{name}` passes its input through unchanged, as Jekyll does (set `liquid: strict_filters: true` to make it an error)"
+                );
+                w.push(warning);
             }
             language
                 .filters
@@ -211,39 +215,6 @@ impl Parsed {
     fn template(&self, name: &str) -> Option<&Source> {
         self.templates.get(name)
     }
-}
-
-/// A filter name on the line a parse error points at that the language does not have.
-fn unregistered_filter_at(err: &Error, text: &str, language: &Language) -> Option<String> {
-    let message = err.to_string();
-    let re = regex::Regex::new(r"--> (\d+):").ok()?;
-    let line: usize = re.captures(&message)?[1].parse().ok()?;
-    let filters = regex::Regex::new(r"\|\s*([A-Za-z_][A-Za-z0-9_]*)").ok()?;
-    let source = text.lines().nth(line.checked_sub(1)?)?;
-    let found = filters
-        .captures_iter(source)
-        .map(|c| c[1].to_string())
-        .find(|name| language.filters.get(name).is_none());
-    found
-}
-
-/// An unknown filter under `strict_filters`, at its first use.
-fn unknown_filter_diagnostic(name: &str, rel: &str, line_offset: usize, text: &str) -> Diagnostic {
-    let err = Error::with_msg("Unknown filter").context("requested filter", name.to_string());
-    diagnose(&err, rel, line_offset, text)
-}
-
-/// The filter name of an "Unknown filter" parse error.
-fn unknown_filter(err: &Error) -> Option<String> {
-    let message = err.to_string();
-    if !message.contains("Unknown filter") {
-        return None;
-    }
-    message.lines().find_map(|l| {
-        l.trim()
-            .strip_prefix("requested filter=")
-            .map(|n| n.trim().to_string())
-    })
 }
 
 /// What Jekyll's tags and filters need during one build.
@@ -359,110 +330,4 @@ pub fn render_layout(
         let text = std::fs::read_to_string(tools.root.join(&source.rel)).unwrap_or_default();
         diagnose(&e, &source.rel, source.line_offset, &text)
     })
-}
-
-/// A Liquid error as a diagnostic at the template's file, line and column.
-pub fn diagnose(err: &Error, rel: &str, line_offset: usize, text: &str) -> Diagnostic {
-    let message = err.to_string();
-    let mut position = regex::Regex::new(r"--> (\d+):(\d+)").ok().and_then(|re| {
-        re.captures(&message).map(|c| {
-            (
-                c[1].parse::<usize>().unwrap_or(1),
-                c[2].parse::<usize>().unwrap_or(1),
-            )
-        })
-    });
-    let detail = message
-        .lines()
-        .map(str::trim)
-        .find_map(|l| l.strip_prefix("= "))
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            message
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with("-->") && !l.starts_with('|'))
-                .collect::<Vec<_>>()
-                .join("; ")
-        });
-    let mut detail = detail.trim_start_matches("liquid: ").to_string();
-    let mut hint = "templates run Jekyll's Liquid (https://shopify.github.io/liquid/ and https://jekyllrb.com/docs/liquid/); to use Tera instead, set `template_engine: tera` in _config.yml".to_string();
-    if let (Some((line, col)), true) = (position, detail.starts_with("Unknown tag")) {
-        let name: String = text
-            .lines()
-            .nth(line.saturating_sub(1))
-            .and_then(|l| l.get(col.saturating_sub(1)..))
-            .map(|rest| {
-                rest.trim_start_matches(['{', '%', '-', ' '])
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect()
-            })
-            .unwrap_or_default();
-        detail = format!("unknown Liquid tag `{name}`");
-        // Point at the tag's `{%`, where the author reads it.
-        let opening = text
-            .lines()
-            .nth(line.saturating_sub(1))
-            .and_then(|l| l.get(..col.saturating_sub(1)))
-            .and_then(|before| before.rfind("{%"));
-        if let Some(o) = opening {
-            position = Some((line, o + 1));
-        }
-        hint = format!(
-            "if `{name}` comes from a Jekyll plugin, list the plugin under `plugins:` in _config.yml (Galley builds in jekyll-seo-tag, jekyll-feed and jekyll-gist); literal braces go in {{% raw %}}…{{% endraw %}}"
-        );
-    }
-    if let Some(name) = unknown_filter(err) {
-        detail = format!("unknown Liquid filter `{name}`");
-        hint = "check the filter's spelling (Jekyll's filters: https://jekyllrb.com/docs/liquid/filters/); without `liquid: strict_filters: true` an unknown filter passes its input through, as in Jekyll".to_string();
-        // Point at the `|` before the first use of the filter.
-        if position.is_none() {
-            let re = regex::Regex::new(&format!(r"\|\s*{}\b", regex::escape(&name))).ok();
-            position = re.and_then(|re| {
-                text.lines().enumerate().find_map(|(i, l)| {
-                    re.find(l)
-                        .map(|m| (i + 1, l[..m.start()].chars().count() + 1))
-                })
-            });
-        }
-    }
-    let mut d = Diagnostic::new(rel, format!("Liquid error: {detail}"));
-    match position {
-        Some((line, col)) => d = d.at(line + line_offset, col),
-        None => {
-            // Render errors carry no position: point at the first line naming what failed.
-            let needle = regex::Regex::new(r"requested variable=(\S+)")
-                .ok()
-                .and_then(|re| re.captures(&message).map(|c| c[1].to_string()))
-                .or_else(|| {
-                    regex::Regex::new(r"\{%-?\s*([^%]+?)\s*-?%\}")
-                        .ok()
-                        .and_then(|re| re.captures(&message).map(|c| c[1].to_string()))
-                });
-            if let Some((i, col)) = needle.and_then(|n| {
-                let n = n.trim().to_string();
-                text.lines().enumerate().find_map(|(i, l)| {
-                    // At the tag's `{%` when the needle is a tag's text.
-                    l.find(n.as_str()).map(|c| {
-                        (
-                            i,
-                            l[..c]
-                                .rfind("{%")
-                                .filter(|o| {
-                                    l[*o..c]
-                                        .trim_start_matches(['{', '%', '-'])
-                                        .trim()
-                                        .is_empty()
-                                })
-                                .unwrap_or(c),
-                        )
-                    })
-                })
-            }) {
-                d = d.at(i + 1 + line_offset, col + 1);
-            }
-        }
-    }
-    d.hint(hint)
 }

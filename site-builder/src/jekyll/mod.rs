@@ -7,6 +7,7 @@
 pub mod archives;
 pub mod assign;
 pub mod conditions;
+pub mod diagnose;
 pub mod engine;
 pub mod feed;
 pub mod filters;
@@ -19,5 +20,6 @@ pub mod runtime;
 pub mod sitemap;
 pub mod tags;
 
-pub use engine::{diagnose, render_layout, render_text, Parsed, Roots, Tools};
+pub use diagnose::diagnose;
+pub use engine::{render_layout, render_text, Parsed, Roots, Tools};
 pub use json::Json;
