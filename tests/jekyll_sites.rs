@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use galley_site_builder::{build, BuildOptions};
 
@@ -14,19 +13,6 @@ fn corpus() -> PathBuf {
     std::env::var_os("GALLEY_JEKYLL_SITES")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/jekyll-sites"))
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir(from) {
-        let rel = entry.strip_prefix(from).expect("inside");
-        let target = to.join(rel);
-        if entry.is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-        } else {
-            std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
-            std::fs::copy(&entry, &target).expect("copy");
-        }
-    }
 }
 
 fn walkdir(dir: &Path) -> Vec<PathBuf> {
@@ -97,28 +83,8 @@ fn compare(name: &str) -> Vec<String> {
     let src = corpus().join(name).join("src");
     assert!(src.is_dir(), "missing test corpus {}", src.display());
     let tmp = tempfile::tempdir().expect("temp dir");
-    // Jekyll writes a cache into its source, so it builds a copy; the Gemfile is set aside
-    // so Debian's gems are used (see the corpus README).
-    let jekyll_src = tmp.path().join("jekyll-src");
-    copy_tree(&src, &jekyll_src);
-    for f in ["Gemfile", "Gemfile.lock"] {
-        let _ = std::fs::remove_file(jekyll_src.join(f));
-    }
     let jekyll_out = tmp.path().join("jekyll-out");
-    let status = Command::new("jekyll")
-        .arg("build")
-        .arg("--source")
-        .arg(&jekyll_src)
-        .arg("--destination")
-        .arg(&jekyll_out)
-        .env_remove("JEKYLL_ENV")
-        .output()
-        .expect("jekyll runs (the README's test command installs it)");
-    assert!(
-        status.status.success(),
-        "jekyll failed on {name}: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+    galley_tests::jekyll::build(&src, tmp.path(), &jekyll_out);
     let galley_out = tmp.path().join("galley-out");
     // Both in Jekyll's default environment, `development`, as `jekyll build` runs.
     build(&src, &galley_out, &BuildOptions::default())

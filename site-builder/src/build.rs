@@ -211,6 +211,7 @@ fn render_steps(
             baseurl: config.baseurl.clone(),
         },
         crate::markdown::Style::of(&config),
+        config.date_zone(),
     );
     let templates = t.step("templates", || Templates::load(&sources, &filters, &config))?;
     let filter_map: HashMap<&'static str, Filter> =

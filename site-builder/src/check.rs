@@ -45,6 +45,7 @@ fn check_steps(root: &Path, options: &BuildOptions) -> Result<CheckReport> {
             baseurl: config.baseurl.clone(),
         },
         crate::markdown::Style::of(&config),
+        config.date_zone(),
     );
     collect(Templates::load(&sources, &filters, &config).map(|_| ()));
     problems.into_result()?;

@@ -334,6 +334,13 @@ impl Config {
         }
     }
 
+    /// The zone Jekyll's `date_to_*` filters show dates in: a Jekyll site's `timezone:`, or
+    /// UTC (Jekyll uses the machine's zone; Galley does not read it, so builds agree
+    /// everywhere). Galley's own sites keep each date's offset.
+    pub fn date_zone(&self) -> Option<Tz> {
+        self.jekyll.then(|| self.timezone.unwrap_or(Tz::UTC))
+    }
+
     /// The site's public root: url plus baseurl, without a trailing slash.
     pub fn site_root_url(&self) -> String {
         let url = if self.url.is_empty() {

@@ -27,6 +27,12 @@ pub struct PageView<'a> {
     pub excerpt: &'a str,
     pub word_count: usize,
     pub reading_time: usize,
+    /// A page's file name and its URL's folder (Jekyll's `page.name`, `page.dir`); posts
+    /// have neither.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,6 +79,11 @@ impl<'a> PageView<'a> {
             excerpt,
             word_count: words,
             reading_time: words.div_ceil(200).max(1),
+            name: (!doc.is_post()).then(|| doc.rel.rsplit('/').next().unwrap_or(&doc.rel)),
+            dir: (!doc.is_post()).then(|| match doc.url.rfind('/') {
+                Some(i) => &doc.url[..=i],
+                None => "/",
+            }),
             content: None,
             toc: None,
             next: None,

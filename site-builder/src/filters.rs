@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, FixedOffset};
+use chrono_tz::Tz;
 use serde_json::{Map, Value};
 use tera::Tera;
 
@@ -33,24 +34,35 @@ pub struct UrlBase {
     pub baseurl: String,
 }
 
-pub fn all(base: &UrlBase, markdown: crate::markdown::Style) -> Vec<Filter> {
+/// `zone`: the time zone Jekyll's `date_to_*` filters show dates in (Jekyll shows them in
+/// the site's `timezone:`); `None` keeps each date's own offset.
+pub fn all(base: &UrlBase, markdown: crate::markdown::Style, zone: Option<Tz>) -> Vec<Filter> {
     let rel = base.clone();
     let abs = base.clone();
+    let in_zone = move |v: &Value| -> tera::Result<DateTime<FixedOffset>> {
+        let d = date_of(v)?;
+        Ok(zone.map_or(d, |z| d.with_timezone(&z).fixed_offset()))
+    };
     let mut v = vec![
-        f("date_to_string", &["type", "style"], true, |v, a| {
-            let d = date_of(v)?;
+        f("date_to_string", &["type", "style"], true, move |v, a| {
+            let d = in_zone(v)?;
             Ok(Value::String(date_string(&d, "%b", a)))
         }),
-        f("date_to_long_string", &["type", "style"], true, |v, a| {
-            let d = date_of(v)?;
-            Ok(Value::String(date_string(&d, "%B", a)))
+        f(
+            "date_to_long_string",
+            &["type", "style"],
+            true,
+            move |v, a| {
+                let d = in_zone(v)?;
+                Ok(Value::String(date_string(&d, "%B", a)))
+            },
+        ),
+        f("date_to_xmlschema", &[], true, move |v, _| {
+            Ok(Value::String(dates::to_rfc3339(&in_zone(v)?)))
         }),
-        f("date_to_xmlschema", &[], true, |v, _| {
-            Ok(Value::String(dates::to_rfc3339(&date_of(v)?)))
-        }),
-        f("date_to_rfc822", &[], true, |v, _| {
+        f("date_to_rfc822", &[], true, move |v, _| {
             Ok(Value::String(
-                date_of(v)?.format("%a, %d %b %Y %H:%M:%S %z").to_string(),
+                in_zone(v)?.format("%a, %d %b %Y %H:%M:%S %z").to_string(),
             ))
         }),
         f("xml_escape", &[], true, |v, _| {
@@ -413,7 +425,7 @@ pub fn strip_html(s: &str) -> String {
     out
 }
 
-fn percent_encode(s: &str, form: bool) -> String {
+pub(crate) fn percent_encode(s: &str, form: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
@@ -421,7 +433,13 @@ fn percent_encode(s: &str, form: bool) -> String {
                 out.push(b as char)
             }
             b' ' if form => out.push('+'),
-            b'/' | b':' | b'?' | b'#' | b'&' | b'=' if !form => out.push(b as char),
+            // What Addressable's `normalize_component` (Jekyll's `uri_escape`) leaves alone.
+            b'/' | b':' | b'?' | b'#' | b'&' | b'=' | b'!' | b'$' | b'\'' | b'(' | b')' | b'*'
+            | b'+' | b',' | b';' | b'@' | b'[' | b']'
+                if !form =>
+            {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -443,6 +461,7 @@ mod tests {
                 smart_punctuation: true,
                 ..Default::default()
             },
+            None,
         );
         let f = filters
             .iter()

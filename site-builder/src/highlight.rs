@@ -53,7 +53,7 @@ pub fn block(code: &str, lang: Option<&str>) -> String {
 }
 
 /// `code` as HTML with token classes, or escaped when the language is unknown.
-fn highlighted(code: &str, lang: &str) -> String {
+pub fn highlighted(code: &str, lang: &str) -> String {
     let set = syntaxes();
     let Some(syntax) = set.find_syntax_by_token(alias(&lang.to_ascii_lowercase())) else {
         return escape(code);

@@ -3,6 +3,7 @@
 
 pub mod fault_proxy;
 pub mod http;
+pub mod jekyll;
 pub mod services;
 
 use std::collections::BTreeMap;

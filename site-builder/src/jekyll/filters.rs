@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex};
 
-use liquid_core::model::{KStringCow, KStringRef, Value as LValue, ValueView};
+use liquid_core::model::{KStringCow, KStringRef, State, Value as LValue, ValueView};
 use liquid_core::parser::{FilterArguments, ParameterReflection};
 use liquid_core::runtime::StackFrame;
 use liquid_core::{
@@ -67,9 +67,6 @@ pub fn register(language: &mut Language, shared: &[Filter]) {
         native("find", find),
         native("group_by_exp", group_by_exp),
         native("sort", sort),
-        native("inspect", |i, _, _| {
-            Ok(LValue::scalar(inspect(&from_liquid(i))))
-        }),
         native("sample", |i, _, _| {
             // Jekyll picks at random; Galley picks the first so builds stay reproducible.
             Ok(i.as_array()
@@ -78,6 +75,33 @@ pub fn register(language: &mut Language, shared: &[Filter]) {
         }),
         native("smartify", |i, _, _| {
             Ok(LValue::scalar(smartify(&i.to_kstr())))
+        }),
+        native("default", default),
+        native("map", map),
+        // Ruby's CGI.escape: `+` for spaces.
+        native("url_encode", |i, _, _| {
+            Ok(LValue::scalar(crate::filters::percent_encode(
+                &i.to_kstr(),
+                true,
+            )))
+        }),
+        // Ruby's `capitalize`: the first letter up, the rest down.
+        native("capitalize", |i, _, _| {
+            let text = i.to_kstr();
+            let mut chars = text.chars();
+            Ok(LValue::scalar(match chars.next() {
+                Some(c) => c
+                    .to_uppercase()
+                    .chain(chars.flat_map(char::to_lowercase))
+                    .collect(),
+                None => String::new(),
+            }))
+        }),
+        // Jekyll's inspect prints Ruby's form, escaped for HTML.
+        native("inspect", |i, _, _| {
+            Ok(LValue::scalar(crate::highlight::escape(&inspect(
+                &from_liquid(i),
+            ))))
         }),
     ];
     for f in own.into_iter().chain(super::numbers::filters()) {
@@ -94,10 +118,6 @@ pub fn register(language: &mut Language, shared: &[Filter]) {
         ("pop", Box::new(liquid_lib::jekyll::Pop)),
         ("shift", Box::new(liquid_lib::jekyll::Shift)),
         ("unshift", Box::new(liquid_lib::jekyll::Unshift)),
-        (
-            "array_to_sentence_string",
-            Box::new(liquid_lib::jekyll::ArrayToSentenceString),
-        ),
     ] {
         language.filters.register(name.to_string(), f);
     }
@@ -169,6 +189,40 @@ impl LFilter for Call {
             .collect::<Result<Vec<_>>>()?;
         (self.filter.run)(input, &args, runtime)
     }
+}
+
+/// Ruby Liquid's `default`: the fallback for nil, false (unless `allow_false: true`) and
+/// empty strings, lists and hashes.
+fn default(input: &dyn ValueView, args: &[LValue], _: &dyn Runtime) -> Result<LValue> {
+    let fallback = args.first().map_or(LValue::Nil, |v| v.to_value());
+    let allow_false = args.get(1).is_some_and(|v| v.query_state(State::Truthy));
+    let is_false = !allow_false && input.as_scalar().and_then(|s| s.to_bool()) == Some(false);
+    let empty = input.is_nil()
+        || is_false
+        || input.query_state(State::Empty)
+        || input.as_object().is_some_and(|o| o.size() == 0);
+    Ok(if empty { fallback } else { input.to_value() })
+}
+
+/// Ruby Liquid's `map`: a hash counts as a list of one, nil as an empty list.
+fn map(input: &dyn ValueView, args: &[LValue], _: &dyn Runtime) -> Result<LValue> {
+    let key = arg(args, 0, "map", "a property name")?;
+    let one = [input];
+    let items: Vec<&dyn ValueView> = match input.as_array() {
+        Some(a) => a.values().collect(),
+        None if input.is_nil() => Vec::new(),
+        None => one.to_vec(),
+    };
+    Ok(LValue::Array(
+        items
+            .into_iter()
+            .map(|item| {
+                item.as_object()
+                    .and_then(|o| o.get(key.as_str()))
+                    .map_or(LValue::Nil, |v| v.to_value())
+            })
+            .collect(),
+    ))
 }
 
 /// `date: "%b %-d, %Y"` with Ruby's strftime on Jekyll's date forms; nil stays nil.

@@ -94,6 +94,11 @@ pub fn to_liquid(v: &Value) -> LValue {
     }
 }
 
+/// The type name of a hash read from the site's data, which keeps its keys in order. Liquid's
+/// own hashes (made by filters and tags) are `HashMap`s whose order changes from run to run;
+/// `from_liquid` sorts their keys so that output stays the same between builds.
+pub const ORDERED_HASH: &str = "hash";
+
 /// Any Liquid value as JSON (for filters written once over JSON).
 pub fn from_liquid(v: &dyn ValueView) -> Value {
     if v.is_nil() {
@@ -103,11 +108,14 @@ pub fn from_liquid(v: &dyn ValueView) -> Value {
         return Value::Array(a.values().map(from_liquid).collect());
     }
     if let Some(o) = v.as_object() {
-        return Value::Object(
-            o.iter()
-                .map(|(k, v)| (k.to_string(), from_liquid(v)))
-                .collect(),
-        );
+        let mut pairs: Vec<(String, Value)> = o
+            .iter()
+            .map(|(k, v)| (k.to_string(), from_liquid(v)))
+            .collect();
+        if v.type_name() != ORDERED_HASH {
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        return Value::Object(pairs.into_iter().collect());
     }
     match v.as_scalar() {
         Some(s) => {
@@ -163,7 +171,7 @@ impl ValueView for Json {
             Value::Number(_) => "number",
             Value::String(_) => "string",
             Value::Array(_) => "array",
-            Value::Object(_) => "object",
+            Value::Object(_) => ORDERED_HASH,
         }
     }
     fn query_state(&self, s: State) -> bool {
@@ -250,7 +258,8 @@ impl JsonObject {
 }
 
 container_value_view!(JsonArray, Items, "array", as_array, dyn ArrayView);
-container_value_view!(JsonObject, Map, "object", as_object, dyn ObjectView);
+// "hash" is ORDERED_HASH (the macro takes a literal).
+container_value_view!(JsonObject, Map, "hash", as_object, dyn ObjectView);
 
 impl ArrayView for JsonArray {
     fn as_value(&self) -> &dyn ValueView {

@@ -306,23 +306,30 @@ struct Highlighted {
 impl Renderable for Highlighted {
     fn render_to(&self, writer: &mut dyn Write, runtime: &dyn Runtime) -> Result<()> {
         let code = self.body.render(runtime)?;
-        let code = format!("{}\n", code.trim_start_matches(['\r', '\n']).trim_end());
-        let html = highlight::block(&code, Some(&self.lang));
-        let html = if self.linenos {
+        let code = code
+            .trim_start_matches(['\r', '\n'])
+            .trim_end_matches(['\r', '\n']);
+        // Rouge's table keeps the code's last newline; the plain form drops it.
+        let inner = if self.linenos {
+            let html = highlight::highlighted(&format!("{code}\n"), &self.lang);
             numbered(&html, code.lines().count())
         } else {
-            html
+            highlight::highlighted(code, &self.lang)
         };
-        write!(writer, "<figure class=\"highlight\">{html}</figure>")
-            .map_err(|e| Error::with_msg(format!("writing output: {e}")))
+        let lang = highlight::escape(&self.lang);
+        write!(
+            writer,
+            "<figure class=\"highlight\"><pre><code class=\"language-{lang}\" data-lang=\"{lang}\">{inner}</code></pre></figure>"
+        )
+        .map_err(|e| Error::with_msg(format!("writing output: {e}")))
     }
 }
 
 /// Jekyll's `linenos` layout: a table with the line numbers beside the code.
 fn numbered(html: &str, lines: usize) -> String {
-    let numbers: String = (1..=lines).map(|n| format!("{n}\n")).collect();
+    let numbers: String = (1..=lines.max(1)).map(|n| format!("{n}\n")).collect();
     format!(
-        "<table class=\"rouge-table\"><tbody><tr><td class=\"gutter gl\"><pre class=\"lineno\">{numbers}</pre></td><td class=\"code\">{html}</td></tr></tbody></table>"
+        "<table class=\"rouge-table\"><tbody><tr><td class=\"gutter gl\"><pre class=\"lineno\">{numbers}</pre></td><td class=\"code\"><pre>{html}</pre></td></tr></tbody></table>"
     )
 }
 
