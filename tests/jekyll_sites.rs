@@ -82,6 +82,12 @@ fn elements(xml: &str, tag: &str) -> BTreeSet<String> {
 fn compare(name: &str) -> Vec<String> {
     let src = corpus().join(name).join("src");
     assert!(src.is_dir(), "missing test corpus {}", src.display());
+    compare_site(name, &src)
+}
+
+/// As `compare`, for the site in `src`.
+fn compare_site(name: &str, src: &Path) -> Vec<String> {
+    let src = src.to_path_buf();
     let tmp = tempfile::tempdir().expect("temp dir");
     let jekyll_out = tmp.path().join("jekyll-out");
     galley_tests::jekyll::build(&src, tmp.path(), &jekyll_out);
@@ -162,6 +168,32 @@ fn mediumish_builds_unchanged_as_jekyll_builds_it() {
     // Pagination with hidden posts, jekyll-archives, jekyll-feed, jekyll-sitemap,
     // jekyll-seo-tag, unknown filters passed through, a hash's `first`, Ruby arithmetic.
     let problems = compare("mediumish");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// What `jekyll new` writes: a site with no layouts of its own, on the minima gem theme
+/// (Debian's `jekyll-theme-minima`), whose gemspec turns on jekyll-seo-tag and jekyll-feed.
+#[test]
+fn a_new_jekyll_site_on_the_minima_gem_theme_builds_unchanged() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("blog");
+    let run = std::process::Command::new("jekyll")
+        .args(["new", "--skip-bundle"])
+        .arg(&site)
+        .output()
+        .expect("jekyll runs (the README's test command installs it)");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let config = std::fs::read_to_string(site.join("_config.yml")).expect("config");
+    assert!(config.contains("theme: minima"), "{config}");
+    assert!(
+        !site.join("_layouts").exists(),
+        "the layouts come from the gem"
+    );
+    let problems = compare_site("jekyll new", &site);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

@@ -41,6 +41,9 @@ pub struct BuildOptions {
     pub source_date_epoch: Option<i64>,
     /// `jekyll.environment` (the caller reads `JEKYLL_ENV`); `development` when unset.
     pub environment: Option<String>,
+    /// Gem folders to look for a `theme:` gem in before the system's (the caller reads
+    /// `GEM_HOME`, `GEM_PATH` and the user's gem folders).
+    pub gem_dirs: Vec<PathBuf>,
 }
 
 impl BuildOptions {
@@ -351,6 +354,7 @@ fn jekyll_value(options: &BuildOptions) -> Value {
 pub(crate) fn load_config(root: &Path, options: &BuildOptions) -> Result<Config> {
     let mut config = Config::load(root)?;
     config.resolve_timezone()?;
+    config.theme = crate::gem_theme::resolve(&config, &options.gem_dirs)?;
     if let Some(base) = &options.base_url {
         let base = base.trim_end_matches('/');
         let after_scheme = base.find("://").map_or(0, |i| i + 3);

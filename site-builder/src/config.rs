@@ -122,6 +122,8 @@ pub struct Config {
     /// extension gets the page's (`/categories` is `categories.html`), and feeds, sitemaps
     /// and archives come only from the plugins the site lists. Set once sources are known.
     pub jekyll: bool,
+    /// The installed gem theme, when `theme:` names one (see `gem_theme`).
+    pub theme: Option<crate::gem_theme::Theme>,
     /// Everything else, `author` and `deploy` included, as written.
     pub extra: Map<String, Value>,
     /// Where the config came from, for messages.
@@ -273,6 +275,7 @@ impl Config {
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             jekyll: false,
+            theme: None,
             strict_filters: raw
                 .extra
                 .get("liquid")
@@ -361,6 +364,7 @@ impl Config {
             .flatten()
             .filter_map(Value::as_str)
             .map(str::to_string)
+            .chain(self.theme.iter().flat_map(|t| t.plugins.iter().cloned()))
             .collect()
     }
 

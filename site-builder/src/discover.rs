@@ -113,8 +113,48 @@ pub fn discover(root: &Path, config: &Config, destination: Option<&Path>) -> Res
             role,
         });
     }
+    if let Some(theme) = &config.theme {
+        add_theme_files(&theme.dir, &mut files, &mut problems);
+    }
     problems.into_result()?;
     Ok(Sources { files })
+}
+
+/// The gem theme's files that the site does not have at the same path (a site file
+/// overrides the theme's, as in Jekyll), in path order among the site's.
+fn add_theme_files(theme: &Path, files: &mut Vec<Source>, problems: &mut Diagnostics) {
+    let site: std::collections::HashSet<String> = files.iter().map(|f| f.rel.clone()).collect();
+    for folder in crate::gem_theme::FOLDERS {
+        let walker = walkdir::WalkDir::new(theme.join(folder))
+            .follow_links(true)
+            .sort_by_file_name();
+        for entry in walker.into_iter().flatten() {
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let rel = relative(theme, entry.path());
+            if site.contains(&rel) {
+                continue;
+            }
+            let role = match role_by_path(&rel) {
+                Some(role) => role,
+                None => match has_front_matter(entry.path()) {
+                    Ok(true) => Role::Page,
+                    Ok(false) => Role::Static,
+                    Err(d) => {
+                        problems.push(d);
+                        continue;
+                    }
+                },
+            };
+            files.push(Source {
+                rel,
+                abs: entry.path().to_path_buf(),
+                role,
+            });
+        }
+    }
+    files.sort_by(|a, b| a.rel.split('/').cmp(b.rel.split('/')));
 }
 
 /// The site's top-level folders that Galley would read sources from, whatever the build's

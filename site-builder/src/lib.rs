@@ -19,6 +19,7 @@ pub mod error;
 pub mod feed;
 pub mod filters;
 pub mod frontmatter;
+pub mod gem_theme;
 pub mod highlight;
 pub mod incremental;
 pub mod jekyll;

@@ -123,7 +123,14 @@ fn finish(doc: &Document, inputs: &Inputs, body: Cow<'_, str>) -> Result<Convert
             (r.html, r.toc)
         }
         Format::Sass { indented } => (
-            sass::compile(&doc.abs, &body, indented, inputs.root, doc.body_line_offset)?,
+            sass::compile(
+                &doc.abs,
+                &body,
+                indented,
+                inputs.root,
+                inputs.config.theme.as_ref().map(|t| t.dir.as_path()),
+                doc.body_line_offset,
+            )?,
             Vec::new(),
         ),
         Format::Html | Format::Other => (body.into_owned(), Vec::new()),

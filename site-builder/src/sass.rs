@@ -10,10 +10,15 @@ pub fn compile(
     body: &str,
     indented: bool,
     site_root: &Path,
+    theme_root: Option<&Path>,
     body_line_offset: usize,
 ) -> Result<String, Diagnostic> {
-    let options = grass::Options::default()
-        .load_path(site_root.join("_sass"))
+    let mut options = grass::Options::default().load_path(site_root.join("_sass"));
+    // The gem theme's partials come after the site's, so a site partial overrides one.
+    if let Some(theme) = theme_root {
+        options = options.load_path(theme.join("_sass"));
+    }
+    let options = options
         .load_path(source.parent().unwrap_or(site_root))
         .style(grass::OutputStyle::Compressed)
         .input_syntax(if indented {

@@ -43,6 +43,7 @@ impl Args {
             force: self.force,
             source_date_epoch: super::source_date_epoch()?,
             environment: super::jekyll_env(),
+            gem_dirs: super::gem_dirs(),
         })
     }
 }

@@ -25,6 +25,7 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         destination: Some(args.site.join("_site")),
         source_date_epoch: super::source_date_epoch()?,
         environment: super::jekyll_env(),
+        gem_dirs: super::gem_dirs(),
         ..BuildOptions::default()
     };
     let report = check(&args.site, &options).map_err(|e| super::report(&e))?;

@@ -113,6 +113,7 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
         options: BuildOptions {
             source_date_epoch: super::source_date_epoch()?,
             environment: super::jekyll_env(),
+            gem_dirs: super::gem_dirs(),
             ..BuildOptions::default()
         },
     };

@@ -33,6 +33,34 @@ pub fn jekyll_env() -> Option<String> {
     std::env::var("JEKYLL_ENV").ok().filter(|e| !e.is_empty())
 }
 
+/// Where RubyGems puts gems for this user, read here at the edge: `GEM_HOME`, each
+/// `GEM_PATH` entry, and the per-user gem folders (`~/.gem/ruby/*`,
+/// `~/.local/share/gem/ruby/*`), each as its `gems` folder. The system's folders are the
+/// library's own.
+pub fn gem_dirs() -> Vec<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let mut roots: Vec<PathBuf> = Vec::new();
+    if let Some(home) = std::env::var_os("GEM_HOME") {
+        roots.push(home.into());
+    }
+    if let Some(paths) = std::env::var_os("GEM_PATH") {
+        roots.extend(std::env::split_paths(&paths));
+    }
+    if let Some(home) = std::env::var_os("HOME").map(PathBuf::from) {
+        for base in [home.join(".gem/ruby"), home.join(".local/share/gem/ruby")] {
+            let mut versions: Vec<PathBuf> = std::fs::read_dir(&base)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .collect();
+            versions.sort();
+            roots.extend(versions);
+        }
+    }
+    roots.into_iter().map(|r| r.join("gems")).collect()
+}
+
 /// Prints `message` to stderr and gives `code` as the exit code.
 pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");

@@ -293,6 +293,7 @@ pub(super) fn bake_for(
         options: BuildOptions {
             source_date_epoch: super::source_date_epoch()?,
             environment: super::jekyll_env(),
+            gem_dirs: super::gem_dirs(),
             ..BuildOptions::default()
         },
     };

@@ -56,6 +56,7 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         force: false,
         source_date_epoch: super::source_date_epoch()?,
         environment: super::jekyll_env(),
+        gem_dirs: super::gem_dirs(),
     };
     let started = Instant::now();
     let session = Session::start(&args.site, &options).map_err(|e| super::report(&e))?;
