@@ -197,6 +197,43 @@ fn a_new_jekyll_site_on_the_minima_gem_theme_builds_unchanged() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// A docs-style site of collections (written here, built by both): output and hidden
+/// collections, `sort_by`, a collection permalink, nested documents, a collection's static
+/// file, and `site.<label>` and `site.collections` read from a page.
+#[test]
+fn collections_build_as_jekyll_builds_them() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("docs-site");
+    let files: &[(&str, &str)] = &[
+        (
+            "_config.yml",
+            "title: Docs\ncollections:\n  docs:\n    output: true\n    sort_by: order\n  notes:\n    output: false\n  recipes:\n    output: true\n    permalink: /r/:name/\n",
+        ),
+        (
+            "_layouts/default.html",
+            "---\n---\n<html><body><h1>{{ page.title }}</h1>{{ content }}<p>in {{ page.collection }} at {{ page.url }} ({{ page.id }}, {{ page.relative_path }})</p></body></html>\n",
+        ),
+        ("_docs/intro.md", "---\nlayout: default\ntitle: Intro\norder: 2\n---\nIntro *text*.\n"),
+        ("_docs/guide/start-here.md", "---\nlayout: default\norder: 1\n---\nStart here.\n"),
+        ("_docs/zzz.md", "---\nlayout: default\n---\nNo order.\n"),
+        ("_docs/plain.txt", "copied as it is"),
+        ("_notes/n1.md", "---\nsecret: kept\n---\nA note that is never written.\n"),
+        ("_recipes/soup.md", "---\nlayout: default\ntitle: Soup\n---\nHot **soup**.\n"),
+        ("_posts/2024-01-01-p.md", "---\nlayout: default\ntitle: P\n---\nPost.\n"),
+        (
+            "index.html",
+            "---\nlayout: default\ntitle: Home\n---\n<ul>{% for d in site.docs %}<li>{{ d.title }} {{ d.url }} {{ d.order }} {{ d.content | strip_html | strip }}</li>{% endfor %}</ul>\n<p>{% for n in site.notes %}{{ n.secret }}: {{ n.content | strip_html | strip }}{% endfor %}</p>\n<p>{% for c in site.collections %}{{ c.label }} {{ c.output }} {{ c.docs.size }};{% endfor %}</p>\n",
+        ),
+    ];
+    for (rel, text) in files {
+        let path = site.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let problems = compare_site("collections", &site);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn the_visible_text_comparison_sees_a_real_difference() {
     // The measure the site tests rely on: markup changes do not count, words do.

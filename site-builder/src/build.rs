@@ -11,7 +11,7 @@ use tera::Context;
 
 use crate::config::Config;
 use crate::discover::{self, Sources};
-use crate::document::{self, Document, Selection};
+use crate::document::{self, Collection, Document, Selection};
 use crate::error::Result;
 use crate::filters::{self, Filter, UrlBase};
 use crate::jekyll;
@@ -238,11 +238,14 @@ fn render_steps(
     };
     let layouts = t.step("layouts", || site.resolve_layouts())?;
     let wants_summaries = index.wants.post_summaries();
-    let meta = site.value(&if wants_summaries {
-        site.summaries(None)
-    } else {
-        Vec::new()
-    });
+    let meta = site.value(
+        &if wants_summaries {
+            site.summaries(None)
+        } else {
+            Vec::new()
+        },
+        &site.documents(None),
+    );
     macro_rules! inputs {
         ($meta:expr) => {
             Inputs {
@@ -265,13 +268,23 @@ fn render_steps(
         }
         // Liquid pages run after the posts, as in Jekyll, so a feed or archive page written
         // in Liquid sees each post's `content`.
+        // Collection documents next (they see the posts' content), then pages.
+        let pages_start = index.posts + index.documents;
         let mut converted = render::convert_all(&docs[..index.posts], &inputs!(&meta))?;
-        let meta = site.value(&site.summaries(Some(&converted)));
-        converted.extend(render::convert_all(&docs[index.posts..], &inputs!(&meta))?);
+        let meta = site.value(&site.summaries(Some(&converted)), &site.documents(None));
+        converted.extend(render::convert_all(
+            &docs[index.posts..pages_start],
+            &inputs!(&meta),
+        )?);
+        let meta = site.value(
+            &site.summaries(Some(&converted)),
+            &site.documents(Some(&converted)),
+        );
+        converted.extend(render::convert_all(&docs[pages_start..], &inputs!(&meta))?);
         Ok((converted, meta))
     })?;
     let summaries = site.summaries(Some(&converted));
-    let mut base = site_context(site.value(&summaries));
+    let mut base = site_context(site.value(&summaries, &site.documents(Some(&converted))));
     let generated = site.generated(&summaries);
     let empty = Converted::default();
     let plan = t.step("plan", || {
@@ -375,9 +388,15 @@ pub(crate) fn load_config(root: &Path, options: &BuildOptions) -> Result<Config>
 /// Posts newest first (same-day posts by path descending, as `site.posts` in Jekyll), then
 /// pages by path.
 pub(crate) fn sort_documents(docs: &mut [Document]) {
+    // Posts, then collection documents, then pages.
+    let rank = |d: &Document| match d.collection {
+        Collection::Posts | Collection::Drafts => 0,
+        Collection::Named(_) => 1,
+        Collection::Pages => 2,
+    };
     docs.sort_by(|a, b| {
-        b.is_post()
-            .cmp(&a.is_post())
+        rank(a)
+            .cmp(&rank(b))
             .then_with(|| b.date.cmp(&a.date))
             // Jekyll orders same-day posts by path, then lists them newest first.
             .then_with(|| {

@@ -122,6 +122,8 @@ pub struct Config {
     /// extension gets the page's (`/categories` is `categories.html`), and feeds, sitemaps
     /// and archives come only from the plugins the site lists. Set once sources are known.
     pub jekyll: bool,
+    /// `collections:` (see `collections`).
+    pub collections: Vec<crate::collections::CollectionSpec>,
     /// The installed gem theme, when `theme:` names one (see `gem_theme`).
     pub theme: Option<crate::gem_theme::Theme>,
     /// Everything else, `author` and `deploy` included, as written.
@@ -276,6 +278,7 @@ impl Config {
                 .unwrap_or(false),
             jekyll: false,
             theme: None,
+            collections: crate::collections::from_config(&raw.extra),
             strict_filters: raw
                 .extra
                 .get("liquid")
@@ -366,6 +369,32 @@ impl Config {
             .map(str::to_string)
             .chain(self.theme.iter().flat_map(|t| t.plugins.iter().cloned()))
             .collect()
+    }
+
+    /// Whether `doc` is written out: everything but the documents of a collection without
+    /// `output: true`.
+    pub fn writes(&self, doc: &crate::document::Document) -> bool {
+        match doc.collection {
+            crate::document::Collection::Named(label) => self
+                .collections
+                .iter()
+                .any(|c| c.label == label && c.output),
+            _ => true,
+        }
+    }
+
+    /// Whether the site lists `name` (or its theme depends on it).
+    pub fn has_plugin(&self, name: &str) -> bool {
+        ["plugins", "gems"]
+            .iter()
+            .filter_map(|k| self.extra.get(*k))
+            .filter_map(Value::as_array)
+            .flatten()
+            .any(|p| p.as_str() == Some(name))
+            || self
+                .theme
+                .as_ref()
+                .is_some_and(|t| t.plugins.iter().any(|p| p == name))
     }
 
     pub fn to_site_value(&self) -> Map<String, Value> {

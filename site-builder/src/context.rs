@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::dates;
-use crate::document::Document;
+use crate::document::{Collection, Document};
 
 /// A document as `page` (or as an entry of `site.posts`, without `content`).
 #[derive(Serialize)]
@@ -15,10 +15,16 @@ pub struct PageView<'a> {
     pub front: &'a Map<String, Value>,
     pub title: &'a str,
     pub url: &'a str,
-    pub id: String,
+    /// Posts' and collection documents' Jekyll id; pages have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub path: &'a str,
+    /// The source path from the site root, as documents' `relative_path` (pages have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relative_path: Option<&'a str>,
     pub slug: &'a str,
-    pub collection: &'static str,
+    /// `posts` (drafts too), a collection's label, or nil for pages, as in Jekyll.
+    pub collection: Option<&'static str>,
     pub date: Option<String>,
     pub categories: &'a [String],
     pub tags: &'a [String],
@@ -67,10 +73,15 @@ impl<'a> PageView<'a> {
             front: &doc.front,
             title: &doc.title,
             url: &doc.url,
-            id: jekyll_id(doc),
+            id: (doc.collection != Collection::Pages).then(|| jekyll_id(doc)),
             path: &doc.rel,
+            relative_path: (doc.collection != Collection::Pages).then_some(doc.rel.as_str()),
             slug: &doc.slug,
-            collection: doc.collection.name(),
+            collection: match doc.collection {
+                Collection::Posts | Collection::Drafts => Some("posts"),
+                Collection::Named(label) => Some(label),
+                Collection::Pages => None,
+            },
             date: doc.date.as_ref().map(dates::to_rfc3339),
             categories: &doc.categories,
             tags: &doc.tags,
@@ -95,6 +106,13 @@ impl<'a> PageView<'a> {
 /// Jekyll's `page.id` for a post: its URL's folder and its slug (`/2024/05/01/hello`), with
 /// no trailing slash or extension.
 pub(crate) fn jekyll_id(doc: &Document) -> String {
+    if let Collection::Named(_) = doc.collection {
+        // A collection document: its URL without the extension.
+        let url = doc.url.trim_end_matches('/');
+        let (dir, last) = url.rsplit_once('/').unwrap_or(("", url));
+        let stem = last.rsplit_once('.').map_or(last, |(s, _)| s);
+        return format!("{dir}/{stem}");
+    }
     if !doc.is_post() {
         return doc.url.clone();
     }

@@ -107,6 +107,17 @@ pub fn discover(root: &Path, config: &Config, destination: Option<&Path>) -> Res
                 }
             },
         };
+        let mut rel = rel;
+        if role == Role::Static {
+            if let Some(spec) = crate::collections::of_path(&config.collections, &rel) {
+                // A collection's other files are copied only when it outputs, under its
+                // name without the underscore, as Jekyll does.
+                if !spec.output {
+                    continue;
+                }
+                rel = rel[1..].to_string();
+            }
+        }
         files.push(Source {
             rel,
             abs: entry.path().to_path_buf(),
@@ -212,10 +223,15 @@ fn is_hidden(name: &str, rel: &str, config: &Config) -> bool {
         return false;
     }
     if rel == name {
-        return !matches!(
-            name,
-            "_posts" | "_drafts" | "_layouts" | "_includes" | "_data" | "_sass"
-        );
+        let collection = config
+            .collections
+            .iter()
+            .any(|c| name.strip_prefix('_') == Some(c.label));
+        return !collection
+            && !matches!(
+                name,
+                "_posts" | "_drafts" | "_layouts" | "_includes" | "_data" | "_sass"
+            );
     }
     // `category/_posts` and `category/_drafts` hold posts too.
     !matches!(name, "_posts" | "_drafts")

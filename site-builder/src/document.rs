@@ -19,6 +19,8 @@ pub enum Collection {
     Posts,
     Drafts,
     Pages,
+    /// A collection from `collections:` (its label).
+    Named(&'static str),
 }
 
 impl Collection {
@@ -27,6 +29,7 @@ impl Collection {
             Collection::Posts => "posts",
             Collection::Drafts => "drafts",
             Collection::Pages => "pages",
+            Collection::Named(label) => label,
         }
     }
 }
@@ -143,12 +146,16 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
         "sass" => Format::Sass { indented: true },
         _ => Format::Other,
     };
-    let collection = match source.role {
-        Role::Post => Collection::Posts,
-        Role::Draft => Collection::Drafts,
+    let spec = crate::collections::of_path(&config.collections, &source.rel);
+    let collection = match (source.role, spec) {
+        (Role::Post, _) => Collection::Posts,
+        (Role::Draft, _) => Collection::Drafts,
+        (_, Some(spec)) => Collection::Named(spec.label),
         _ => Collection::Pages,
     };
-    if collection != Collection::Pages && !matches!(format, Format::Markdown | Format::Html) {
+    if matches!(collection, Collection::Posts | Collection::Drafts)
+        && !matches!(format, Format::Markdown | Format::Html)
+    {
         // Jekyll ignores other files inside _posts and _drafts; so do we.
         return Ok(None);
     }
@@ -197,7 +204,11 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
     let (title, title_from_content) = match front.get("title") {
         Some(Value::String(t)) => (t.clone(), false),
         Some(v @ (Value::Number(_) | Value::Bool(_))) => (v.to_string(), false),
-        _ => match first_heading(split.body).filter(|_| format == Format::Markdown) {
+        // Jekyll takes no title from a heading unless jekyll-titles-from-headings is on.
+        _ => match first_heading(split.body)
+            .filter(|_| format == Format::Markdown)
+            .filter(|_| !config.jekyll || config.has_plugin("jekyll-titles-from-headings"))
+        {
             Some(h) => (h, true),
             None if collection == Collection::Pages => (String::new(), false),
             None => (titleize(&slug), false),
@@ -227,6 +238,14 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
         || front.get("draft") == Some(&Value::Bool(true));
 
     let dir = source.rel.rsplit_once('/').map_or("", |(d, _)| d);
+    // In a collection `:path` is the file's path inside the collection, without extension.
+    let in_collection = match collection {
+        Collection::Named(label) => source
+            .rel
+            .strip_prefix(&format!("_{label}/"))
+            .map(|r| r.rsplit_once('.').map_or(r, |(p, _)| p)),
+        _ => None,
+    };
     let output_ext = match format {
         Format::Markdown | Format::Html => ".html".to_string(),
         Format::Sass { .. } => ".css".to_string(),
@@ -236,9 +255,10 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
         date: date.as_ref(),
         categories: &categories,
         title: &slug,
-        path: dir,
+        path: in_collection.unwrap_or(dir),
         basename: stem,
         output_ext: &output_ext,
+        collection: collection.name(),
     };
     let pattern = match front.get("permalink") {
         Some(Value::String(p)) => p.clone(),
@@ -250,6 +270,12 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
                 jekyll_page_pattern(stem, &output_ext, &config.permalink)
             }
             Collection::Pages => page_pattern(stem, format, &config.permalink),
+            Collection::Named(label) => config
+                .collections
+                .iter()
+                .find(|c| c.label == label)
+                .map_or("/:collection/:path:output_ext", |c| c.pattern())
+                .to_string(),
         },
     };
     let expanded = permalink::expand(&pattern, &vars);

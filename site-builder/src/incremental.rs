@@ -268,6 +268,13 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
         if !same_place(&state.docs[index], &doc) || !selected(state, &doc) {
             return Ok(moved());
         }
+        if let document::Collection::Named(label) = doc.collection {
+            // `site.<label>` lists it: rebuilt whole (collections are small, and rare).
+            return Ok(Outcome::NeedsFull(format!(
+                "{} is in the `{label}` collection",
+                source.rel
+            )));
+        }
         let reads = plan::body_reads(&doc.body, &includes);
         if reads.union(state.index.wants) != state.index.wants {
             return Ok(Outcome::NeedsFull(format!(

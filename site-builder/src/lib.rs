@@ -8,6 +8,7 @@
 
 pub mod build;
 pub mod check;
+pub mod collections;
 pub mod config;
 pub mod context;
 pub mod cycles;

@@ -15,6 +15,8 @@ pub struct Reads {
     pub pages: bool,
     pub tags: bool,
     pub categories: bool,
+    /// `site.collections` or `site.documents` (which hold the posts too).
+    pub collections: bool,
 }
 
 impl Reads {
@@ -28,6 +30,7 @@ impl Reads {
             pages: text.contains("site.pages"),
             tags: text.contains("site.tags"),
             categories: text.contains("site.categories"),
+            collections: text.contains("site.collections") || text.contains("site.documents"),
         }
     }
 
@@ -37,16 +40,17 @@ impl Reads {
             pages: self.pages || other.pages,
             tags: self.tags || other.tags,
             categories: self.categories || other.categories,
+            collections: self.collections || other.collections,
         }
     }
 
     pub fn any(self) -> bool {
-        self.posts || self.pages || self.tags || self.categories
+        self.posts || self.pages || self.tags || self.categories || self.collections
     }
 
     /// Whether a change to a post's summary shows in what this reads.
     pub fn post_summaries(self) -> bool {
-        self.posts || self.tags || self.categories
+        self.posts || self.tags || self.categories || self.collections
     }
 }
 

@@ -17,6 +17,8 @@ pub struct Vars<'a> {
     pub basename: &'a str,
     /// `.html` for rendered documents, the source's extension otherwise.
     pub output_ext: &'a str,
+    /// The collection's label (`:collection`), empty outside collections.
+    pub collection: &'a str,
 }
 
 /// Expands a named style (`date`, `pretty`, `ordinal`, `weekdate`, `none`) to its pattern.
@@ -85,6 +87,7 @@ fn value(name: &str, v: &Vars) -> Option<String> {
         "path" => v.path.to_string(),
         "basename" => v.basename.to_string(),
         "output_ext" => v.output_ext.to_string(),
+        "collection" => v.collection.to_string(),
         _ => return None,
     })
 }
@@ -148,6 +151,7 @@ mod tests {
 
     fn vars<'a>(d: &'a DateTime<FixedOffset>, cats: &'a [String]) -> Vars<'a> {
         Vars {
+            collection: "",
             date: Some(d),
             categories: cats,
             title: "hello-world",

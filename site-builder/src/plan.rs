@@ -14,14 +14,14 @@ use crate::config::Config;
 use crate::context::{to_value, PageView};
 use crate::dates;
 use crate::discover::{Role, Sources};
-use crate::document::{Document, LayoutChoice};
+use crate::document::{Collection, Document, LayoutChoice};
 use crate::error::{Diagnostics, Result};
 use crate::lists::{Extra, Reads, Terms};
 use crate::output::{duplicate, Body, OutputFile, RenderedSite};
 use crate::render::{self, Converted, Job};
 use crate::taxonomy::{self, Kind};
 use crate::templates::Templates;
-use crate::{feed, highlight, jekyll, paginate, sitemap, theme};
+use crate::{collections, feed, highlight, jekyll, paginate, sitemap, theme};
 
 /// Posts per page on the built-in theme's home when `paginate` is not set.
 const THEME_PAGINATE: usize = 10;
@@ -38,11 +38,17 @@ pub(crate) struct Index {
     /// Which site-wide lists any template or content reads: only those are built.
     pub wants: Reads,
     pub time: String,
+    /// How many collection documents follow the posts in `docs` (pages come after them).
+    pub documents: usize,
 }
 
 impl Index {
     pub fn new(docs: &[Document], sources: &Sources, templates: &Templates, time: i64) -> Index {
         let posts = docs.iter().take_while(|d| d.is_post()).count();
+        let documents = docs[posts..]
+            .iter()
+            .take_while(|d| matches!(d.collection, Collection::Named(_)))
+            .count();
         let post_urls = docs[..posts]
             .iter()
             .map(|d| {
@@ -71,6 +77,7 @@ impl Index {
             doc_reads,
             wants,
             time: site_time(time),
+            documents,
         }
     }
 }
@@ -157,8 +164,21 @@ impl<'a> Site<'a> {
             .collect()
     }
 
+    /// The collections' documents (they follow the posts), as `site.<label>` lists them.
+    pub fn documents(&self, converted: Option<&[Converted]>) -> Vec<Value> {
+        let start = self.index.posts;
+        self.docs[start..start + self.index.documents]
+            .iter()
+            .enumerate()
+            .map(|(j, d)| {
+                let converted = converted.and_then(|c| c.get(start + j));
+                summary(d, converted, self.templates.liquid.is_some())
+            })
+            .collect()
+    }
+
     /// `site` as templates see it; the lists only when something uses them.
-    pub fn value(&self, summaries: &[Value]) -> Value {
+    pub fn value(&self, summaries: &[Value], documents: &[Value]) -> Value {
         let mut site = self.config.to_site_value();
         let wants = self.index.wants;
         site.insert("time".into(), self.index.time.clone().into());
@@ -183,13 +203,56 @@ impl<'a> Site<'a> {
             site.insert("posts".into(), Value::Array(summaries.to_vec()));
         }
         if wants.pages {
-            let pages = self.docs[self.index.posts..]
+            let pages = self.docs[self.index.posts + self.index.documents..]
                 .iter()
                 .map(|d| summary(d, None, false))
                 .collect();
             site.insert("pages".into(), Value::Array(pages));
         }
+        self.insert_collections(&mut site, summaries, documents);
         Value::Object(site)
+    }
+
+    /// `site.<label>` for each collection, and `site.collections` and `site.documents`
+    /// when a template reads them.
+    fn insert_collections(
+        &self,
+        site: &mut Map<String, Value>,
+        posts: &[Value],
+        documents: &[Value],
+    ) {
+        let specs = &self.config.collections;
+        let docs_of = |label: &str| -> Vec<Value> {
+            documents
+                .iter()
+                .filter(|d| d.get("collection").and_then(Value::as_str) == Some(label))
+                .cloned()
+                .collect()
+        };
+        for spec in specs {
+            let mut docs = docs_of(spec.label);
+            if let Some(key) = &spec.sort_by {
+                // By the key (documents without it last), then by path, as Jekyll sorts.
+                docs.sort_by(|a, b| {
+                    let (x, y) = (a.get(key), b.get(key));
+                    let by_key = match (x, y) {
+                        (Some(x), Some(y)) => jekyll::filters::compare(x, y),
+                        _ => y.is_some().cmp(&x.is_some()),
+                    };
+                    by_key.then_with(|| {
+                        crate::filters::text(&a["path"]).cmp(&crate::filters::text(&b["path"]))
+                    })
+                });
+            }
+            site.insert(spec.label.into(), Value::Array(docs));
+        }
+        if self.index.wants.collections {
+            let all = collections::site_collections(specs, posts, docs_of);
+            site.insert("collections".into(), all);
+            let mut every: Vec<Value> = posts.to_vec();
+            every.extend(documents.iter().cloned());
+            site.insert("documents".into(), Value::Array(every));
+        }
     }
 
     /// Every output page; duplicate output paths are reported before anything renders.
@@ -220,6 +283,9 @@ impl<'a> Site<'a> {
             .paginate
             .or(self.templates.theme.then_some(THEME_PAGINATE));
         for (i, doc) in self.docs.iter().enumerate() {
+            if !self.config.writes(doc) {
+                continue;
+            }
             let (previous, next) = if i < posts {
                 (
                     self.docs[..posts].get(i + 1),
@@ -472,6 +538,7 @@ impl<'a> Site<'a> {
             .docs
             .iter()
             .filter(|d| d.output.ends_with(".html") && d.output != "404.html")
+            .filter(|d| self.config.writes(d))
             .filter(|d| d.front.get("sitemap") != Some(&Value::Bool(false)))
             .map(|d| sitemap::Entry {
                 url: d.url.clone(),

@@ -223,7 +223,7 @@ pub fn layout_for(
             (_, Format::Sass { .. } | Format::Other) => None,
             _ if is_home => Some("home".to_string()),
             (Collection::Posts | Collection::Drafts, _) => Some("post".to_string()),
-            (Collection::Pages, _) => Some("page".to_string()),
+            (Collection::Pages | Collection::Named(_), _) => Some("page".to_string()),
         }),
         LayoutChoice::Unset => Ok(None),
     }

@@ -474,7 +474,8 @@ fn sort(input: &dyn ValueView, args: &[LValue], _: &dyn Runtime) -> Result<LValu
     Ok(LValue::Array(keyed.into_iter().map(|(_, v)| v).collect()))
 }
 
-fn compare(a: &Value, b: &Value) -> Ordering {
+/// Numbers by value, anything else by its text.
+pub(crate) fn compare(a: &Value, b: &Value) -> Ordering {
     match (a.as_f64(), b.as_f64()) {
         (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
         _ => crate::filters::text(a).cmp(&crate::filters::text(b)),
