@@ -233,3 +233,36 @@ fn include_relative_reads_beside_the_page_and_never_outside_the_site() {
     assert!(!stderr.contains("SECRET"), "{stderr}");
     assert_eq!(tree(&out), before);
 }
+
+/// A plugin the site lists that Galley does not build in is named in a warning, and the
+/// site is built without it (as Jekyll would build it without that gem's additions).
+#[test]
+fn a_listed_plugin_galley_lacks_is_a_warning_not_a_failure() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (site, out) = (tmp.path().join("site"), tmp.path().join("out"));
+    write_site(
+        &site,
+        &[(
+            "_config.yml",
+            "plugins:\n  - jekyll-feed\n  - jekyll-no-such-plugin\n",
+        )],
+    );
+    let run = galley()
+        .arg("build")
+        .arg(&site)
+        .arg("-d")
+        .arg(&out)
+        .output()
+        .expect("run");
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("plugin `jekyll-no-such-plugin` is not built into Galley"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("`jekyll-feed` is not built"), "{stderr}");
+    assert!(
+        out.join("feed.xml").is_file(),
+        "the plugins Galley has still run"
+    );
+}

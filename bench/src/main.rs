@@ -24,7 +24,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Build the synthetic blog with Galley, Hugo and Jekyll; wall time and peak memory.
+    /// Build the synthetic blog with Galley (its Tera site, and Jekyll's Liquid site
+    /// unchanged), Hugo and Jekyll; wall time and peak memory.
     SiteBuild {
         /// Post counts to run, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
@@ -213,6 +214,19 @@ fn site_build(
                     c
                 }),
             },
+            // The very site Jekyll builds (Liquid templates, jekyll-feed), unchanged.
+            measure::Tool {
+                label: "Galley (Jekyll's Liquid site)".into(),
+                runs,
+                make: Box::new(|| {
+                    let mut c = Command::new(&galley);
+                    c.arg("build")
+                        .arg(&sites.jekyll)
+                        .arg("--destination")
+                        .arg(&out);
+                    c
+                }),
+            },
             measure::Tool {
                 label: format!("Hugo {hugo_version}"),
                 runs,
@@ -246,6 +260,15 @@ fn site_build(
         let samples = measure::interleaved(&tools, &out)?;
         for (tool, sample) in tools.iter().zip(&samples) {
             row(n, &tool.label, *sample, samples[0]);
+        }
+        if let (Some(liquid), Some(jekyll)) = (samples.get(1), samples.get(3)) {
+            // The same Liquid site: Jekyll's time and memory against Galley's.
+            eprintln!(
+                "{n} posts, Jekyll's site: Jekyll {:.2}x Galley's time, {:.2}x its memory; Galley Liquid {:.2}x Galley Tera",
+                jekyll.wall.as_secs_f64() / liquid.wall.as_secs_f64(),
+                jekyll.max_rss_kib as f64 / liquid.max_rss_kib.max(1) as f64,
+                liquid.wall.as_secs_f64() / samples[0].wall.as_secs_f64(),
+            );
         }
     }
     Ok(())

@@ -152,6 +152,9 @@ impl State {
             })
             .collect();
         w.sort();
+        if self.config.jekyll {
+            w.extend(jekyll::plugins::missing(&self.config));
+        }
         w
     }
 

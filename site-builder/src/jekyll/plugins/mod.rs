@@ -7,6 +7,42 @@ mod meta;
 
 use liquid_core::Language;
 
+use crate::config::Config;
+
+/// The plugins Galley builds in (tags here; pages and files in `jekyll::archives`,
+/// `jekyll::feed`, `jekyll::sitemap`, the paginator; titles from headings in `document`).
+pub const BUILT_IN: &[&str] = &[
+    "jekyll-archives",
+    "jekyll-feed",
+    "jekyll-gist",
+    "jekyll-paginate",
+    "jekyll-seo-tag",
+    "jekyll-sitemap",
+    "jekyll-titles-from-headings",
+];
+
+/// One warning per listed plugin that Galley does not have: the build goes on without what
+/// it would add.
+pub fn missing(config: &Config) -> Vec<String> {
+    let file = config
+        .source
+        .as_ref()
+        .map_or_else(|| "_config.yml".to_string(), |p| p.display().to_string());
+    let mut listed = config.plugins();
+    listed.sort();
+    listed.dedup();
+    listed
+        .into_iter()
+        .filter(|p| !BUILT_IN.contains(&p.as_str()))
+        .map(|p| {
+            format!(
+                "{file}: plugin `{p}` is not built into Galley; the site builds without what it adds (Galley has {})",
+                BUILT_IN.join(", ")
+            )
+        })
+        .collect()
+}
+
 /// Registers the tags of the plugins the site lists.
 pub fn register(language: &mut Language, plugins: &[String]) {
     let on = |name: &str| plugins.iter().any(|p| p == name);
