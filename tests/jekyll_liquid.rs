@@ -335,6 +335,16 @@ const CASES: &[(&str, &str, Compare)] = &[
         Compare::Exact,
     ),
     (
+        r#"case_nil"#,
+        r#"{% case site.nothing %}{% when false %}F{% when nil %}N{% else %}E{% endcase %}{% case false %}{% when nil %}X{% else %}e{% endcase %}"#,
+        Compare::Exact,
+    ),
+    (
+        r#"case_every_match"#,
+        r#"{% assign v = 1 %}{% case v %}ignored{% when 1 %}a{% when 2 or 1 %}b{% when 3 %}c{% else %}d{% endcase %}"#,
+        Compare::Exact,
+    ),
+    (
         r#"unless"#,
         r#"{% unless false %}U{% elsif true %}X{% endunless %}{% unless true %}U{% else %}E{% endunless %}"#,
         Compare::Exact,

@@ -315,3 +315,139 @@ fn contains(a: &dyn ValueView, b: &dyn ValueView) -> bool {
         _ => false,
     }
 }
+
+/// `{% case x %}{% when a, b or c %}…{% else %}…{% endcase %}` with the same equality as
+/// `if` (the `liquid` crate's `case` counts nil as equal to false).
+#[derive(Clone, Copy, Debug)]
+pub struct Case;
+
+impl BlockReflection for Case {
+    fn start_tag(&self) -> &str {
+        "case"
+    }
+    fn end_tag(&self) -> &str {
+        "endcase"
+    }
+    fn description(&self) -> &str {
+        "a choice by value with Ruby Liquid's equality"
+    }
+}
+
+/// One `when` and its body.
+#[derive(Debug)]
+struct When {
+    values: Vec<Expression>,
+    body: Template,
+}
+
+#[derive(Debug)]
+struct Choice {
+    subject: Expression,
+    whens: Vec<When>,
+    otherwise: Option<Template>,
+}
+
+impl ParseBlock for Case {
+    fn parse(
+        &self,
+        mut arguments: TagTokenIter<'_>,
+        mut block: TagBlock<'_, '_>,
+        language: &Language,
+    ) -> Result<Box<dyn Renderable>> {
+        let subject = arguments
+            .expect_next("`case` needs a value")?
+            .expect_value()
+            .into_result()?;
+        arguments.expect_nothing()?;
+        let mut whens: Vec<When> = Vec::new();
+        let mut otherwise: Option<Vec<Box<dyn Renderable>>> = None;
+        // Text before the first `when` is not output, as in Ruby's Liquid.
+        let mut current: Option<Vec<Box<dyn Renderable>>> = None;
+        while let Some(element) = block.next()? {
+            match element {
+                BlockElement::Tag(tag) if tag.name() == "when" => {
+                    if let (Some(body), Some(last)) = (current.take(), whens.last_mut()) {
+                        last.body = Template::new(body);
+                    }
+                    whens.push(When {
+                        values: when_values(tag.into_tokens())?,
+                        body: Template::new(Vec::new()),
+                    });
+                    current = Some(Vec::new());
+                }
+                BlockElement::Tag(tag) if tag.name() == "else" => {
+                    if let (Some(body), Some(last)) = (current.take(), whens.last_mut()) {
+                        last.body = Template::new(body);
+                    }
+                    otherwise = Some(block.parse_all(language)?);
+                    break;
+                }
+                element => {
+                    let parsed = element.parse(&mut block, language)?;
+                    if let Some(body) = current.as_mut() {
+                        body.push(parsed);
+                    }
+                }
+            }
+        }
+        if let (Some(body), Some(last)) = (current.take(), whens.last_mut()) {
+            last.body = Template::new(body);
+        }
+        block.assert_empty();
+        Ok(Box::new(Choice {
+            subject,
+            whens,
+            otherwise: otherwise.map(Template::new),
+        }))
+    }
+    fn reflection(&self) -> &dyn BlockReflection {
+        self
+    }
+}
+
+/// `a, b or c`.
+fn when_values(mut tokens: TagTokenIter<'_>) -> Result<Vec<Expression>> {
+    let mut values = vec![tokens
+        .expect_next("`when` needs a value")?
+        .expect_value()
+        .into_result()?];
+    while let Some(token) = tokens.next() {
+        if token.as_str() != "," && token.as_str() != "or" {
+            return token
+                .raise_custom_error("expected `,` or `or` between `when` values")
+                .into_err();
+        }
+        values.push(
+            tokens
+                .expect_next("a value after `,` or `or`")?
+                .expect_value()
+                .into_result()?,
+        );
+    }
+    Ok(values)
+}
+
+impl Renderable for Choice {
+    fn render_to(&self, writer: &mut dyn Write, runtime: &dyn Runtime) -> Result<()> {
+        let subject = self.subject.evaluate(runtime)?;
+        let mut matched = false;
+        // Ruby's Liquid renders every `when` that matches, in order.
+        for when in &self.whens {
+            let mut hit = false;
+            for value in &when.values {
+                if equal(subject.as_view(), value.evaluate(runtime)?.as_view()) {
+                    hit = true;
+                    break;
+                }
+            }
+            if hit {
+                matched = true;
+                when.body.render_to(writer, runtime)?;
+            }
+        }
+        match (&self.otherwise, matched) {
+            (Some(otherwise), false) => otherwise.render_to(writer, runtime),
+            _ => Ok(()),
+        }
+    }
+}

@@ -36,12 +36,13 @@ pub fn register(language: &mut Language) {
     language
         .tags
         .register("assign".to_string(), Box::new(super::assign::AssignTag));
-    use super::conditions::Conditional;
+    use super::conditions::{Case, Conditional};
     for block in [Conditional::IF, Conditional::UNLESS] {
         language
             .blocks
             .register(block.start_tag().to_string(), Box::new(block));
     }
+    language.blocks.register("case".to_string(), Box::new(Case));
 }
 
 /// The markup of a protected tag.
