@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use syntect::highlighting::ThemeSet;
 use syntect::html::{css_for_theme_with_class_style, ClassStyle, ClassedHTMLGenerator};
-use syntect::parsing::SyntaxSet;
+use syntect::parsing::{SyntaxReference, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
 const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
@@ -52,10 +52,16 @@ pub fn block(code: &str, lang: Option<&str>) -> String {
     out
 }
 
+/// The grammar for a language name (with the aliases authors use), and its set.
+pub fn syntax_for(lang: &str) -> Option<(&'static SyntaxReference, &'static SyntaxSet)> {
+    let set = syntaxes();
+    let syntax = set.find_syntax_by_token(alias(&lang.to_ascii_lowercase()))?;
+    Some((syntax, set))
+}
+
 /// `code` as HTML with token classes, or escaped when the language is unknown.
 pub fn highlighted(code: &str, lang: &str) -> String {
-    let set = syntaxes();
-    let Some(syntax) = set.find_syntax_by_token(alias(&lang.to_ascii_lowercase())) else {
+    let Some((syntax, set)) = syntax_for(lang) else {
         return escape(code);
     };
     let mut gen = ClassedHTMLGenerator::new_with_class_style(syntax, set, CLASS_STYLE);
@@ -78,7 +84,7 @@ pub fn kramdown_block(code: &str, lang: Option<&str>, line_numbers: bool) -> Str
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .unwrap_or("plaintext");
-    let inner = highlighted(code, lang);
+    let inner = crate::rouge_classes::highlighted(code, lang);
     let mut out = String::with_capacity(inner.len() + 256);
     out.push_str(&format!(
         "<div class=\"language-{} highlighter-rouge\"><div class=\"highlight\"><pre class=\"highlight\"><code>",

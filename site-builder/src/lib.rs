@@ -33,6 +33,7 @@ pub mod paginate;
 pub mod permalink;
 mod plan;
 pub mod render;
+pub mod rouge_classes;
 pub mod sass;
 pub mod scaffold;
 pub mod sitemap;

@@ -13,7 +13,7 @@ use liquid_core::{
 
 use super::markup;
 use super::runtime::{file, tools};
-use crate::highlight;
+use crate::{highlight, rouge_classes};
 
 /// Registers Jekyll's tags and blocks, replacing Shopify's `include`.
 pub fn register(language: &mut Language) {
@@ -312,10 +312,10 @@ impl Renderable for Highlighted {
             .trim_end_matches(['\r', '\n']);
         // Rouge's table keeps the code's last newline; the plain form drops it.
         let inner = if self.linenos {
-            let html = highlight::highlighted(&format!("{code}\n"), &self.lang);
+            let html = rouge_classes::highlighted(&format!("{code}\n"), &self.lang);
             numbered(&html, code.lines().count())
         } else {
-            highlight::highlighted(code, &self.lang)
+            rouge_classes::highlighted(code, &self.lang)
         };
         let lang = highlight::escape(&self.lang);
         write!(
