@@ -272,3 +272,46 @@ fn pages_reading_site_posts_follow_post_edits() {
         "an edit shown on a page listing site.posts",
     );
 }
+
+/// A Jekyll (Liquid) site whose page prints every post's `content` in its body, as a
+/// Liquid feed does: after a post edit the page shows the new text, partially rebuilt, the
+/// same as a full build.
+#[test]
+fn liquid_pages_reading_post_content_follow_post_edits() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().join("site");
+    let files: &[(&str, &str)] = &[
+        ("_layouts/default.html", "---\n---\n<main>{{ content }}</main>\n"),
+        (
+            "_posts/2024-01-01-one.md",
+            "---\nlayout: default\ntitle: One\n---\nFirst words.\n",
+        ),
+        (
+            "_posts/2024-02-01-two.md",
+            "---\nlayout: default\ntitle: Two\n---\nSecond words.\n",
+        ),
+        (
+            "all.html",
+            "---\nlayout: default\n---\n{% for p in site.posts %}<section>{{ p.title }}: {{ p.content }}</section>{% endfor %}\n",
+        ),
+    ];
+    for (rel, text) in files {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let mut session = Session::start(&root, &options()).expect("first build");
+    edit(&root, "_posts/2024-01-01-one.md", |t| {
+        t.replace("First words.", "Edited words.")
+    });
+    let update = rebuild(&mut session, "_posts/2024-01-01-one.md");
+    assert_eq!(update.full, None, "a post edit stays partial");
+    let page = session.site().expect("site").files["all.html"]
+        .bytes()
+        .expect("bytes")
+        .into_owned();
+    let page = String::from_utf8_lossy(&page);
+    assert!(page.contains("One: <p>Edited words.</p>"), "{page}");
+    assert!(page.contains("Two: <p>Second words.</p>"), "{page}");
+    assert_same_as_full(&session, &root, "a post edit on a Liquid site");
+}

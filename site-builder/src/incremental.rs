@@ -331,10 +331,11 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
             patch_site(&mut site_value, Some(i), None, &state.summaries[i]);
         }
     }
-    for &i in touched.iter().filter(|&&i| i >= posts) {
+    let pages_start = posts + state.index.documents;
+    for &i in touched.iter().filter(|&&i| i >= pages_start) {
         if wants.pages {
             let page = plan::summary(&state.docs[i], None, false);
-            patch_site(&mut site_value, None, Some(i - posts), &page);
+            patch_site(&mut site_value, None, Some(i - pages_start), &page);
         }
     }
     state.base.extend(site_context(site_value));
@@ -432,12 +433,19 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
 /// Replaces document `i`'s entry in the `site` that Liquid in content sees.
 fn patch_meta(state: &mut State, i: usize) {
     let posts = state.index.posts;
+    let pages_start = posts + state.index.documents;
     let wants = state.index.wants;
-    let entry = plan::summary(&state.docs[i], None, false);
     if i < posts && wants.post_summaries() {
+        // As the build made it: a Liquid site's posts carry their content and excerpt.
+        let entry = plan::summary(
+            &state.docs[i],
+            Some(&state.converted[i]),
+            state.tools.is_some(),
+        );
         patch_site(&mut state.meta, Some(i), None, &entry);
-    } else if i >= posts && wants.pages {
-        patch_site(&mut state.meta, None, Some(i - posts), &entry);
+    } else if i >= pages_start && wants.pages {
+        let entry = plan::summary(&state.docs[i], None, false);
+        patch_site(&mut state.meta, None, Some(i - pages_start), &entry);
     }
 }
 
