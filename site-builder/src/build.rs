@@ -371,6 +371,15 @@ pub(crate) fn load_config(root: &Path, options: &BuildOptions) -> Result<Config>
     let mut config = Config::load(root)?;
     config.resolve_timezone()?;
     config.theme = crate::gem_theme::resolve(&config, &options.gem_dirs)?;
+    // Jekyll copies README.md and LICENSE; Galley's own sites leave them out. (Whether the
+    // site is a Jekyll site is settled once its sources are known; the folder tells here.)
+    let jekyll = config.engine == crate::config::Engine::Liquid
+        && (root.join("_layouts").is_dir() || config.theme.is_some());
+    if !jekyll {
+        config
+            .exclude
+            .extend(crate::config::GALLEY_EXCLUDES.iter().map(|s| s.to_string()));
+    }
     if let Some(base) = &options.base_url {
         let base = base.trim_end_matches('/');
         let after_scheme = base.find("://").map_or(0, |i| i + 3);

@@ -21,9 +21,10 @@ const DEFAULT_EXCLUDES: &[&str] = &[
     ".sass-cache",
     ".jekyll-cache",
     "gemfiles",
-    "README.md",
-    "LICENSE",
 ];
+
+/// Left out of Galley's own sites (Jekyll copies them, so Jekyll sites keep them).
+pub const GALLEY_EXCLUDES: &[&str] = &["README.md", "LICENSE"];
 
 /// One `defaults:` entry: front matter applied to every document in a scope.
 #[derive(Debug, Clone, Deserialize)]
@@ -368,7 +369,19 @@ impl Config {
             .filter_map(Value::as_str)
             .map(str::to_string)
             .chain(self.theme.iter().flat_map(|t| t.plugins.iter().cloned()))
+            .chain(
+                self.github_pages()
+                    .then_some(crate::jekyll::github_pages::DEFAULTS)
+                    .into_iter()
+                    .flatten()
+                    .map(|p| p.to_string()),
+            )
             .collect()
+    }
+
+    /// `github_pages: true`: GitHub Pages' default plugins are on, as on github.io.
+    pub fn github_pages(&self) -> bool {
+        self.extra.get("github_pages") == Some(&Value::Bool(true))
     }
 
     /// Whether `doc` is written out: everything but the documents of a collection without
@@ -395,6 +408,7 @@ impl Config {
                 .theme
                 .as_ref()
                 .is_some_and(|t| t.plugins.iter().any(|p| p == name))
+            || (self.github_pages() && crate::jekyll::github_pages::DEFAULTS.contains(&name))
     }
 
     pub fn to_site_value(&self) -> Map<String, Value> {

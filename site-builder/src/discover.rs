@@ -100,6 +100,15 @@ pub fn discover(root: &Path, config: &Config, destination: Option<&Path>) -> Res
             Some(role) => role,
             None => match has_front_matter(entry.path()) {
                 Ok(true) => Role::Page,
+                Ok(false)
+                    if crate::jekyll::github_pages::is_page_without_front_matter(
+                        config,
+                        &rel,
+                        entry.path(),
+                    ) =>
+                {
+                    Role::Page
+                }
                 Ok(false) => Role::Static,
                 Err(d) => {
                     problems.push(d);

@@ -260,8 +260,14 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
         output_ext: &output_ext,
         collection: collection.name(),
     };
+    let readme_index = collection == Collection::Pages
+        && stem.eq_ignore_ascii_case("readme")
+        && format == Format::Markdown
+        && config.has_plugin("jekyll-readme-index")
+        && crate::jekyll::github_pages::readme_is_index(&source.abs);
     let pattern = match front.get("permalink") {
         Some(Value::String(p)) => p.clone(),
+        _ if readme_index => "/:path/".to_string(),
         _ => match collection {
             Collection::Posts | Collection::Drafts => {
                 permalink::style_pattern(&config.permalink).to_string()
@@ -304,7 +310,14 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
     } else {
         permalink::output_path(&url)
     };
-    if !has_front && collection == Collection::Pages {
+    if !has_front
+        && collection == Collection::Pages
+        && !crate::jekyll::github_pages::is_page_without_front_matter(
+            config,
+            &source.rel,
+            &source.abs,
+        )
+    {
         return Ok(None);
     }
     Ok(Some(Document {

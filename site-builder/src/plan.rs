@@ -136,7 +136,7 @@ impl<'a> Site<'a> {
         let mut problems = Diagnostics::default();
         let mut out = Vec::with_capacity(self.docs.len());
         for doc in self.docs {
-            match render::layout_for(doc, self.templates, is_home(doc)) {
+            match render::layout_for(doc, self.templates, self.config, is_home(doc)) {
                 Ok(l) => out.push(l),
                 Err(d) => {
                     problems.push(d);
@@ -182,6 +182,10 @@ impl<'a> Site<'a> {
         let mut site = self.config.to_site_value();
         let wants = self.index.wants;
         site.insert("time".into(), self.index.time.clone().into());
+        if self.config.has_plugin("jekyll-github-metadata") && !site.contains_key("github") {
+            let github = jekyll::github_pages::metadata(self.config, self.root);
+            site.insert("github".into(), github);
+        }
         site.insert("data".into(), Value::Object(self.data.clone()));
         if wants.tags {
             site.insert(

@@ -120,7 +120,17 @@ fn finish(doc: &Document, inputs: &Inputs, body: Cow<'_, str>) -> Result<Convert
     let (html, toc) = match doc.format {
         Format::Markdown => {
             let r = markdown::render(&body, style);
-            (r.html, r.toc)
+            let html = if inputs.config.has_plugin("jekyll-relative-links") {
+                crate::jekyll::github_pages::relative_links(
+                    &r.html,
+                    &doc.rel,
+                    inputs.links,
+                    &inputs.config.baseurl,
+                )
+            } else {
+                r.html
+            };
+            (html, r.toc)
         }
         Format::Sass { indented } => (
             sass::compile(
@@ -201,6 +211,7 @@ fn count_words(html: &str) -> usize {
 pub fn layout_for(
     doc: &Document,
     templates: &Templates,
+    config: &Config,
     is_home: bool,
 ) -> Result<Option<String>, Diagnostic> {
     match &doc.layout {
@@ -225,6 +236,9 @@ pub fn layout_for(
             (Collection::Posts | Collection::Drafts, _) => Some("post".to_string()),
             (Collection::Pages | Collection::Named(_), _) => Some("page".to_string()),
         }),
+        LayoutChoice::Unset if config.has_plugin("jekyll-default-layout") => Ok(
+            crate::jekyll::github_pages::default_layout(doc, is_home, |l| templates.has_layout(l)),
+        ),
         LayoutChoice::Unset => Ok(None),
     }
 }

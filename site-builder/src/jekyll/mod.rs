@@ -11,6 +11,7 @@ pub mod diagnose;
 pub mod engine;
 pub mod feed;
 pub mod filters;
+pub mod github_pages;
 pub mod json;
 pub mod lenient;
 pub mod markup;

@@ -13,9 +13,14 @@ use crate::config::Config;
 /// `jekyll::feed`, `jekyll::sitemap`, the paginator; titles from headings in `document`).
 pub const BUILT_IN: &[&str] = &[
     "jekyll-archives",
+    "jekyll-default-layout",
     "jekyll-feed",
     "jekyll-gist",
+    "jekyll-github-metadata",
+    "jekyll-optional-front-matter",
     "jekyll-paginate",
+    "jekyll-readme-index",
+    "jekyll-relative-links",
     "jekyll-seo-tag",
     "jekyll-sitemap",
     "jekyll-titles-from-headings",
