@@ -234,6 +234,37 @@ fn collections_build_as_jekyll_builds_them() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// A repository of Markdown with GitHub Pages' plugins listed (Debian packages them):
+/// optional front matter, the README as index, titles from headings, default layouts and
+/// relative links, built by both. (`github_pages: true` turns the same set on in Galley.)
+#[test]
+fn github_pages_plugins_build_as_jekyll_builds_them() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("repo");
+    let files: &[(&str, &str)] = &[
+        (
+            "_config.yml",
+            "baseurl: /handbook\nplugins:\n  - jekyll-optional-front-matter\n  - jekyll-readme-index\n  - jekyll-titles-from-headings\n  - jekyll-default-layout\n  - jekyll-relative-links\n",
+        ),
+        (
+            "_layouts/default.html",
+            "---\n---\n<html><head><title>{{ page.title }}</title></head><body>{{ content }}</body></html>\n",
+        ),
+        ("_layouts/page.html", "---\nlayout: default\n---\n<article>{{ content }}</article>\n"),
+        ("README.md", "# The Handbook\n\nSee [setup](docs/setup.md) and [faq](docs/faq.md#top).\n"),
+        ("docs/setup.md", "# Setup\n\nBack to [home](../README.md).\n"),
+        ("docs/faq.md", "---\ntitle: FAQ\n---\n# Questions\n"),
+        ("CONTRIBUTING.md", "# How to help\n"),
+    ];
+    for (rel, text) in files {
+        let path = site.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let problems = compare_site("GitHub Pages plugins", &site);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn the_visible_text_comparison_sees_a_real_difference() {
     // The measure the site tests rely on: markup changes do not count, words do.
