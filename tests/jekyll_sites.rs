@@ -265,6 +265,40 @@ fn github_pages_plugins_build_as_jekyll_builds_them() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The config keys that choose which posts are read: `show_drafts`, `unpublished`,
+/// `future` and `limit_posts`, as Jekyll reads them.
+#[test]
+fn reading_settings_choose_posts_as_jekyll_does() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("blog");
+    let files: &[(&str, &str)] = &[
+        (
+            "_config.yml",
+            "show_drafts: true\nunpublished: true\nfuture: true\nlimit_posts: 4\n",
+        ),
+        (
+            "_layouts/default.html",
+            "---\n---\n<main>{{ content }}</main><ol>{% for p in site.posts %}<li>{{ p.title }}</li>{% endfor %}</ol>\n",
+        ),
+        ("_posts/2020-01-01-oldest.md", "---\nlayout: default\ntitle: Oldest\n---\nx\n"),
+        ("_posts/2021-01-01-old.md", "---\nlayout: default\ntitle: Old\n---\nx\n"),
+        (
+            "_posts/2022-01-01-hidden.md",
+            "---\nlayout: default\ntitle: Unpublished\npublished: false\n---\nx\n",
+        ),
+        ("_posts/2099-01-01-later.md", "---\nlayout: default\ntitle: Future\n---\nx\n"),
+        ("_drafts/a-draft.md", "---\nlayout: default\ntitle: Draft\ndate: 2023-01-01\n---\nx\n"),
+        ("index.html", "---\nlayout: default\n---\nHome\n"),
+    ];
+    for (rel, text) in files {
+        let path = site.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let problems = compare_site("reading settings", &site);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn the_visible_text_comparison_sees_a_real_difference() {
     // The measure the site tests rely on: markup changes do not count, words do.

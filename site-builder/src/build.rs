@@ -210,6 +210,12 @@ fn render_steps(
     let selection = options.selection();
     let mut docs = t.step("read", || document::load_all(&sources, &config, &selection))?;
     sort_documents(&mut docs);
+    if let Some(limit) = config.limit_posts() {
+        let posts = docs.iter().take_while(|d| d.is_post()).count();
+        if posts > limit {
+            docs.drain(limit..posts);
+        }
+    }
     let data = t.step("data", || data::load(&sources))?;
     let filters = filters::all(
         &UrlBase {

@@ -379,6 +379,20 @@ impl Config {
             .collect()
     }
 
+    /// A `true`/`false` setting Jekyll reads from the config (`show_drafts`, `unpublished`).
+    pub fn flag(&self, key: &str) -> bool {
+        self.extra.get(key) == Some(&Value::Bool(true))
+    }
+
+    /// `limit_posts: N`: only the N newest posts are built, as in Jekyll.
+    pub fn limit_posts(&self) -> Option<usize> {
+        self.extra
+            .get("limit_posts")
+            .and_then(Value::as_u64)
+            .filter(|n| *n > 0)
+            .map(|n| n as usize)
+    }
+
     /// `github_pages: true`: GitHub Pages' default plugins are on, as on github.io.
     pub fn github_pages(&self) -> bool {
         self.extra.get("github_pages") == Some(&Value::Bool(true))

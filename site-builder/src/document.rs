@@ -111,7 +111,7 @@ pub fn load_all(sources: &Sources, config: &Config, select: &Selection) -> Resul
         .files
         .iter()
         .filter(|s| matches!(s.role, Role::Post | Role::Draft | Role::Page))
-        .filter(|s| select.drafts || s.role != Role::Draft)
+        .filter(|s| select.drafts || config.flag("show_drafts") || s.role != Role::Draft)
         .collect();
     let results: Vec<Result<Option<Document>, Diagnostic>> =
         candidates.par_iter().map(|s| load(s, config)).collect();
@@ -126,9 +126,16 @@ pub fn load_all(sources: &Sources, config: &Config, select: &Selection) -> Resul
     }
     problems.into_result()?;
     let future = select.future || config.future;
+    // `--drafts` shows both; Jekyll's `show_drafts:` and `unpublished:` one each.
+    let drafts = select.drafts || config.flag("show_drafts");
+    let unpublished = select.drafts || config.flag("unpublished");
     docs.retain(|d| {
-        (select.drafts || !d.draft)
-            && (future || !d.is_post() || d.date.is_none_or(|date| date <= select.now))
+        let shown = match (d.draft, d.collection) {
+            (false, _) => true,
+            (true, Collection::Drafts) => drafts,
+            (true, _) => unpublished,
+        };
+        shown && (future || !d.is_post() || d.date.is_none_or(|date| date <= select.now))
     });
     Ok(docs)
 }
