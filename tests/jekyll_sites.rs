@@ -299,6 +299,44 @@ fn reading_settings_choose_posts_as_jekyll_does() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// `--config a.yml,b.yml`: the files merged in order, maps key by key, as Jekyll merges them.
+#[test]
+fn several_config_files_merge_as_jekyll_merges_them() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("site");
+    let files: &[(&str, &str)] = &[
+        ("_config.yml", "title: Not read\n"),
+        ("_layouts/plain.html", "---\n---\n<main>{{ content }}</main>\n"),
+        ("base.yml", "title: Base\nauthor:\n  name: Ann\n  email: ann@example.com\nshown: base\n"),
+        ("local.yml", "author:\n  name: Bea\nshown: local\n"),
+        (
+            "index.html",
+            "---\nlayout: plain\n---\n<p>{{ site.title }} by {{ site.author.name }} &lt;{{ site.author.email }}&gt; from {{ site.shown }}</p>\n",
+        ),
+    ];
+    for (rel, text) in files {
+        let path = site.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let jekyll_out = tmp.path().join("jekyll-out");
+    galley_tests::jekyll::build_with_configs(
+        &site,
+        tmp.path(),
+        &jekyll_out,
+        &["base.yml", "local.yml"],
+    );
+    let galley_out = tmp.path().join("galley-out");
+    let options = BuildOptions {
+        config_files: vec![site.join("base.yml"), site.join("local.yml")],
+        ..BuildOptions::default()
+    };
+    build(&site, &galley_out, &options).unwrap_or_else(|e| panic!("{e}"));
+    let read = |dir: &Path| std::fs::read_to_string(dir.join("index.html")).expect("page");
+    assert_eq!(read(&galley_out), read(&jekyll_out));
+    assert!(read(&galley_out).contains("Base by Bea &lt;ann@example.com&gt; from local"));
+}
+
 #[test]
 fn the_visible_text_comparison_sees_a_real_difference() {
     // The measure the site tests rely on: markup changes do not count, words do.

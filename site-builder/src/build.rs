@@ -44,6 +44,9 @@ pub struct BuildOptions {
     /// Gem folders to look for a `theme:` gem in before the system's (the caller reads
     /// `GEM_HOME`, `GEM_PATH` and the user's gem folders).
     pub gem_dirs: Vec<PathBuf>,
+    /// Config files to read instead of the site's `_config.yml`, merged in order
+    /// (`--config a.yml,b.yml`).
+    pub config_files: Vec<PathBuf>,
 }
 
 impl BuildOptions {
@@ -374,7 +377,11 @@ fn jekyll_value(options: &BuildOptions) -> Value {
 
 /// `_config.yml` with the time zone resolved and `--base-url` applied.
 pub(crate) fn load_config(root: &Path, options: &BuildOptions) -> Result<Config> {
-    let mut config = Config::load(root)?;
+    let mut config = if options.config_files.is_empty() {
+        Config::load(root)?
+    } else {
+        Config::load_files(&options.config_files)?
+    };
     config.resolve_timezone()?;
     config.theme = crate::gem_theme::resolve(&config, &options.gem_dirs)?;
     // Jekyll copies README.md and LICENSE; Galley's own sites leave them out. (Whether the

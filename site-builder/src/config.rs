@@ -148,6 +148,23 @@ pub fn find(root: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// `over` merged into `base`: maps key by key, anything else replaced.
+fn deep_merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(existing) => deep_merge(existing, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, over) => *slot = over,
+    }
+}
+
 /// Whether `path` is read as TOML (else YAML).
 pub fn is_toml(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "toml")
@@ -236,6 +253,48 @@ impl Config {
         let config = Config::from_raw(raw, Some(path.clone()));
         config.validate(&path)?;
         validate_baseurl(&path, &text, &config.baseurl)?;
+        Ok(config)
+    }
+
+    /// Jekyll's `--config a.yml,b.yml`: each file read in turn, later keys winning (maps
+    /// merged key by key), instead of the site's own `_config.yml`.
+    pub fn load_files(files: &[PathBuf]) -> Result<Config> {
+        let mut merged = Value::Object(Map::new());
+        for path in files {
+            let text = crate::error::read_text(path)?;
+            let value: Value = if is_toml(path) {
+                toml::from_str(&text).map_err(|e| toml_diagnostic(path, &text, &e))?
+            } else if text.trim().is_empty() {
+                Value::Object(Map::new())
+            } else {
+                not_a_list(path, &text)?;
+                serde_saphyr::from_str(&text).map_err(|e| yaml_diagnostic(path, &e, 0))?
+            };
+            deep_merge(&mut merged, value);
+        }
+        let last = files.last().cloned().unwrap_or_default();
+        let raw: RawConfig = serde_json::from_value(merged).map_err(|e| {
+            Diagnostic::new(&last, format!("the merged config is not valid: {e}"))
+                .hint("each --config file must be a map of settings, as _config.yml is")
+        })?;
+        if let Some(engine) = raw
+            .template_engine
+            .as_deref()
+            .filter(|e| !matches!(*e, "liquid" | "tera"))
+        {
+            return Err(Diagnostic::new(
+                &last,
+                format!("`template_engine: {engine}` is not an engine Galley has"),
+            )
+            .hint(
+                "use `template_engine: liquid` (Jekyll's, the default) or `template_engine: tera`",
+            )
+            .into());
+        }
+        let config = Config::from_raw(raw, Some(last.clone()));
+        config.validate(&last)?;
+        let text = crate::error::read_text(&last)?;
+        validate_baseurl(&last, &text, &config.baseurl)?;
         Ok(config)
     }
 

@@ -14,6 +14,10 @@ pub struct Args {
     /// Where to write the site (default: SITE/_site).
     #[arg(short, long)]
     pub destination: Option<PathBuf>,
+    /// Config files to read instead of the site's _config.yml, merged in order (Jekyll's
+    /// `--config a.yml,b.yml`).
+    #[arg(long = "config", value_delimiter = ',')]
+    pub config_files: Vec<PathBuf>,
     /// Include drafts and unpublished posts.
     #[arg(long)]
     pub drafts: bool,
@@ -44,6 +48,7 @@ impl Args {
             source_date_epoch: super::source_date_epoch()?,
             environment: super::jekyll_env(),
             gem_dirs: super::gem_dirs(),
+            config_files: self.config_files.clone(),
         })
     }
 }

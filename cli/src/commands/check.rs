@@ -10,6 +10,10 @@ pub struct Args {
     /// The site folder.
     #[arg(default_value = ".")]
     pub site: PathBuf,
+    /// Config files to read instead of the site's _config.yml, merged in order (Jekyll's
+    /// `--config a.yml,b.yml`).
+    #[arg(long = "config", value_delimiter = ',')]
+    pub config_files: Vec<PathBuf>,
     /// Check drafts too.
     #[arg(long)]
     pub drafts: bool,
@@ -26,6 +30,7 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         source_date_epoch: super::source_date_epoch()?,
         environment: super::jekyll_env(),
         gem_dirs: super::gem_dirs(),
+        config_files: args.config_files.clone(),
         ..BuildOptions::default()
     };
     let report = check(&args.site, &options).map_err(|e| super::report(&e))?;

@@ -31,6 +31,10 @@ pub struct Args {
     /// Open the site in a browser.
     #[arg(long)]
     pub open: bool,
+    /// Config files to read instead of the site's _config.yml, merged in order (Jekyll's
+    /// `--config a.yml,b.yml`).
+    #[arg(long = "config", value_delimiter = ',')]
+    pub config_files: Vec<PathBuf>,
     /// Include drafts and unpublished posts.
     #[arg(long)]
     pub drafts: bool,
@@ -57,6 +61,7 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         source_date_epoch: super::source_date_epoch()?,
         environment: super::jekyll_env(),
         gem_dirs: super::gem_dirs(),
+        config_files: args.config_files.clone(),
     };
     let started = Instant::now();
     let session = Session::start(&args.site, &options).map_err(|e| super::report(&e))?;
