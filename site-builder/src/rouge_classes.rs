@@ -5,8 +5,11 @@
 //! stack. Rouge's own lexers split some tokens differently, so the colours match closely,
 //! not exactly.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use syntect::easy::ScopeRangeIterator;
-use syntect::parsing::{ParseState, ScopeStack};
+use syntect::parsing::{ParseState, Scope, ScopeStack};
 use syntect::util::LinesWithEndings;
 
 use crate::highlight::{escape, syntax_for};
@@ -66,15 +69,37 @@ const CLASSES: &[(&str, &str)] = &[
     ("invalid", "err"),
 ];
 
-/// The Rouge class of a token with these scopes (outermost first).
-fn class_of(stack: &ScopeStack) -> Option<&'static str> {
-    let names: Vec<String> = stack.as_slice().iter().map(|s| s.build_string()).collect();
-    CLASSES.iter().find_map(|(prefix, class)| {
-        names
-            .iter()
-            .any(|n| n == prefix || n.starts_with(&format!("{prefix}.")))
-            .then_some(*class)
+/// The most telling entry of `CLASSES` a scope matches (its rank and class).
+fn rank_of(scope: Scope) -> Option<(usize, &'static str)> {
+    thread_local! {
+        // Scopes repeat across every token of every block: each is named once per thread.
+        static RANKS: RefCell<HashMap<Scope, Option<(usize, &'static str)>>> =
+            RefCell::new(HashMap::new());
+    }
+    RANKS.with(|ranks| {
+        *ranks.borrow_mut().entry(scope).or_insert_with(|| {
+            let name = scope.build_string();
+            CLASSES
+                .iter()
+                .enumerate()
+                .find_map(|(rank, (prefix, class))| {
+                    let matches = name == *prefix
+                        || (name.starts_with(prefix)
+                            && name.as_bytes().get(prefix.len()) == Some(&b'.'));
+                    matches.then_some((rank, *class))
+                })
+        })
     })
+}
+
+/// The Rouge class of a token with these scopes: the most telling one on the stack.
+fn class_of(stack: &ScopeStack) -> Option<&'static str> {
+    stack
+        .as_slice()
+        .iter()
+        .filter_map(|s| rank_of(*s))
+        .min_by_key(|(rank, _)| *rank)
+        .map(|(_, class)| class)
 }
 
 /// `code` as HTML with Rouge's classes; escaped as it is when the language is unknown or
@@ -120,7 +145,9 @@ pub fn highlighted(code: &str, lang: &str) -> String {
                 let start = text.len() - text.trim_start().len();
                 let end = text.trim_end().len();
                 out.push_str(&escape(&text[..start]));
-                out.push_str(&format!("<span class=\"{class}\">"));
+                out.push_str("<span class=\"");
+                out.push_str(class);
+                out.push_str("\">");
                 out.push_str(&escape(&text[start..end]));
                 out.push_str("</span>");
                 out.push_str(&escape(&text[end..]));
