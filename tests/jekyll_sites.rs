@@ -337,6 +337,31 @@ fn several_config_files_merge_as_jekyll_merges_them() {
     assert!(read(&galley_out).contains("Base by Bea &lt;ann@example.com&gt; from local"));
 }
 
+/// kramdown's Markdown as Jekyll renders it (GFM input, its default): typographic symbols
+/// and guillemets, abbreviations, definition lists, footnotes numbered and listed at the
+/// end, attribute lists, `markdown="1"` in HTML, tables, fences, autolinks. The visible
+/// text must be the same word for word.
+#[test]
+fn kramdown_markdown_reads_as_jekyll_renders_it() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("site");
+    for (rel, text) in [
+        ("_layouts/default.html", "---\n---\n{{ content }}"),
+        ("page.md", "---\nlayout: default\n---\n# Heading one\n#No space heading\n\nA paragraph with *emphasis*, **strong**, `code`, and a [link](http://example.com).\n{: .lead #intro}\n\nTypography: \"quotes\" and 'single' -- en --- em ... ellipsis << guillemets >>.\n\nThe HTML spec is maintained by the W3C.\n\n*[HTML]: Hyper Text Markup Language\n*[W3C]: World Wide Web Consortium\n\nTerm one\n: Definition one\n\nTerm two\n: Definition two\n\nFootnote here[^note] and another[^2].\n\n[^note]: The note.\n[^2]: Second note.\n\n* list item\n* another\n{: .fancy}\n\nThis is *red*{: style=\"color: red\"} text.\n\n<div markdown=\"1\">\n**inside html**\n</div>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n~~~ ruby\nputs 1\n~~~\n\n    indented code\n\n> quote\n\n1. one\n2. two\n\nLine with trailing spaces  \nnext line.\n\nAuto <http://example.com> link and https://example.org bare.\n"),
+    ] {
+        let path = site.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let jekyll_out = tmp.path().join("jekyll-out");
+    galley_tests::jekyll::build(&site, tmp.path(), &jekyll_out);
+    let galley_out = tmp.path().join("galley-out");
+    build(&site, &galley_out, &BuildOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let read =
+        |dir: &Path| visible_text(&std::fs::read_to_string(dir.join("page.html")).expect("page"));
+    assert_eq!(read(&galley_out), read(&jekyll_out));
+}
+
 #[test]
 fn the_visible_text_comparison_sees_a_real_difference() {
     // The measure the site tests rely on: markup changes do not count, words do.

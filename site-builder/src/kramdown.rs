@@ -1,6 +1,8 @@
 //! The kramdown markup that real Jekyll posts use and CommonMark lacks, handled before
 //! markdown: `{:toc}` becomes the table of contents, `{: #id .class}` on a heading becomes a
-//! heading attribute, other attribute lists and `{::options}` are dropped cleanly.
+//! heading attribute, other attribute lists and `{::options}` are dropped cleanly,
+//! abbreviation definitions (`*[HTML]: Hyper Text Markup Language`) are taken out (see
+//! `abbreviations`), and an HTML block marked `markdown="1"` has its inside read as Markdown.
 
 /// Marks where `{:toc}` stood; replaced by the TOC after rendering. An HTML comment, so
 /// markdown passes it through untouched.
@@ -9,7 +11,7 @@ pub const TOC_MARKER: &str = "<!-- galley:toc -->";
 /// Rewrites kramdown extensions outside code fences. Returns the input unchanged (borrowed)
 /// when there is nothing to do, which is the common case.
 pub fn preprocess(body: &str) -> std::borrow::Cow<'_, str> {
-    if !body.contains("{:") {
+    if !body.contains("{:") && !body.contains("*[") && !body.contains("markdown=") {
         return std::borrow::Cow::Borrowed(body);
     }
     let mut out = String::with_capacity(body.len());
@@ -48,8 +50,21 @@ pub fn preprocess(body: &str) -> std::borrow::Cow<'_, str> {
             i += 1;
             continue;
         }
-        if is_block_ial(t) {
+        if is_block_ial(t) || abbreviation(t).is_some() {
             i += 1;
+            continue;
+        }
+        if let Some(open) = markdown_block_open(t) {
+            // A blank line after the opening tag and before the closing one, so CommonMark
+            // reads the inside as Markdown, as kramdown does for `markdown="1"`.
+            out.push_str(&open);
+            out.push_str("\n\n");
+            i += 1;
+            while i < lines.len() && !lines[i].trim_start().starts_with("</") {
+                out.push_str(lines[i]);
+                i += 1;
+            }
+            out.push('\n');
             continue;
         }
         if t.starts_with('#') {
@@ -60,6 +75,45 @@ pub fn preprocess(body: &str) -> std::borrow::Cow<'_, str> {
         i += 1;
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// `*[ABBR]: Full title`.
+fn abbreviation(t: &str) -> Option<(String, String)> {
+    let rest = t.strip_prefix("*[")?;
+    let (abbr, title) = rest.split_once("]:")?;
+    (!abbr.is_empty()).then(|| (abbr.to_string(), title.trim().to_string()))
+}
+
+/// The abbreviations a body defines, longest first (so `HTML5` wins over `HTML`).
+pub fn abbreviations(body: &str) -> Vec<(String, String)> {
+    if !body.contains("*[") {
+        return Vec::new();
+    }
+    let mut found: Vec<(String, String)> = body
+        .lines()
+        .filter_map(|l| abbreviation(l.trim()))
+        .collect();
+    found.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+    found.dedup_by(|a, b| a.0 == b.0);
+    found
+}
+
+/// `<div markdown="1">` (any tag, either quote): the opening tag without the attribute.
+fn markdown_block_open(t: &str) -> Option<String> {
+    if !t.starts_with('<') || !t.ends_with('>') || t.starts_with("</") {
+        return None;
+    }
+    for attr in [
+        " markdown=\"1\"",
+        " markdown='1'",
+        " markdown=\"block\"",
+        " markdown=1",
+    ] {
+        if let Some(at) = t.find(attr) {
+            return Some(format!("{}{}", &t[..at], &t[at + attr.len()..]));
+        }
+    }
+    None
 }
 
 fn is_toc_item(t: &str) -> bool {

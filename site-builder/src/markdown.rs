@@ -36,8 +36,8 @@ pub struct Rendered {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Style {
     pub smart_punctuation: bool,
-    /// Code blocks as kramdown with Rouge writes them (Jekyll sites).
-    pub kramdown_code: bool,
+    /// kramdown's HTML (Jekyll sites): code blocks as Rouge wraps them, footnotes at the end.
+    pub kramdown: bool,
     /// `kramdown: syntax_highlighter_opts: block: line_numbers: true`.
     pub line_numbers: bool,
 }
@@ -54,10 +54,122 @@ impl Style {
             .unwrap_or(false);
         Style {
             smart_punctuation: config.smart_punctuation,
-            kramdown_code: config.jekyll,
+            kramdown: config.jekyll,
             line_numbers: config.jekyll && line_numbers,
         }
     }
+}
+
+/// kramdown's footnotes: references numbered in the order of first use, the notes listed
+/// at the end of the document with a link back, in the markup Jekyll themes style.
+#[derive(Default)]
+struct Footnotes<'a> {
+    /// Labels, by number.
+    order: Vec<String>,
+    /// The definition being read: its label and events.
+    open: Option<(String, Vec<Event<'a>>)>,
+    defs: HashMap<String, Vec<Event<'a>>>,
+}
+
+impl<'a> Footnotes<'a> {
+    fn reference(&mut self, label: &str) -> String {
+        let n = match self.order.iter().position(|l| l == label) {
+            Some(i) => i + 1,
+            None => {
+                self.order.push(label.to_string());
+                self.order.len()
+            }
+        };
+        let l = highlight::escape(label);
+        format!(
+            "<sup id=\"fnref:{l}\" role=\"doc-noteref\"><a href=\"#fn:{l}\" class=\"footnote\" rel=\"footnote\">{n}</a></sup>"
+        )
+    }
+
+    fn push(&mut self, event: Event<'a>) {
+        if let Some((_, events)) = self.open.as_mut() {
+            events.push(event);
+        }
+    }
+
+    fn close(&mut self) {
+        if let Some((label, events)) = self.open.take() {
+            self.defs.insert(label, events);
+        }
+    }
+
+    /// The notes that were referenced, in order; definitions never referenced are left
+    /// out, as kramdown leaves them.
+    fn append_to(mut self, html: &mut String) {
+        if self.order.is_empty() {
+            return;
+        }
+        html.push_str("<div class=\"footnotes\" role=\"doc-endnotes\">\n  <ol>\n");
+        for label in &self.order {
+            let Some(events) = self.defs.remove(label) else {
+                continue;
+            };
+            let l = highlight::escape(label);
+            let mut note = String::new();
+            pulldown_cmark::html::push_html(&mut note, events.into_iter());
+            let back = format!(
+                " <a href=\"#fnref:{l}\" class=\"reversefootnote\" role=\"doc-backlink\">&#8617;</a>"
+            );
+            match note.rfind("</p>") {
+                Some(at) => note.insert_str(at, &back),
+                None => note.push_str(&back),
+            }
+            html.push_str(&format!(
+                "    <li id=\"fn:{l}\" role=\"doc-endnote\">\n{note}    </li>\n"
+            ));
+        }
+        html.push_str("  </ol>\n</div>\n");
+    }
+}
+
+/// Text with kramdown's guillemets (`<<`, `>>`) when typography is on, and the document's
+/// abbreviations marked with `<abbr>`.
+fn typography<'a>(text: CowStr<'a>, smart: bool, abbreviations: &[(String, String)]) -> Event<'a> {
+    let text: CowStr = if smart && (text.contains("<<") || text.contains(">>")) {
+        text.replace("<<", "\u{ab}").replace(">>", "\u{bb}").into()
+    } else {
+        text
+    };
+    if abbreviations.is_empty() {
+        return Event::Text(text);
+    }
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut html = String::with_capacity(text.len() + 32);
+    let mut plain = 0;
+    let mut i = 0;
+    let mut found = false;
+    while i < text.len() {
+        let rest = &text[i..];
+        let hit = abbreviations.iter().find(|(abbr, _)| {
+            rest.starts_with(abbr.as_str())
+                && !word(text[..i].chars().next_back())
+                && !word(rest[abbr.len()..].chars().next())
+        });
+        match hit {
+            Some((abbr, title)) => {
+                html.push_str(&highlight::escape_text(&text[plain..i]));
+                html.push_str(&format!(
+                    "<abbr title=\"{}\">{}</abbr>",
+                    highlight::escape(title),
+                    highlight::escape_text(abbr)
+                ));
+                i += abbr.len();
+                plain = i;
+                found = true;
+            }
+            None => i += rest.chars().next().map_or(1, char::len_utf8),
+        }
+    }
+    if !found {
+        return Event::Text(text);
+    }
+    html.push_str(&highlight::escape_text(&text[plain..]));
+    Event::Html(html.into())
 }
 
 pub fn options(smart_punctuation: bool) -> Options {
@@ -65,7 +177,8 @@ pub fn options(smart_punctuation: bool) -> Options {
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_HEADING_ATTRIBUTES;
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_DEFINITION_LIST;
     if smart_punctuation {
         o |= Options::ENABLE_SMART_PUNCTUATION;
     }
@@ -73,7 +186,9 @@ pub fn options(smart_punctuation: bool) -> Options {
 }
 
 pub fn render(body: &str, style: Style) -> Rendered {
+    let abbreviations = kramdown::abbreviations(body);
     let body = kramdown::preprocess(body);
+    let mut notes = Footnotes::default();
     let parser = Parser::new_ext(&body, options(style.smart_punctuation));
     let mut events: Vec<Event> = Vec::new();
     let mut toc = Vec::new();
@@ -89,7 +204,7 @@ pub fn render(body: &str, style: Style) -> Rendered {
                 Event::Text(t) => buf.push_str(&t),
                 Event::End(TagEnd::CodeBlock) => {
                     let (lang, text) = code.take().unwrap_or_default();
-                    let html = if style.kramdown_code {
+                    let html = if style.kramdown {
                         highlight::kramdown_block(&text, lang.as_deref(), style.line_numbers)
                     } else {
                         highlight::block(&text, lang.as_deref())
@@ -154,6 +269,28 @@ pub fn render(body: &str, style: Style) -> Rendered {
                 };
                 code = Some((lang, String::new()));
             }
+            ev if notes.open.is_some() && !matches!(ev, Event::End(TagEnd::FootnoteDefinition)) => {
+                notes.push(ev)
+            }
+            Event::Text(text) if style.smart_punctuation || !abbreviations.is_empty() => {
+                // The parser splits text at `<`; `<<` must be seen whole.
+                let text = match events.last() {
+                    Some(Event::Text(previous)) => {
+                        let joined: CowStr = format!("{previous}{text}").into();
+                        events.pop();
+                        joined
+                    }
+                    _ => text,
+                };
+                events.push(typography(text, style.smart_punctuation, &abbreviations));
+            }
+            Event::FootnoteReference(label) if style.kramdown => {
+                events.push(Event::Html(notes.reference(&label).into()));
+            }
+            Event::Start(Tag::FootnoteDefinition(label)) if style.kramdown => {
+                notes.open = Some((label.to_string(), Vec::new()));
+            }
+            Event::End(TagEnd::FootnoteDefinition) if style.kramdown => notes.close(),
             // kramdown with rouge marks inline code this way, and themes style it so.
             Event::Code(text) => events.push(Event::Html(
                 format!(
@@ -167,6 +304,7 @@ pub fn render(body: &str, style: Style) -> Rendered {
     }
     let mut html = String::with_capacity(body.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    notes.append_to(&mut html);
     if html.contains(kramdown::TOC_MARKER) {
         html = html.replace(kramdown::TOC_MARKER, &toc_html(&toc));
     }
@@ -242,7 +380,7 @@ mod tests {
 
     const SMART: Style = Style {
         smart_punctuation: true,
-        kramdown_code: false,
+        kramdown: false,
         line_numbers: false,
     };
 
