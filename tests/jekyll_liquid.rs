@@ -273,6 +273,14 @@ const CASES: &[(&str, &str)] = &[
         r#"page_vars"#,
         r#"{{ page.url }}|{{ page.path }}|{{ page.title }}|{{ page.dir }}|{{ page.name }}"#,
     ),
+    (
+        r#"static_files"#,
+        r#"{% for f in site.static_files %}{{ f.path }}|{{ f.name }}|{{ f.basename }}|{{ f.extname }};{% endfor %}"#,
+    ),
+    (
+        r#"html_pages"#,
+        r#"{% for p in site.html_pages %}{{ p.url }}|{{ p.title }}|{{ p.name }};{% endfor %}"#,
+    ),
     (r#"jekyll_env"#, r#"{{ jekyll.environment }}"#),
     (
         r#"highlight_linenos"#,
@@ -315,6 +323,8 @@ fn case_site(site: &Path) {
         "inc[{{ include.x }}|{{ include.y | default: \"none\" }}]",
     );
     write(site, "_layouts/default.html", "---\n---\n{{ content }}");
+    write(site, "assets/logo.png", "not really a png");
+    write(site, "about.md", "---\ntitle: About\n---\nAbout.\n");
     let items: String = CASES
         .iter()
         .map(|(id, liquid)| format!("<li id=\"{id}\">{liquid}</li>\n"))

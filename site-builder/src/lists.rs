@@ -27,7 +27,7 @@ impl Reads {
         }
         Reads {
             posts: text.contains("site.posts") || text.contains("site.related_posts"),
-            pages: text.contains("site.pages"),
+            pages: text.contains("site.pages") || text.contains("site.html_pages"),
             tags: text.contains("site.tags"),
             categories: text.contains("site.categories"),
             collections: text.contains("site.collections") || text.contains("site.documents"),

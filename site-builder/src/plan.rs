@@ -207,14 +207,43 @@ impl<'a> Site<'a> {
             site.insert("posts".into(), Value::Array(summaries.to_vec()));
         }
         if wants.pages {
-            let pages = self.docs[self.index.posts + self.index.documents..]
+            let pages: Vec<Value> = self.docs[self.index.posts + self.index.documents..]
                 .iter()
                 .map(|d| summary(d, None, false))
                 .collect();
+            // Jekyll's `html_pages`: the pages written as HTML.
+            let html: Vec<Value> = self.docs[self.index.posts + self.index.documents..]
+                .iter()
+                .zip(&pages)
+                .filter(|(d, _)| d.output.ends_with(".html"))
+                .map(|(_, p)| p.clone())
+                .collect();
             site.insert("pages".into(), Value::Array(pages));
+            site.insert("html_pages".into(), Value::Array(html));
         }
+        site.insert("static_files".into(), self.static_files());
         self.insert_collections(&mut site, summaries, documents);
         Value::Object(site)
+    }
+
+    /// Jekyll's `site.static_files`: each copied file's path from the site root and its
+    /// name's parts.
+    fn static_files(&self) -> Value {
+        let files = self.sources.of(Role::Static).map(|s| {
+            let name = s.rel.rsplit('/').next().unwrap_or(&s.rel);
+            let (basename, extname) = match name.rfind('.') {
+                Some(i) if i > 0 => (&name[..i], &name[i..]),
+                _ => (name, ""),
+            };
+            serde_json::json!({
+                "path": format!("/{}", s.rel),
+                "name": name,
+                "basename": basename,
+                "extname": extname,
+                "collection": Value::Null,
+            })
+        });
+        Value::Array(files.collect())
     }
 
     /// `site.<label>` for each collection, and `site.collections` and `site.documents`
