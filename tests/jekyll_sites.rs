@@ -69,6 +69,12 @@ fn visible_text(html: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Where a `<meta http-equiv="refresh">` page sends its reader.
+fn refresh_target(html: &str) -> Option<String> {
+    let re = regex::Regex::new(r#"http-equiv="refresh" content="0; url=([^"]+)""#).expect("regex");
+    re.captures(html).map(|c| c[1].to_string())
+}
+
 /// `<tag>…</tag>` contents of an XML file, as a set.
 fn elements(xml: &str, tag: &str) -> BTreeSet<String> {
     let re = regex::Regex::new(&format!(r"(?s)<{tag}>(.*?)</{tag}>")).expect("regex");
@@ -114,6 +120,16 @@ fn compare_site(name: &str, src: &Path) -> Vec<String> {
     let mut scores = BTreeMap::new();
     for page in jh.intersection(&gh) {
         let read = |dir: &Path| std::fs::read_to_string(dir.join(page)).expect("read page");
+        // A redirect page (jekyll-redirect-from) is judged by where it sends the reader.
+        if let Some(target) = refresh_target(&read(&jekyll_out)) {
+            let galley = refresh_target(&read(&galley_out));
+            if galley.as_deref() != Some(target.as_str()) {
+                problems.push(format!(
+                    "{name}: {page} redirects to {target} in Jekyll, to {galley:?} in Galley"
+                ));
+            }
+            continue;
+        }
         let (a, b) = (
             visible_text(&read(&jekyll_out)),
             visible_text(&read(&galley_out)),
@@ -360,6 +376,38 @@ fn kramdown_markdown_reads_as_jekyll_renders_it() {
     let read =
         |dir: &Path| visible_text(&std::fs::read_to_string(dir.join("page.html")).expect("page"));
     assert_eq!(read(&galley_out), read(&jekyll_out));
+}
+
+/// jekyll-redirect-from: old paths (folders, files, bare paths) send readers to the page,
+/// `redirect_to` turns a page into a redirect, and `redirects.json` lists them, as Jekyll's
+/// plugin writes them.
+#[test]
+fn redirects_point_where_jekylls_point() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("site");
+    for (rel, text) in [
+        ("_config.yml", "url: https://ex.com\nbaseurl: /b\nplugins: [jekyll-redirect-from]\n"),
+        ("_layouts/default.html", "---\n---\n<main>{{ content }}</main>\n"),
+        (
+            "new.md",
+            "---\nlayout: default\ntitle: New\nredirect_from:\n  - /old/\n  - /older.html\n  - /deep/path\n---\nnew page\n",
+        ),
+        ("moved.md", "---\nlayout: default\nredirect_to: https://example.com/elsewhere\n---\ngone\n"),
+        ("_posts/2024-01-01-p.md", "---\nlayout: default\ntitle: P\nredirect_from: /p-old/\n---\npost\n"),
+    ] {
+        let path = site.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let problems = compare_site("redirects", &site);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let jekyll_out = tmp.path().join("jekyll-out-2");
+    let scratch = tmp.path().join("scratch");
+    galley_tests::jekyll::build(&site, &scratch, &jekyll_out);
+    let galley_out = tmp.path().join("galley-out-2");
+    build(&site, &galley_out, &BuildOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let json = |dir: &Path| std::fs::read_to_string(dir.join("redirects.json")).expect("json");
+    assert_eq!(json(&galley_out), json(&jekyll_out));
 }
 
 #[test]

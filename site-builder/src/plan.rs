@@ -529,6 +529,11 @@ impl<'a> Site<'a> {
     fn add_plugin_files(&self, site: &mut RenderedSite, plan: &Plan, converted: &[Converted]) {
         let plugins = self.config.plugins();
         let on = |name: &str| plugins.iter().any(|p| p == name);
+        if on(jekyll::redirects::PLUGIN) {
+            let written: Vec<&Document> =
+                self.docs.iter().filter(|d| self.config.writes(d)).collect();
+            jekyll::redirects::add(self.config, &written, site);
+        }
         if on(jekyll::feed::PLUGIN) {
             site.insert_generated(
                 &jekyll::feed::path(self.config),

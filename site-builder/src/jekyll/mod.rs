@@ -17,6 +17,7 @@ pub mod lenient;
 pub mod markup;
 pub mod numbers;
 pub mod plugins;
+pub mod redirects;
 pub mod runtime;
 pub mod sitemap;
 pub mod tags;

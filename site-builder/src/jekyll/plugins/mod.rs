@@ -20,6 +20,7 @@ pub const BUILT_IN: &[&str] = &[
     "jekyll-optional-front-matter",
     "jekyll-paginate",
     "jekyll-readme-index",
+    "jekyll-redirect-from",
     "jekyll-relative-links",
     "jekyll-seo-tag",
     "jekyll-sitemap",
