@@ -247,6 +247,10 @@ const CASES: &[(&str, &str)] = &[
     (r#"ws_control"#, r#"[ {%- if true -%} x {%- endif -%} ]"#),
     (r#"include"#, r#"{% include p.html x="1" y=page.title %}"#),
     (
+        r#"include_cached"#,
+        r#"{% include_cached p.html x="c" %}{% include_cached p.html x="c" %}"#,
+    ),
+    (
         r#"include_var"#,
         r#"{% assign n = "p.html" %}{% include {{ n }} x=2 %}"#,
     ),
@@ -304,7 +308,7 @@ fn case_site(site: &Path) {
     write(
         site,
         "_config.yml",
-        "title: Filters\nurl: https://example.com\nbaseurl: /blog\ntimezone: UTC\n",
+        "title: Filters\nurl: https://example.com\nbaseurl: /blog\ntimezone: UTC\nplugins: [jekyll-include-cache]\n",
     );
     write(site, "_data/people.yml", PEOPLE);
     write(

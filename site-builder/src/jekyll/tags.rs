@@ -45,6 +45,11 @@ pub fn register(language: &mut Language) {
     language.blocks.register("case".to_string(), Box::new(Case));
 }
 
+/// jekyll-include-cache's tag, registered when the site lists the plugin.
+pub fn include_cached() -> Box<dyn ParseTag> {
+    Box::new(JekyllTag::IncludeCached)
+}
+
 /// The markup of a protected tag.
 fn markup_of(arguments: &mut TagTokenIter<'_>, tag: &str) -> Result<String> {
     let token = arguments.expect_next(&format!("`{tag}` needs an argument"))?;
@@ -82,6 +87,9 @@ impl Markup {
 #[derive(Clone, Copy, Debug)]
 enum JekyllTag {
     Include,
+    /// jekyll-include-cache's `include_cached`: the same output as `include` (Galley parses
+    /// each include once anyway).
+    IncludeCached,
     IncludeRelative,
     PostUrl,
     Link,
@@ -91,6 +99,7 @@ impl JekyllTag {
     fn name(self) -> &'static str {
         match self {
             JekyllTag::Include => "include",
+            JekyllTag::IncludeCached => "include_cached",
             JekyllTag::IncludeRelative => "include_relative",
             JekyllTag::PostUrl => "post_url",
             JekyllTag::Link => "link",
@@ -147,9 +156,9 @@ impl Tag {
         let markup = self.markup.text(runtime)?;
         let tools = tools(runtime)?;
         let out = match self.kind {
-            JekyllTag::Include | JekyllTag::IncludeRelative => {
+            JekyllTag::Include | JekyllTag::IncludeCached | JekyllTag::IncludeRelative => {
                 let (name, params) = split_params(&markup, runtime)?;
-                let template = if matches!(self.kind, JekyllTag::Include) {
+                let template = if !matches!(self.kind, JekyllTag::IncludeRelative) {
                     tools.include(&name)?
                 } else {
                     tools.include_relative(&file(runtime), &name)?

@@ -17,6 +17,7 @@ pub const BUILT_IN: &[&str] = &[
     "jekyll-feed",
     "jekyll-gist",
     "jekyll-github-metadata",
+    "jekyll-include-cache",
     "jekyll-optional-front-matter",
     "jekyll-paginate",
     "jekyll-readme-index",
@@ -61,6 +62,11 @@ pub fn register(language: &mut Language, plugins: &[String]) {
         language
             .tags
             .register("seo".to_string(), Box::new(meta::Meta::Seo));
+    }
+    if on("jekyll-include-cache") {
+        language
+            .tags
+            .register("include_cached".to_string(), super::tags::include_cached());
     }
     if on("jekyll-feed") {
         language
