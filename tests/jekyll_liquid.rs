@@ -251,6 +251,10 @@ const CASES: &[(&str, &str)] = &[
         r#"{% include_cached p.html x="c" %}{% include_cached p.html x="c" %}"#,
     ),
     (
+        r#"avatar"#,
+        r#"{% avatar octocat %} {% avatar user=page.title size=50 %} {% avatar user=nobody %}"#,
+    ),
+    (
         r#"include_var"#,
         r#"{% assign n = "p.html" %}{% include {{ n }} x=2 %}"#,
     ),
@@ -308,7 +312,7 @@ fn case_site(site: &Path) {
     write(
         site,
         "_config.yml",
-        "title: Filters\nurl: https://example.com\nbaseurl: /blog\ntimezone: UTC\nplugins: [jekyll-include-cache]\n",
+        "title: Filters\nurl: https://example.com\nbaseurl: /blog\ntimezone: UTC\nplugins: [jekyll-include-cache, jekyll-avatar]\n",
     );
     write(site, "_data/people.yml", PEOPLE);
     write(

@@ -410,6 +410,47 @@ fn redirects_point_where_jekylls_point() {
     assert_eq!(json(&galley_out), json(&jekyll_out));
 }
 
+/// jekyll-mentions: `@name` in a page's text (its layout too) links to the GitHub profile,
+/// never in code, links or e-mail addresses. (The plugin re-serialises the whole page, so
+/// the markup around the links is compared by visible text, the links themselves exactly.)
+#[test]
+fn mentions_link_as_jekylls_plugin_links_them() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("site");
+    for (rel, text) in [
+        ("_config.yml", "plugins: [jekyll-mentions]\n"),
+        ("_layouts/default.html", "---\n---\n<main>{{ content }}</main><footer>by @galley-team</footer>\n"),
+        (
+            "page.md",
+            "---\nlayout: default\n---\nThanks @octocat and @some-one_2, not me@example.com or `@code`.\n\n```\n@fenced\n```\n\n[@linked](http://x)\n",
+        ),
+    ] {
+        let path = site.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let problems = compare_site("mentions", &site);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let jekyll_out = tmp.path().join("jekyll-out-2");
+    galley_tests::jekyll::build(&site, &tmp.path().join("scratch"), &jekyll_out);
+    let galley_out = tmp.path().join("galley-out-2");
+    build(&site, &galley_out, &BuildOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let links = |dir: &Path| -> Vec<String> {
+        let html = std::fs::read_to_string(dir.join("page.html")).expect("page");
+        let re =
+            regex::Regex::new(r#"<a href="[^"]*" class="user-mention">[^<]*</a>"#).expect("regex");
+        re.find_iter(&html)
+            .map(|m| m.as_str().to_string())
+            .collect()
+    };
+    assert_eq!(links(&galley_out), links(&jekyll_out));
+    assert_eq!(
+        links(&galley_out).len(),
+        3,
+        "octocat, some-one_2 and the layout's"
+    );
+}
+
 #[test]
 fn the_visible_text_comparison_sees_a_real_difference() {
     // The measure the site tests rely on: markup changes do not count, words do.

@@ -308,6 +308,7 @@ fn render_steps(
             tools,
             jekyll: &jekyll,
             markdown: crate::markdown::Style::of(&config),
+            mentions: jekyll::mentions::base_url(&config),
         });
         render::layout_all(&plan.jobs, &templates, &mut base, &lists, liquid.as_ref())
     })?;

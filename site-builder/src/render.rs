@@ -315,6 +315,8 @@ pub struct Liquid<'a> {
     pub tools: &'a Arc<jekyll::Tools>,
     pub jekyll: &'a Value,
     pub markdown: markdown::Style,
+    /// jekyll-mentions' profile host, when the site lists it.
+    pub mentions: Option<String>,
 }
 
 /// The page as layouts see it.
@@ -334,6 +336,24 @@ fn page_view<'a>(job: &'a Job, toc_html: &'a mut String) -> PageView<'a> {
 /// A page through its layout chain in Liquid: `content` is what the layout below made,
 /// `layout` the layout's own front matter, as in Jekyll.
 fn render_job_liquid(
+    job: &Job,
+    templates: &Templates,
+    base: &Context,
+    lists: &Lists,
+    liquid: &Liquid,
+) -> Result<Vec<u8>, Diagnostic> {
+    let page = render_job_liquid_page(job, templates, base, lists, liquid)?;
+    Ok(match (&liquid.mentions, job.output.ends_with(".html")) {
+        (Some(base_url), true) => {
+            let html = String::from_utf8_lossy(&page);
+            jekyll::mentions::link(&html, base_url).into_bytes()
+        }
+        _ => page,
+    })
+}
+
+/// The page through its layouts, before plugins that rewrite whole pages.
+fn render_job_liquid_page(
     job: &Job,
     templates: &Templates,
     base: &Context,

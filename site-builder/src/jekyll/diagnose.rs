@@ -152,7 +152,7 @@ fn unknown_tag(found: &mut Found, text: &str) {
     }
     found.detail = format!("unknown Liquid tag `{name}`");
     found.hint = format!(
-        "if `{name}` comes from a Jekyll plugin, list the plugin under `plugins:` in _config.yml (Galley builds in jekyll-seo-tag, jekyll-feed and jekyll-gist); literal braces go in {{% raw %}}…{{% endraw %}}"
+        "if `{name}` comes from a Jekyll plugin, list the plugin under `plugins:` in _config.yml (Galley builds in jekyll-seo-tag's `seo`, jekyll-feed's `feed_meta`, jekyll-gist's `gist`, jekyll-avatar's `avatar` and jekyll-include-cache's `include_cached`); literal braces go in {{% raw %}}…{{% endraw %}}"
     );
 }
 

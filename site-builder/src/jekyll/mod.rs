@@ -15,6 +15,7 @@ pub mod github_pages;
 pub mod json;
 pub mod lenient;
 pub mod markup;
+pub mod mentions;
 pub mod numbers;
 pub mod plugins;
 pub mod redirects;

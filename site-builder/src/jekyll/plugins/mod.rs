@@ -2,6 +2,7 @@
 //! `plugins:` (or `gems:`), as Jekyll loads them, so a site that does not list one gets the
 //! same "unknown tag" error Jekyll gives.
 
+mod avatar;
 mod gist;
 mod meta;
 
@@ -13,11 +14,13 @@ use crate::config::Config;
 /// `jekyll::feed`, `jekyll::sitemap`, the paginator; titles from headings in `document`).
 pub const BUILT_IN: &[&str] = &[
     "jekyll-archives",
+    "jekyll-avatar",
     "jekyll-default-layout",
     "jekyll-feed",
     "jekyll-gist",
     "jekyll-github-metadata",
     "jekyll-include-cache",
+    "jekyll-mentions",
     "jekyll-optional-front-matter",
     "jekyll-paginate",
     "jekyll-readme-index",
@@ -62,6 +65,11 @@ pub fn register(language: &mut Language, plugins: &[String]) {
         language
             .tags
             .register("seo".to_string(), Box::new(meta::Meta::Seo));
+    }
+    if on("jekyll-avatar") {
+        language
+            .tags
+            .register("avatar".to_string(), Box::new(avatar::Avatar));
     }
     if on("jekyll-include-cache") {
         language
