@@ -266,3 +266,58 @@ fn a_listed_plugin_galley_lacks_is_a_warning_not_a_failure() {
         "the plugins Galley has still run"
     );
 }
+
+/// `remote_theme:` is never downloaded: without a local copy the build stops at that line
+/// saying how to give one; with `--remote-theme <folder>` the copy's layouts are used.
+#[test]
+fn a_remote_theme_builds_from_a_local_copy_and_never_downloads() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (site, out) = (tmp.path().join("site"), tmp.path().join("out"));
+    std::fs::create_dir_all(&site).expect("mkdir");
+    std::fs::write(
+        site.join("_config.yml"),
+        "title: Remote\nremote_theme: octo/fancy-theme\n",
+    )
+    .expect("write");
+    std::fs::write(site.join("index.md"), "---\nlayout: fancy\n---\nHello.\n").expect("write");
+    let run = galley()
+        .arg("build")
+        .arg(&site)
+        .arg("-d")
+        .arg(&out)
+        .output()
+        .expect("run");
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let place = format!("{}:2: error: ", site.join("_config.yml").display());
+    assert!(stderr.contains(&place), "expected `{place}` in:\n{stderr}");
+    assert!(stderr.contains("Galley builds offline"), "{stderr}");
+    assert!(
+        stderr.contains("help: clone it once (`git clone https://github.com/octo/fancy-theme`)"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing written");
+
+    let copy = tmp.path().join("fancy-theme");
+    std::fs::create_dir_all(copy.join("_layouts")).expect("mkdir");
+    std::fs::write(
+        copy.join("_layouts/fancy.html"),
+        "---\n---\n<div class=\"fancy\">{{ content }}</div>\n",
+    )
+    .expect("write");
+    let run = galley()
+        .arg("build")
+        .arg(&site)
+        .arg("-d")
+        .arg(&out)
+        .arg("--remote-theme")
+        .arg(&copy)
+        .output()
+        .expect("run");
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let page = std::fs::read_to_string(out.join("index.html")).expect("page");
+    assert!(
+        page.contains("<div class=\"fancy\"><p>Hello.</p>"),
+        "{page}"
+    );
+}

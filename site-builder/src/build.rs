@@ -47,6 +47,8 @@ pub struct BuildOptions {
     /// Config files to read instead of the site's `_config.yml`, merged in order
     /// (`--config a.yml,b.yml`).
     pub config_files: Vec<PathBuf>,
+    /// A local copy of the repository `remote_theme:` names (`--remote-theme`).
+    pub remote_theme: Option<PathBuf>,
 }
 
 impl BuildOptions {
@@ -384,7 +386,10 @@ pub(crate) fn load_config(root: &Path, options: &BuildOptions) -> Result<Config>
         Config::load_files(&options.config_files)?
     };
     config.resolve_timezone()?;
-    config.theme = crate::gem_theme::resolve(&config, &options.gem_dirs)?;
+    config.theme = match crate::gem_theme::remote(&config, options.remote_theme.as_deref())? {
+        Some(theme) => Some(theme),
+        None => crate::gem_theme::resolve(&config, &options.gem_dirs)?,
+    };
     // Jekyll copies README.md and LICENSE; Galley's own sites leave them out. (Whether the
     // site is a Jekyll site is settled once its sources are known; the folder tells here.)
     let jekyll = config.engine == crate::config::Engine::Liquid

@@ -35,6 +35,42 @@ pub struct Theme {
     pub plugins: Vec<String>,
 }
 
+/// `remote_theme: owner/name` (jekyll-remote-theme) from a local copy of the repository:
+/// Galley builds offline, so without one it is an error saying how to give it.
+pub fn remote(config: &Config, local_copy: Option<&Path>) -> Result<Option<Theme>, Diagnostic> {
+    let Some(name) = config.extra.get("remote_theme").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    match local_copy {
+        Some(dir) if dir.is_dir() => Ok(Some(Theme {
+            dir: dir.to_path_buf(),
+            plugins: Vec::new(),
+        })),
+        _ => {
+            let file = config
+                .source
+                .clone()
+                .unwrap_or_else(|| "_config.yml".into());
+            let line = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|t| crate::document::key_line(&t, "remote_theme"))
+                .unwrap_or(1);
+            let repo = name.trim().split('@').next().unwrap_or(name).trim();
+            let given = local_copy
+                .map(|d| format!(" (`{}` is not a folder)", d.display()))
+                .unwrap_or_default();
+            Err(Diagnostic::new(
+                file,
+                format!("`remote_theme: {name}` would be downloaded from GitHub, and Galley builds offline{given}"),
+            )
+            .at_line(line)
+            .hint(format!(
+                "clone it once (`git clone https://github.com/{repo}`) and pass the folder with `--remote-theme <folder>`, or install the theme as a gem and use `theme:`"
+            )))
+        }
+    }
+}
+
 /// The installed theme, when the config names one; an error at the `theme:` line saying
 /// where Galley looked when it is not installed.
 pub fn resolve(config: &Config, extra_dirs: &[PathBuf]) -> Result<Option<Theme>, Diagnostic> {

@@ -18,6 +18,9 @@ pub struct Args {
     /// `--config a.yml,b.yml`).
     #[arg(long = "config", value_delimiter = ',')]
     pub config_files: Vec<PathBuf>,
+    /// A local copy of the repository that `remote_theme:` names (Galley never downloads).
+    #[arg(long = "remote-theme")]
+    pub remote_theme: Option<PathBuf>,
     /// Include drafts and unpublished posts.
     #[arg(long)]
     pub drafts: bool,
@@ -49,6 +52,7 @@ impl Args {
             environment: super::jekyll_env(),
             gem_dirs: super::gem_dirs(),
             config_files: self.config_files.clone(),
+            remote_theme: self.remote_theme.clone(),
         })
     }
 }

@@ -14,6 +14,9 @@ pub struct Args {
     /// `--config a.yml,b.yml`).
     #[arg(long = "config", value_delimiter = ',')]
     pub config_files: Vec<PathBuf>,
+    /// A local copy of the repository that `remote_theme:` names (Galley never downloads).
+    #[arg(long = "remote-theme")]
+    pub remote_theme: Option<PathBuf>,
     /// Check drafts too.
     #[arg(long)]
     pub drafts: bool,
@@ -31,6 +34,7 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         environment: super::jekyll_env(),
         gem_dirs: super::gem_dirs(),
         config_files: args.config_files.clone(),
+        remote_theme: args.remote_theme.clone(),
         ..BuildOptions::default()
     };
     let report = check(&args.site, &options).map_err(|e| super::report(&e))?;

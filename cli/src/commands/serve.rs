@@ -35,6 +35,9 @@ pub struct Args {
     /// `--config a.yml,b.yml`).
     #[arg(long = "config", value_delimiter = ',')]
     pub config_files: Vec<PathBuf>,
+    /// A local copy of the repository that `remote_theme:` names (Galley never downloads).
+    #[arg(long = "remote-theme")]
+    pub remote_theme: Option<PathBuf>,
     /// Include drafts and unpublished posts.
     #[arg(long)]
     pub drafts: bool,
@@ -62,6 +65,7 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         environment: super::jekyll_env(),
         gem_dirs: super::gem_dirs(),
         config_files: args.config_files.clone(),
+        remote_theme: args.remote_theme.clone(),
     };
     let started = Instant::now();
     let session = Session::start(&args.site, &options).map_err(|e| super::report(&e))?;
