@@ -376,6 +376,16 @@ fn kramdown_markdown_reads_as_jekyll_renders_it() {
     let read =
         |dir: &Path| visible_text(&std::fs::read_to_string(dir.join("page.html")).expect("page"));
     assert_eq!(read(&galley_out), read(&jekyll_out));
+    // Attribute lists land on the element they follow, as kramdown puts them.
+    let tagged = |dir: &Path| -> Vec<String> {
+        let html = std::fs::read_to_string(dir.join("page.html")).expect("page");
+        let re = regex::Regex::new(r#"<(p|ul|em) [^>]*>"#).expect("regex");
+        re.find_iter(&html)
+            .map(|m| m.as_str().to_string())
+            .collect()
+    };
+    assert_eq!(tagged(&galley_out), tagged(&jekyll_out));
+    assert_eq!(tagged(&galley_out).len(), 3, "{:?}", tagged(&galley_out));
 }
 
 /// jekyll-redirect-from: old paths (folders, files, bare paths) send readers to the page,

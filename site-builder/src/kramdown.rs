@@ -50,7 +50,17 @@ pub fn preprocess(body: &str) -> std::borrow::Cow<'_, str> {
             i += 1;
             continue;
         }
-        if is_block_ial(t) || abbreviation(t).is_some() {
+        if abbreviation(t).is_some() {
+            i += 1;
+            continue;
+        }
+        if is_block_ial(t) {
+            // Right under a block (no blank line): it applies to that block; the marker is
+            // an HTML block, which ends the paragraph or list above it.
+            let attached = !t.starts_with("{::") && !out.is_empty() && !out.ends_with("\n\n");
+            if attached {
+                out.push_str(&format!("{BLOCK_IAL}{}-->\n", &t[2..t.len() - 1].trim()));
+            }
             i += 1;
             continue;
         }
@@ -140,7 +150,8 @@ fn heading_ial(line: &str) -> String {
     line.to_string()
 }
 
-/// Inline `{:.class}` after a span: dropped, keeping the text.
+/// Inline `{:.class}` right after a span (`*x*{:.c}`, `![a](b){:.c}`): a marker that
+/// `apply_attribute_lists` turns into the span's attributes.
 fn strip_span_ials(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
@@ -148,12 +159,156 @@ fn strip_span_ials(line: &str) -> String {
         match rest[start..].find('}') {
             Some(end) => {
                 out.push_str(&rest[..start]);
+                let inner = rest[start + 2..start + end].trim();
+                if !inner.starts_with(':') && !inner.is_empty() {
+                    out.push_str(&format!("{SPAN_IAL}{inner}-->"));
+                }
                 rest = &rest[start + end + 1..];
             }
             None => break,
         }
     }
     out.push_str(rest);
+    out
+}
+
+/// Where a block attribute list stood (after its block) and a span one (after its span).
+const BLOCK_IAL: &str = "<!--galley-ial:";
+const SPAN_IAL: &str = "<!--galley-sial:";
+
+/// The HTML with each attribute list applied to the element it follows (its closing tag,
+/// or an `<img>`), as kramdown applies `{: .class #id key="value"}`; lists that follow no
+/// element are dropped.
+pub fn apply_attribute_lists(html: &str) -> String {
+    if !html.contains("<!--galley-") {
+        return html.to_string();
+    }
+    let mut out = html.to_string();
+    while let Some((start, end, attrs)) = next_marker(&out) {
+        let before = out[..start].trim_end_matches(['\n', ' ']).len();
+        let target = opening_before(&out[..before]);
+        let mut rest = out[end..].to_string();
+        if rest.starts_with('\n') && out[..start].ends_with('\n') {
+            rest.remove(0);
+        }
+        let mut head = out[..start].to_string();
+        if let Some((open_start, open_end)) = target {
+            let tag = &head[open_start..open_end];
+            let merged = with_attributes(tag, &attrs);
+            head.replace_range(open_start..open_end, &merged);
+        }
+        out = head + &rest;
+    }
+    out
+}
+
+/// The first marker: its span and its attribute list.
+fn next_marker(html: &str) -> Option<(usize, usize, String)> {
+    let start = html.find("<!--galley-")?;
+    let body_start = html[start..].find(':')? + start + 1;
+    let end = html[start..].find("-->")? + start + 3;
+    Some((start, end, html[body_start..end - 3].to_string()))
+}
+
+/// The opening tag of the element that ends at the end of `html`: the one its last closing
+/// tag closes, or a last void `<img>`; its byte range.
+fn opening_before(html: &str) -> Option<(usize, usize)> {
+    if html.ends_with('>') {
+        let tag_start = html.rfind('<')?;
+        let tag = &html[tag_start..];
+        if tag.starts_with("<img") {
+            return Some((tag_start, html.len()));
+        }
+        let name: String = tag
+            .strip_prefix("</")?
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        // Back to the opening tag that this one closes, counting nested ones.
+        let (open, close) = (format!("<{name}"), format!("</{name}>"));
+        let mut depth = 0usize;
+        let mut pos = tag_start;
+        while let Some(i) = html[..pos].rfind('<') {
+            let t = &html[i..];
+            if t.starts_with(&close) {
+                depth += 1;
+            } else if t.starts_with(&open)
+                && t[open.len()..].starts_with(|c: char| c == '>' || c.is_whitespace())
+            {
+                if depth == 0 {
+                    let end = i + t.find('>')? + 1;
+                    return Some((i, end));
+                }
+                depth -= 1;
+            }
+            pos = i;
+        }
+    }
+    None
+}
+
+/// An opening tag with `.class`, `#id` and `key="value"` from an attribute list added.
+fn with_attributes(tag: &str, list: &str) -> String {
+    let (body, close) = match tag.strip_suffix("/>") {
+        Some(b) => (b.trim_end(), " />"),
+        None => (tag.strip_suffix('>').unwrap_or(tag), ">"),
+    };
+    let mut classes: Vec<String> = Vec::new();
+    let mut id: Option<String> = None;
+    let mut others: Vec<(String, String)> = Vec::new();
+    for word in words(list) {
+        if let Some(c) = word.strip_prefix('.') {
+            classes.push(c.to_string());
+        } else if let Some(i) = word.strip_prefix('#') {
+            id = Some(i.to_string());
+        } else if let Some((k, v)) = word.split_once('=') {
+            others.push((k.to_string(), v.trim_matches(['"', '\'']).to_string()));
+        }
+    }
+    let mut out = body.to_string();
+    if !classes.is_empty() {
+        let joined = classes.join(" ");
+        match out.find(" class=\"") {
+            Some(at) => out.insert_str(at + 8, &format!("{joined} ")),
+            None => out.push_str(&format!(" class=\"{joined}\"")),
+        }
+    }
+    if let Some(id) = id {
+        out.push_str(&format!(" id=\"{}\"", crate::highlight::escape(&id)));
+    }
+    for (k, v) in others {
+        out.push_str(&format!(" {k}=\"{}\"", crate::highlight::escape(&v)));
+    }
+    out.push_str(close);
+    out
+}
+
+/// Words of an attribute list, keeping quoted values whole.
+fn words(list: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    for c in list.chars() {
+        match (quote, c) {
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                word.push(c);
+            }
+            (Some(q), c) if c == q => {
+                quote = None;
+                word.push(c);
+            }
+            (None, c) if c.is_whitespace() => {
+                if !word.is_empty() {
+                    out.push(std::mem::take(&mut word));
+                }
+            }
+            (_, c) => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
     out
 }
 
@@ -175,7 +330,10 @@ mod tests {
         );
         assert!(!out.contains("{: .note}"));
         assert!(out.contains("## Head {#custom}"));
-        assert!(out.contains("![x](y.png)\n"));
+        assert!(
+            out.contains("![x](y.png)<!--galley-sial:.wide-->\n"),
+            "{out}"
+        );
         assert!(out.contains("{: keep}"), "code fences are left alone");
     }
 }

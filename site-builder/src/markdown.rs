@@ -305,6 +305,9 @@ pub fn render(body: &str, style: Style) -> Rendered {
     let mut html = String::with_capacity(body.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     notes.append_to(&mut html);
+    if html.contains("<!--galley-") {
+        html = kramdown::apply_attribute_lists(&html);
+    }
     if html.contains(kramdown::TOC_MARKER) {
         html = html.replace(kramdown::TOC_MARKER, &toc_html(&toc));
     }
