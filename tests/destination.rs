@@ -253,3 +253,28 @@ fn staging_folders_of_dead_builds_are_removed_by_the_next_build() {
     assert!(build(&site, &out, &[]).status.success());
     assert!(!stale.exists());
 }
+
+/// A rebuild keeps what Jekyll's `keep_files` keeps of the previous output (by default
+/// `.git` and `.svn`: a `_site` that is itself a clone for deploying is not wiped), unless
+/// the new site has a file there.
+#[test]
+fn a_rebuild_keeps_the_outputs_git_folder_and_keep_files() {
+    let (_tmp, site) = workspace();
+    let out = site.join("_site");
+    let first = build(&site, &out, &[]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    std::fs::create_dir_all(out.join(".git")).expect(".git");
+    std::fs::write(out.join(".git/HEAD"), "ref: refs/heads/gh-pages\n").expect("HEAD");
+    std::fs::write(out.join("stray.txt"), "not kept").expect("stray");
+    let again = build(&site, &out, &[]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_eq!(
+        std::fs::read_to_string(out.join(".git/HEAD")).expect("kept"),
+        "ref: refs/heads/gh-pages\n"
+    );
+    assert!(
+        !out.join("stray.txt").exists(),
+        "only what keep_files names is kept"
+    );
+    assert!(out.join("index.html").is_file());
+}

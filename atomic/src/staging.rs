@@ -77,7 +77,15 @@ impl Staging {
 
     /// Puts the staged folder where the target is. On error nothing was changed: the target
     /// is as it was and the staging folder is removed.
-    pub fn commit(mut self) -> Result<Committed, SwapError> {
+    pub fn commit(self) -> Result<Committed, SwapError> {
+        self.commit_keeping(&[])
+    }
+
+    /// As `commit`, and the entries of the previous output named in `keep` (paths relative
+    /// to it, e.g. `.git`) that the new output lacks move into the new one (Jekyll's
+    /// `keep_files`). If one cannot be moved, the previous output is left aside rather than
+    /// removed, so nothing kept is lost.
+    pub fn commit_keeping(mut self, keep: &[&str]) -> Result<Committed, SwapError> {
         let target = self.target.clone();
         if std::fs::symlink_metadata(&target).is_err() {
             std::fs::rename(&self.dir, &target)
@@ -102,6 +110,11 @@ impl Staging {
         };
         // The new output is in place: the staging path is no longer ours to remove.
         self.committed = true;
+        if let Err(e) = carry_over(&old, &target, keep) {
+            return Ok(Committed {
+                leftover: Some((old, e)),
+            });
+        }
         Ok(Committed {
             leftover: std::fs::remove_dir_all(&old).err().map(|e| (old, e)),
         })
@@ -114,6 +127,26 @@ impl Drop for Staging {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Moves each kept entry from the previous output into the new one, unless the new one has
+/// its own.
+fn carry_over(old: &Path, new: &Path, keep: &[&str]) -> io::Result<()> {
+    for rel in keep {
+        let rel = rel.trim_matches('/');
+        if rel.is_empty() || rel.split('/').any(|s| s == ".." || s == ".") {
+            continue;
+        }
+        let (from, to) = (old.join(rel), new.join(rel));
+        if std::fs::symlink_metadata(&from).is_err() || std::fs::symlink_metadata(&to).is_ok() {
+            continue;
+        }
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::rename(&from, &to)?;
+    }
+    Ok(())
 }
 
 /// Where the kernel cannot exchange two folders: the old output moves aside, the new one in,
@@ -190,6 +223,29 @@ mod tests {
 
     fn read(dir: &Path, name: &str) -> String {
         std::fs::read_to_string(dir.join(name)).expect("read")
+    }
+
+    #[test]
+    fn kept_entries_of_the_previous_output_move_into_the_new_one() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let target = tmp.path().join("_site");
+        write(&target, "index.html", "old");
+        write(&target.join(".git"), "HEAD", "ref: main");
+        write(&target, "notes.txt", "old notes");
+        let staging = Staging::new(&target).expect("staging");
+        write(staging.path(), "index.html", "new");
+        write(staging.path(), "notes.txt", "new notes");
+        let committed = staging
+            .commit_keeping(&[".git", "notes.txt", "missing", "../escape"])
+            .expect("commit");
+        assert!(committed.leftover.is_none());
+        assert_eq!(read(&target, "index.html"), "new");
+        assert_eq!(read(&target.join(".git"), "HEAD"), "ref: main", "kept");
+        assert_eq!(
+            read(&target, "notes.txt"),
+            "new notes",
+            "the new output's own wins"
+        );
     }
 
     #[test]

@@ -84,8 +84,8 @@ pub fn build(root: &Path, destination: &Path, options: &BuildOptions) -> Result<
     write::check_destination(root, &built.source_folders, destination, options.force)
         .map_err(|e| e.under_site(root))?;
     let started = Instant::now();
-    let warning =
-        write::write_atomically(&built.site, destination).map_err(|e| e.under_site(root))?;
+    let warning = write::write_atomically(&built.site, destination, &built.config.keep_files())
+        .map_err(|e| e.under_site(root))?;
     built.timings.push(("write", started.elapsed()));
     built.warnings.extend(warning);
     Ok(built)

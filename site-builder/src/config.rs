@@ -443,6 +443,19 @@ impl Config {
         self.extra.get(key) == Some(&Value::Bool(true))
     }
 
+    /// `keep_files:` (Jekyll's default: `.git` and `.svn`): what a rebuild keeps of the
+    /// previous output when the new one has no file there.
+    pub fn keep_files(&self) -> Vec<String> {
+        match self.extra.get("keep_files").and_then(Value::as_array) {
+            Some(list) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            None => vec![".git".to_string(), ".svn".to_string()],
+        }
+    }
+
     /// `limit_posts: N`: only the N newest posts are built, as in Jekyll.
     pub fn limit_posts(&self) -> Option<usize> {
         self.extra

@@ -48,7 +48,12 @@ fn refused(destination: &Path, refusal: &Refusal) -> Diagnostic {
 /// Writes the site into a staging folder beside `destination` and swaps it in. On error
 /// nothing was written. Returns a warning when the previous site could not be removed
 /// after the swap (the new one is in place; the old one is removed by the next build).
-pub fn write_atomically(site: &RenderedSite, destination: &Path) -> Result<Option<String>> {
+/// `keep`: entries of the previous site to carry into the new one (Jekyll's `keep_files`).
+pub fn write_atomically(
+    site: &RenderedSite,
+    destination: &Path,
+    keep: &[String],
+) -> Result<Option<String>> {
     let staging = Staging::new(destination).map_err(swap_error)?;
     fill(site, staging.path())?;
     let marker = staging.path().join(MARKER);
@@ -57,7 +62,8 @@ pub fn write_atomically(site: &RenderedSite, destination: &Path) -> Result<Optio
         "written by galley build; a later build may replace this folder\n",
     )
     .map_err(|e| io_error(&marker, "write", &e))?;
-    let committed = staging.commit().map_err(swap_error)?;
+    let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
+    let committed = staging.commit_keeping(&keep).map_err(swap_error)?;
     Ok(committed.leftover.map(|(old, e)| {
         format!(
             "the previous site, moved to {}, could not be removed ({e}); the next build retries, or remove it yourself",
