@@ -461,6 +461,30 @@ fn mentions_link_as_jekylls_plugin_links_them() {
     );
 }
 
+/// jekyll-archives with everything on: category, tag, year, month and day pages, each
+/// listing its posts, at the plugin's default URLs.
+#[test]
+fn every_kind_of_archive_builds_as_jekyll_builds_it() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("site");
+    for (rel, text) in [
+        ("_config.yml", "plugins: [jekyll-archives]\njekyll-archives:\n  enabled: all\n  layout: archive\n"),
+        (
+            "_layouts/archive.html",
+            "---\n---\n<h1>{{ page.type }} {{ page.title }} {{ page.date | date: \"%Y-%m-%d\" }}</h1><ul>{% for p in page.posts %}<li>{{ p.title }}</li>{% endfor %}</ul>\n",
+        ),
+        ("_posts/2023-05-01-a.md", "---\ntitle: A\ntags: [x]\ncategories: [c]\n---\na\n"),
+        ("_posts/2023-06-02-b.md", "---\ntitle: B\ntags: [x, z]\n---\nb\n"),
+        ("_posts/2024-01-03-c.md", "---\ntitle: C\n---\nc\n"),
+    ] {
+        let path = site.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let problems = compare_site("archives", &site);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn the_visible_text_comparison_sees_a_real_difference() {
     // The measure the site tests rely on: markup changes do not count, words do.

@@ -125,6 +125,8 @@ pub(crate) enum What {
     Term(Kind, usize),
     Index(Kind),
     NotFound,
+    /// A plugin's page whose front matter holds all it shows (a date archive).
+    Plugin,
 }
 
 impl<'a> Site<'a> {
@@ -355,7 +357,7 @@ impl<'a> Site<'a> {
                 url: Cow::Borrowed(&g.doc.url),
                 output: Cow::Borrowed(&g.doc.output),
                 extra: match g.what {
-                    What::Home | What::NotFound => Extra::None,
+                    What::Home | What::NotFound | What::Plugin => Extra::None,
                     What::Term(kind, i) => Extra::Term(kind, i),
                     What::Index(kind) => Extra::Index(kind),
                 },
@@ -407,11 +409,14 @@ impl<'a> Site<'a> {
         let t = self.templates;
         let root = self.root;
         if self.config.jekyll {
-            return jekyll::archives::pages(self.config, self.terms, summaries, root)
+            return jekyll::archives::pages(self.config, self.terms, self.posts(), summaries, root)
                 .into_iter()
                 .map(|a| Generated {
                     doc: a.doc,
-                    what: What::Term(a.kind, a.term),
+                    what: match a.term {
+                        Some((kind, term)) => What::Term(kind, term),
+                        None => What::Plugin,
+                    },
                 })
                 .collect();
         }

@@ -1,7 +1,7 @@
 //! jekyll-archives: one page per category and per tag, for a Jekyll site that lists the
 //! plugin, laid out and addressed as its `jekyll-archives:` settings say. A Jekyll site gets
 //! term pages only this way (Galley's own term pages are for its built-in theme).
-//! Date archives (`year`, `month`, `day`) are not built yet.
+//! Date archives (`year`, `month`, `day`) list the posts of each period.
 
 use std::path::Path;
 
@@ -16,15 +16,20 @@ use crate::taxonomy::Kind;
 pub const PLUGIN: &str = "jekyll-archives";
 
 /// One archive page: its document (front matter `type`, `title` and `posts`, as the
-/// plugin's pages have them) and the term it lists.
+/// plugin's pages have them) and the term it lists, if it lists one (date archives don't).
 pub struct Archive {
     pub doc: Document,
-    pub kind: Kind,
-    pub term: usize,
+    pub term: Option<(Kind, usize)>,
 }
 
 /// The archive pages the site's settings enable, each term's posts newest first.
-pub fn pages(config: &Config, terms: &Terms, summaries: &[Value], root: &Path) -> Vec<Archive> {
+pub fn pages(
+    config: &Config,
+    terms: &Terms,
+    posts: &[Document],
+    summaries: &[Value],
+    root: &Path,
+) -> Vec<Archive> {
     if !config.plugins().iter().any(|p| p == PLUGIN) {
         return Vec::new();
     }
@@ -75,8 +80,85 @@ pub fn pages(config: &Config, terms: &Terms, summaries: &[Value], root: &Path) -
                 ),
             );
             doc.front = front;
-            out.push(Archive { doc, kind, term: i });
+            out.push(Archive {
+                doc,
+                term: Some((kind, i)),
+            });
         }
     }
+    let periods = [
+        ("year", "/:year/"),
+        ("month", "/:year/:month/"),
+        ("day", "/:year/:month/:day/"),
+    ];
+    for (period, default_url) in periods {
+        if !enabled(&format!("{period}s")) {
+            continue;
+        }
+        let layout = setting("layouts")
+            .and_then(|l| l.get(period))
+            .or_else(|| setting("layout"))
+            .and_then(Value::as_str)
+            .unwrap_or("archive");
+        let pattern = setting("permalinks")
+            .and_then(|p| p.get(period))
+            .and_then(Value::as_str)
+            .unwrap_or(default_url);
+        let site = Site {
+            posts,
+            summaries,
+            root,
+        };
+        out.extend(date_archives(period, pattern, layout, &site));
+    }
     out
+}
+
+/// What a date archive lists from.
+struct Site<'a> {
+    posts: &'a [Document],
+    summaries: &'a [Value],
+    root: &'a Path,
+}
+
+/// One page per year, month or day that has posts, its posts newest first; `page.date` is
+/// the period's first day and `page.title` is empty, as the plugin has them.
+fn date_archives(period: &str, pattern: &str, layout: &str, site: &Site) -> Vec<Archive> {
+    use chrono::Datelike;
+    let mut periods: Vec<((i32, u32, u32), Vec<usize>)> = Vec::new();
+    for (i, post) in site.posts.iter().enumerate() {
+        let Some(date) = post.date else { continue };
+        let key = match period {
+            "year" => (date.year(), 1, 1),
+            "month" => (date.year(), date.month(), 1),
+            _ => (date.year(), date.month(), date.day()),
+        };
+        match periods.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, list)) => list.push(i),
+            None => periods.push((key, vec![i])),
+        }
+    }
+    periods
+        .into_iter()
+        .filter_map(|((y, m, d), list)| {
+            let url = pattern
+                .replace(":year", &format!("{y:04}"))
+                .replace(":month", &format!("{m:02}"))
+                .replace(":day", &format!("{d:02}"));
+            let first_day = chrono::NaiveDate::from_ymd_opt(y, m, d)?
+                .and_hms_opt(0, 0, 0)?
+                .and_utc()
+                .fixed_offset();
+            let what = format!("{PLUGIN} {period} {url}");
+            let mut doc = Document::generated(&what, "", &url, layout, site.root);
+            doc.output = jekyll_output_path(&url, ".html");
+            doc.date = Some(first_day);
+            let mut front = Map::new();
+            front.insert("type".into(), period.into());
+            let listed = list.iter().filter_map(|&p| site.summaries.get(p).cloned());
+            front.insert("posts".into(), Value::Array(listed.collect()));
+            doc.front = front;
+            Some(Archive { doc, term: None })
+        })
+        .collect()
 }
