@@ -96,6 +96,14 @@ const CASES: &[(&str, &str)] = &[
         r#"slugify_latin"#,
         r#"{{ "The _Hello_ World! Ça va" | slugify: "latin" }}"#,
     ),
+    (
+        r#"scssify"#,
+        r#"{% capture s %}$c: red; a { b { color: $c; } }{% endcapture %}{{ s | scssify }}"#,
+    ),
+    (
+        r#"sassify"#,
+        "{% capture t %}a\n  color: blue{% endcapture %}{{ t | sassify }}",
+    ),
     (r#"markdownify"#, r#"{{ "Hi *there* `x`" | markdownify }}"#),
     (
         r#"smartify"#,

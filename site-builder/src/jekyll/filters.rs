@@ -76,6 +76,8 @@ pub fn register(language: &mut Language, shared: &[Filter]) {
         native("smartify", |i, _, _| {
             Ok(LValue::scalar(smartify(&i.to_kstr())))
         }),
+        native("scssify", |i, _, r| sass(i, false, r)),
+        native("sassify", |i, _, r| sass(i, true, r)),
         native("default", default),
         native("map", map),
         // Ruby's CGI.escape: `+` for spaces.
@@ -189,6 +191,14 @@ impl LFilter for Call {
             .collect::<Result<Vec<_>>>()?;
         (self.filter.run)(input, &args, runtime)
     }
+}
+
+/// Jekyll's `scssify` and `sassify`.
+fn sass(input: &dyn ValueView, indented: bool, runtime: &dyn Runtime) -> Result<LValue> {
+    let root = tools(runtime)?.root.clone();
+    crate::sass::filter(&input.to_kstr(), indented, &root)
+        .map(LValue::scalar)
+        .map_err(|e| Error::with_msg(format!("Sass error: {e}")))
 }
 
 /// Ruby Liquid's `default`: the fallback for nil, false (unless `allow_false: true`) and
