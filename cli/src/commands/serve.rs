@@ -69,6 +69,9 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
     };
     let started = Instant::now();
     let session = Session::start(&args.site, &options).map_err(|e| super::report(&e))?;
+    for warning in session.warnings() {
+        eprintln!("warning: {warning}");
+    }
     let built = session.site().ok_or(ExitCode::FAILURE)?;
     let site = preview_site(built).map_err(|e| {
         eprintln!("{e}");
