@@ -56,7 +56,10 @@ impl Session {
     /// What the last good build let through that an author may want to fix (unknown Liquid
     /// filters, plugins Galley lacks), as `build` prints them.
     pub fn warnings(&self) -> Vec<String> {
-        self.state.as_ref().map(|s| s.warnings()).unwrap_or_default()
+        self.state
+            .as_ref()
+            .map(|s| s.warnings())
+            .unwrap_or_default()
     }
 
     /// The last good build.
