@@ -95,3 +95,38 @@ fn without_the_switch_jekyll_leaves_the_same_markdown_alone() {
         "no default layout without the plugin: {faq}"
     );
 }
+
+/// jemoji (GitHub Pages allows it; Debian does not package it, so there is no Jekyll run to
+/// compare with): `:shortcode:` in text becomes GitHub's emoji image, in code it stays.
+#[test]
+fn jemoji_turns_shortcodes_into_github_emoji_images() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (root, out) = (tmp.path().join("site"), tmp.path().join("out"));
+    for (rel, text) in [
+        ("_config.yml", "plugins: [jemoji]\n"),
+        (
+            "_layouts/default.html",
+            "---\n---\n<main>{{ content }}</main>\n",
+        ),
+        (
+            "index.md",
+            "---\nlayout: default\n---\nShip it :rocket: and `:rocket:`, not :no-such-emoji:.\n",
+        ),
+    ] {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let built = build(&root, &out, &BuildOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(built.warnings.is_empty(), "{:?}", built.warnings);
+    let page = read(&out, "index.html");
+    assert!(
+        page.contains("Ship it <img class=\"emoji\" title=\":rocket:\" alt=\":rocket:\" src=\"https://github.githubassets.com/images/icons/emoji/unicode/1f680.png\" height=\"20\" width=\"20\">"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<code class=\"language-plaintext highlighter-rouge\">:rocket:</code>"),
+        "{page}"
+    );
+    assert!(page.contains(":no-such-emoji:"), "{page}");
+}

@@ -311,6 +311,7 @@ fn render_steps(
             jekyll: &jekyll,
             markdown: crate::markdown::Style::of(&config),
             mentions: jekyll::mentions::base_url(&config),
+            emoji: jekyll::emoji::source(&config),
         });
         render::layout_all(&plan.jobs, &templates, &mut base, &lists, liquid.as_ref())
     })?;

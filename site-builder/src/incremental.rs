@@ -394,6 +394,7 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
             jekyll: &state.jekyll,
             markdown: crate::markdown::Style::of(&state.config),
             mentions: crate::jekyll::mentions::base_url(&state.config),
+            emoji: crate::jekyll::emoji::source(&state.config),
         });
         render::layout_all(&jobs, templates, &mut base, &lists, liquid.as_ref()).map(|pages| {
             jobs.iter()

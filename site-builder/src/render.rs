@@ -317,6 +317,8 @@ pub struct Liquid<'a> {
     pub markdown: markdown::Style,
     /// jekyll-mentions' profile host, when the site lists it.
     pub mentions: Option<String>,
+    /// jemoji's image location, when the site lists it.
+    pub emoji: Option<String>,
 }
 
 /// The page as layouts see it.
@@ -342,14 +344,18 @@ fn render_job_liquid(
     lists: &Lists,
     liquid: &Liquid,
 ) -> Result<Vec<u8>, Diagnostic> {
-    let page = render_job_liquid_page(job, templates, base, lists, liquid)?;
-    Ok(match (&liquid.mentions, job.output.ends_with(".html")) {
-        (Some(base_url), true) => {
-            let html = String::from_utf8_lossy(&page);
-            jekyll::mentions::link(&html, base_url).into_bytes()
-        }
-        _ => page,
-    })
+    let mut page = render_job_liquid_page(job, templates, base, lists, liquid)?;
+    if !job.output.ends_with(".html") {
+        return Ok(page);
+    }
+    // Plugins that rewrite the finished page's text.
+    if let Some(base_url) = &liquid.mentions {
+        page = jekyll::mentions::link(&String::from_utf8_lossy(&page), base_url).into_bytes();
+    }
+    if let Some(src) = &liquid.emoji {
+        page = jekyll::emoji::replace(&String::from_utf8_lossy(&page), src).into_bytes();
+    }
+    Ok(page)
 }
 
 /// The page through its layouts, before plugins that rewrite whole pages.

@@ -39,46 +39,20 @@ pub fn link(html: &str, base: &str) -> String {
     if !html.contains('@') {
         return html.to_string();
     }
-    let mut out = String::with_capacity(html.len() + 64);
-    let mut skipped_depth = 0usize;
-    let mut rest = html;
-    while !rest.is_empty() {
-        let text_end = rest.find('<').unwrap_or(rest.len());
-        let text = &rest[..text_end];
-        if skipped_depth == 0 && text.contains('@') {
-            out.push_str(&mention().replace_all(text, |c: &regex::Captures| {
+    super::html_text::rewrite(html, SKIPPED, |text| {
+        if !text.contains('@') {
+            return text.to_string();
+        }
+        mention()
+            .replace_all(text, |c: &regex::Captures| {
                 format!(
                     "{}<a href=\"{base}/{name}\" class=\"user-mention\">@{name}</a>",
                     &c[1],
                     name = &c[2]
                 )
-            }));
-        } else {
-            out.push_str(text);
-        }
-        rest = &rest[text_end..];
-        if rest.is_empty() {
-            break;
-        }
-        let tag_end = rest.find('>').map_or(rest.len(), |i| i + 1);
-        let tag = &rest[..tag_end];
-        let name: String = tag
-            .trim_start_matches(['<', '/'])
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if SKIPPED.contains(&name.as_str()) && !tag.ends_with("/>") {
-            if tag.starts_with("</") {
-                skipped_depth = skipped_depth.saturating_sub(1);
-            } else {
-                skipped_depth += 1;
-            }
-        }
-        out.push_str(tag);
-        rest = &rest[tag_end..];
-    }
-    out
+            })
+            .into_owned()
+    })
 }
 
 #[cfg(test)]

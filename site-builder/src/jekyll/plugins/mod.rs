@@ -29,6 +29,7 @@ pub const BUILT_IN: &[&str] = &[
     "jekyll-seo-tag",
     "jekyll-sitemap",
     "jekyll-titles-from-headings",
+    "jemoji",
 ];
 
 /// One warning per listed plugin that Galley does not have: the build goes on without what
