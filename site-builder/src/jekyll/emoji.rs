@@ -10,7 +10,9 @@ use crate::config::Config;
 
 pub const PLUGIN: &str = "jemoji";
 
-const SKIPPED: &[&str] = &["pre", "code", "tt", "script", "style"];
+const SKIPPED: &[&str] = &[
+    "head", "title", "pre", "code", "tt", "script", "style", "textarea",
+];
 
 /// Where the images are, when the site lists the plugin (`emoji: src:` to change it).
 pub fn source(config: &Config) -> Option<String> {

@@ -1,5 +1,5 @@
 //! jekyll-mentions: `@name` in a page's text links to that GitHub profile (`jekyll-mentions:
-//! base_url:` for another host), as the plugin rewrites a page's finished HTML: text only,
+//! base_url:` for another host), as the plugin rewrites a page's finished HTML: body text only,
 //! never inside `pre`, `code`, `a`, `script` or `style`, never in an e-mail address.
 
 use std::sync::OnceLock;
@@ -11,7 +11,9 @@ use crate::config::Config;
 pub const PLUGIN: &str = "jekyll-mentions";
 
 /// Elements whose text is left alone.
-const SKIPPED: &[&str] = &["pre", "code", "a", "script", "style"];
+const SKIPPED: &[&str] = &[
+    "head", "title", "pre", "code", "a", "script", "style", "textarea",
+];
 
 /// The profile host, when the site lists the plugin.
 pub fn base_url(config: &Config) -> Option<String> {
@@ -58,6 +60,17 @@ pub fn link(html: &str, base: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_head_is_left_alone() {
+        let html = "<html><head><title>By @octocat</title></head><body>@octocat</body></html>";
+        let out = link(html, "https://github.com");
+        assert!(out.contains("<title>By @octocat</title>"), "{out}");
+        assert!(
+            out.contains("<body><a href=\"https://github.com/octocat\""),
+            "{out}"
+        );
+    }
 
     #[test]
     fn mentions_in_text_are_linked_and_nowhere_else() {
