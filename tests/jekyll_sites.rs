@@ -185,6 +185,15 @@ fn mediumish_builds_unchanged_as_jekyll_builds_it() {
     // jekyll-seo-tag, unknown filters passed through, a hash's `first`, Ruby arithmetic.
     let problems = compare("mediumish");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // Its links to extensionless permalinks (`/about`, written as about.html) resolve, as
+    // GitHub Pages and Galley's server resolve them.
+    let src = corpus().join("mediumish").join("src");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let options = BuildOptions {
+        destination: Some(tmp.path().join("out")),
+        ..BuildOptions::default()
+    };
+    galley_site_builder::check(&src, &options).unwrap_or_else(|e| panic!("galley check: {e}"));
 }
 
 /// What `jekyll new` writes: a site with no layouts of its own, on the minima gem theme

@@ -248,6 +248,11 @@ impl Site {
         if let Some(e) = self.get(&path.key) {
             return Lookup::Found(e);
         }
+        // `/about` is `about.html` when the site has it: Jekyll writes a page whose permalink
+        // has no extension that way, and GitHub Pages serves it at the bare URL.
+        if let Some(e) = self.get(&format!("{}.html", path.key)) {
+            return Lookup::Found(e);
+        }
         if self
             .files
             .contains_key(format!("{}/index.html", path.key).as_str())
@@ -341,6 +346,11 @@ mod tests {
         assert_eq!(look("/about/"), "found 5");
         assert_eq!(look("/about"), "redirect /about/");
         assert_eq!(look("/x.html"), "found 1");
+        assert_eq!(
+            look("/x"),
+            "found 1",
+            "an extensionless URL finds its .html page"
+        );
         assert_eq!(look("/missing"), "404");
         assert_eq!(look("/about/index.html"), "found 5");
     }

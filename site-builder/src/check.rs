@@ -319,7 +319,13 @@ fn resolve(
         let candidates = if normal.is_empty() || normal.ends_with('/') {
             vec![format!("{normal}index.html")]
         } else {
-            vec![normal.clone(), format!("{normal}/index.html")]
+            // As the server finds them: the file, then `x.html` (Jekyll's extensionless
+            // permalinks), then the folder's index.
+            vec![
+                normal.clone(),
+                format!("{normal}.html"),
+                format!("{normal}/index.html"),
+            ]
         };
         match candidates.into_iter().find(|c| site.contains(c)) {
             Some(found) => found,
