@@ -401,6 +401,7 @@ pub(crate) fn load_config(root: &Path, options: &BuildOptions) -> Result<Config>
             .extend(crate::config::GALLEY_EXCLUDES.iter().map(|s| s.to_string()));
     }
     if let Some(base) = &options.base_url {
+        config.baseurl_as_written = None;
         let base = base.trim_end_matches('/');
         let after_scheme = base.find("://").map_or(0, |i| i + 3);
         match base[after_scheme..].find('/') {

@@ -99,6 +99,9 @@ pub struct Config {
     pub url: String,
     /// Path prefix of the site, empty or starting with `/`, no trailing slash.
     pub baseurl: String,
+    /// `baseurl` as the config writes it, for `site.baseurl` (Jekyll gives templates the
+    /// value as written: `baseurl: /` stays `/`, which themes prefix to relative paths).
+    pub baseurl_as_written: Option<String>,
     pub permalink: String,
     pub paginate: Option<usize>,
     pub paginate_path: String,
@@ -310,6 +313,7 @@ impl Config {
                 .trim_end_matches('/')
                 .to_string(),
             baseurl: normalize_baseurl(raw.baseurl.as_deref().unwrap_or("")),
+            baseurl_as_written: raw.baseurl.clone(),
             permalink: raw.permalink.unwrap_or_else(|| "date".to_string()),
             paginate: raw.paginate.filter(|n| *n > 0),
             paginate_path: raw
@@ -502,7 +506,8 @@ impl Config {
         map.insert("title".into(), self.title.clone().into());
         map.insert("description".into(), self.description.clone().into());
         map.insert("url".into(), self.url.clone().into());
-        map.insert("baseurl".into(), self.baseurl.clone().into());
+        let baseurl = self.baseurl_as_written.as_ref().unwrap_or(&self.baseurl);
+        map.insert("baseurl".into(), baseurl.clone().into());
         map.insert("permalink".into(), self.permalink.clone().into());
         map.insert(
             "paginate".into(),
