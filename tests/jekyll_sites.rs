@@ -180,6 +180,7 @@ fn hyde_builds_unchanged_as_jekyll_builds_it() {
 fn minima_builds_unchanged_as_jekyll_builds_it() {
     let problems = compare("minima");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    links_resolve("minima");
 }
 
 #[test]
