@@ -122,15 +122,7 @@ fn references(text: &str, pattern: &str) -> Vec<Reference> {
     re.captures_iter(text)
         .filter_map(|c| {
             let (tag, name) = (c.get(0)?, c.get(1)?);
-            let before = &text[..tag.start()];
-            let line = before.matches('\n').count() + 1;
-            let column = before
-                .rsplit('\n')
-                .next()
-                .unwrap_or_default()
-                .chars()
-                .count()
-                + 1;
+            let (line, column) = crate::error::line_col(text, tag.start());
             Some((name.as_str().to_string(), line, column))
         })
         .collect()

@@ -178,15 +178,7 @@ fn unclosed_block(found: &mut Found, text: &str) {
         }
     }
     if let Some(&at) = open.last() {
-        let line = scanned[..at].matches('\n').count() + 1;
-        let col = scanned[..at]
-            .rsplit('\n')
-            .next()
-            .unwrap_or_default()
-            .chars()
-            .count()
-            + 1;
-        found.position = Some((line, col));
+        found.position = Some(crate::error::line_col(&scanned, at));
         found.detail = format!("`{{% {name} %}}` is never closed");
         found.hint = format!("add `{{% end{name} %}}` where the block ends");
     }

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
@@ -104,7 +105,13 @@ pub fn relative_links(
     links: &HashMap<String, String>,
     baseurl: &str,
 ) -> String {
-    let Ok(re) = regex::Regex::new(r#"href="([^":#?]+\.(?:md|markdown|mdown|mkd|mkdn))(#[^"]*)?""#)
+    static LINK: OnceLock<Option<regex::Regex>> = OnceLock::new();
+    // Compiled once: this runs on every Markdown page of a site with the plugin.
+    let Some(re) = LINK
+        .get_or_init(|| {
+            regex::Regex::new(r#"href="([^":#?]+\.(?:md|markdown|mdown|mkd|mkdn))(#[^"]*)?""#).ok()
+        })
+        .as_ref()
     else {
         return html.to_string();
     };
