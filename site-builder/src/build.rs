@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::discover::{self, Sources};
 use crate::document::{self, Collection, Document, Selection};
 use crate::error::Result;
-use crate::filters::{self, Filter, UrlBase};
+use crate::filters::{self, Filter};
 use crate::jekyll;
 use crate::lists::{Lists, Terms};
 use crate::output::RenderedSite;
@@ -223,10 +223,7 @@ fn render_steps(
     }
     let data = t.step("data", || data::load(&sources))?;
     let filters = filters::all(
-        &UrlBase {
-            url: config.url.clone(),
-            baseurl: config.baseurl.clone(),
-        },
+        &config.url_base(),
         crate::markdown::Style::of(&config),
         config.date_zone(),
     );
@@ -361,10 +358,7 @@ pub(crate) fn liquid_tools(
             parsed.clone(),
             Arc::clone(&index.post_urls),
             Arc::clone(&index.links),
-            UrlBase {
-                url: config.url.clone(),
-                baseurl: config.baseurl.clone(),
-            },
+            config.url_base(),
             root,
             config.strict_variables,
         ))

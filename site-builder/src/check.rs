@@ -10,7 +10,7 @@ use crate::build::{load_config, render_site, BuildOptions};
 use crate::discover;
 use crate::document;
 use crate::error::{BuildError, Diagnostic, Diagnostics, Result};
-use crate::filters::{self, UrlBase};
+use crate::filters;
 use crate::output::RenderedSite;
 use crate::templates::Templates;
 
@@ -40,10 +40,7 @@ fn check_steps(root: &Path, options: &BuildOptions) -> Result<CheckReport> {
     collect(document::load_all(&sources, &config, &selection).map(|_| ()));
     collect(crate::data::load(&sources).map(|_| ()));
     let filters = filters::all(
-        &UrlBase {
-            url: config.url.clone(),
-            baseurl: config.baseurl.clone(),
-        },
+        &config.url_base(),
         crate::markdown::Style::of(&config),
         config.date_zone(),
     );

@@ -421,25 +421,50 @@ impl Config {
         format!("{url}{}", self.baseurl)
     }
 
-    /// The config as templates see it under `site.*`.
-    /// The plugins the site lists (`plugins:`, or `gems:` as older sites write it).
-    pub fn plugins(&self) -> Vec<String> {
-        ["plugins", "gems"]
-            .iter()
-            .filter_map(|k| self.extra.get(*k))
+    /// The plugins that are on: those the site lists (`plugins:`, or `gems:` as older sites
+    /// write it), those its gem theme depends on, and GitHub Pages' defaults when asked for.
+    fn plugins_on(&self) -> impl Iterator<Item = &str> {
+        let listed = ["plugins", "gems"]
+            .into_iter()
+            .filter_map(|k| self.extra.get(k))
             .filter_map(Value::as_array)
             .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .chain(self.theme.iter().flat_map(|t| t.plugins.iter().cloned()))
-            .chain(
-                self.github_pages()
-                    .then_some(crate::jekyll::github_pages::DEFAULTS)
-                    .into_iter()
-                    .flatten()
-                    .map(|p| p.to_string()),
-            )
-            .collect()
+            .filter_map(Value::as_str);
+        let theme = self
+            .theme
+            .iter()
+            .flat_map(|t| t.plugins.iter().map(String::as_str));
+        let github = self
+            .github_pages()
+            .then_some(crate::jekyll::github_pages::DEFAULTS)
+            .into_iter()
+            .flatten()
+            .copied();
+        listed.chain(theme).chain(github)
+    }
+
+    /// The plugins that are on (see `plugins_on`), as names.
+    pub fn plugins(&self) -> Vec<String> {
+        self.plugins_on().map(str::to_string).collect()
+    }
+
+    /// The site's URL and path prefix, as the URL filters and plugins use them.
+    pub fn url_base(&self) -> crate::filters::UrlBase {
+        crate::filters::UrlBase {
+            url: self.url.clone(),
+            baseurl: self.baseurl.clone(),
+        }
+    }
+
+    /// The config file (or `_config.yml` when the site has none) and the line of `key` in
+    /// it, for messages about a setting.
+    pub fn key_place(&self, key: &str) -> (PathBuf, usize) {
+        let file = self.source.clone().unwrap_or_else(|| "_config.yml".into());
+        let line = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|t| crate::document::key_line(&t, key))
+            .unwrap_or(1);
+        (file, line)
     }
 
     /// A `true`/`false` setting Jekyll reads from the config (`show_drafts`, `unpublished`).
@@ -488,17 +513,7 @@ impl Config {
 
     /// Whether the site lists `name` (or its theme depends on it).
     pub fn has_plugin(&self, name: &str) -> bool {
-        ["plugins", "gems"]
-            .iter()
-            .filter_map(|k| self.extra.get(*k))
-            .filter_map(Value::as_array)
-            .flatten()
-            .any(|p| p.as_str() == Some(name))
-            || self
-                .theme
-                .as_ref()
-                .is_some_and(|t| t.plugins.iter().any(|p| p == name))
-            || (self.github_pages() && crate::jekyll::github_pages::DEFAULTS.contains(&name))
+        self.plugins_on().any(|p| p == name)
     }
 
     pub fn to_site_value(&self) -> Map<String, Value> {

@@ -47,14 +47,7 @@ pub fn remote(config: &Config, local_copy: Option<&Path>) -> Result<Option<Theme
             plugins: Vec::new(),
         })),
         _ => {
-            let file = config
-                .source
-                .clone()
-                .unwrap_or_else(|| "_config.yml".into());
-            let line = std::fs::read_to_string(&file)
-                .ok()
-                .and_then(|t| crate::document::key_line(&t, "remote_theme"))
-                .unwrap_or(1);
+            let (file, line) = config.key_place("remote_theme");
             let repo = name.trim().split('@').next().unwrap_or(name).trim();
             let given = local_copy
                 .map(|d| format!(" (`{}` is not a folder)", d.display()))
@@ -90,14 +83,7 @@ pub fn resolve(config: &Config, extra_dirs: &[PathBuf]) -> Result<Option<Theme>,
         let plugins = plugin_dependencies(&dir, name, &version);
         return Ok(Some(Theme { dir, plugins }));
     }
-    let file = config
-        .source
-        .clone()
-        .unwrap_or_else(|| "_config.yml".into());
-    let line = std::fs::read_to_string(&file)
-        .ok()
-        .and_then(|t| crate::document::key_line(&t, "theme"))
-        .unwrap_or(1);
+    let (file, line) = config.key_place("theme");
     let places: Vec<String> = searched.iter().map(|p| p.display().to_string()).collect();
     Err(Diagnostic::new(
         file,

@@ -532,8 +532,7 @@ impl<'a> Site<'a> {
     /// A Jekyll site's generated files, each from a plugin it lists, where the site has no
     /// file of that name: jekyll-feed's feed, jekyll-sitemap's sitemap and robots.txt.
     fn add_plugin_files(&self, site: &mut RenderedSite, plan: &Plan, converted: &[Converted]) {
-        let plugins = self.config.plugins();
-        let on = |name: &str| plugins.iter().any(|p| p == name);
+        let on = |name: &str| self.config.has_plugin(name);
         if on(jekyll::redirects::PLUGIN) {
             let written: Vec<&Document> =
                 self.docs.iter().filter(|d| self.config.writes(d)).collect();

@@ -30,7 +30,7 @@ pub fn pages(
     summaries: &[Value],
     root: &Path,
 ) -> Vec<Archive> {
-    if !config.plugins().iter().any(|p| p == PLUGIN) {
+    if !config.has_plugin(PLUGIN) {
         return Vec::new();
     }
     let settings = config.extra.get(PLUGIN).and_then(Value::as_object);
@@ -40,6 +40,20 @@ pub fn pages(
         Some(Value::Array(list)) => list.iter().any(|v| v.as_str() == Some(kind)),
         _ => false,
     };
+    // An archive kind's layout (`layouts: KIND`, else `layout`, else `archive`) and URL
+    // pattern (`permalinks: KIND`, else the plugin's default).
+    let layout_and_permalink = |kind: &str, default_url: &'static str| {
+        let layout = setting("layouts")
+            .and_then(|l| l.get(kind))
+            .or_else(|| setting("layout"))
+            .and_then(Value::as_str)
+            .unwrap_or("archive");
+        let pattern = setting("permalinks")
+            .and_then(|p| p.get(kind))
+            .and_then(Value::as_str)
+            .unwrap_or(default_url);
+        (layout, pattern)
+    };
     let mut out = Vec::new();
     for (kind, plural, singular, default_url) in [
         (Kind::Category, "categories", "category", "/category/:name/"),
@@ -48,15 +62,7 @@ pub fn pages(
         if !enabled(plural) {
             continue;
         }
-        let layout = setting("layouts")
-            .and_then(|l| l.get(singular))
-            .or_else(|| setting("layout"))
-            .and_then(Value::as_str)
-            .unwrap_or("archive");
-        let pattern = setting("permalinks")
-            .and_then(|p| p.get(singular))
-            .and_then(Value::as_str)
-            .unwrap_or(default_url);
+        let (layout, pattern) = layout_and_permalink(singular, default_url);
         for (i, term) in terms.of(kind).iter().enumerate() {
             let url = pattern.replace(":name", &term.slug);
             let mut doc = Document::generated(
@@ -95,15 +101,7 @@ pub fn pages(
         if !enabled(&format!("{period}s")) {
             continue;
         }
-        let layout = setting("layouts")
-            .and_then(|l| l.get(period))
-            .or_else(|| setting("layout"))
-            .and_then(Value::as_str)
-            .unwrap_or("archive");
-        let pattern = setting("permalinks")
-            .and_then(|p| p.get(period))
-            .and_then(Value::as_str)
-            .unwrap_or(default_url);
+        let (layout, pattern) = layout_and_permalink(period, default_url);
         let site = Site {
             posts,
             summaries,

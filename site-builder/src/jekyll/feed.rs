@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::context::jekyll_id;
 use crate::dates;
 use crate::document::Document;
-use crate::filters::{absolute_url, strip_html, UrlBase};
+use crate::filters::{absolute_url, strip_html};
 use crate::highlight::escape;
 use crate::render::Converted;
 
@@ -29,10 +29,7 @@ fn setting<'a>(config: &'a Config, key: &str) -> Option<&'a Value> {
 
 /// The feed: the newest posts (`feed: posts_limit:`, 10 by default), drafts left out.
 pub fn atom(config: &Config, posts: &[Document], converted: &[Converted], time: &str) -> String {
-    let base = UrlBase {
-        url: config.url.clone(),
-        baseurl: config.baseurl.clone(),
-    };
+    let base = config.url_base();
     let abs = |path: &str| escape(&absolute_url(&base, path));
     let feed_url = abs(&format!("/{}", path(config)));
     let limit = setting(config, "posts_limit")

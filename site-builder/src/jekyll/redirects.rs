@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::document::Document;
-use crate::filters::{absolute_url, UrlBase};
+use crate::filters::absolute_url;
 use crate::highlight::escape;
 use crate::output::{Body, OutputFile, RenderedSite};
 use crate::permalink::jekyll_output_path;
@@ -34,10 +34,7 @@ fn paths(value: Option<&Value>) -> Vec<&str> {
 
 /// Writes the redirect pages of `docs` (those written out) and `redirects.json`.
 pub fn add(config: &Config, docs: &[&Document], site: &mut RenderedSite) {
-    let base = UrlBase {
-        url: config.url.clone(),
-        baseurl: config.baseurl.clone(),
-    };
+    let base = config.url_base();
     let mut listed = Map::new();
     for doc in docs {
         // `redirect_to`: the document itself becomes the redirect.

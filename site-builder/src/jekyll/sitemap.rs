@@ -7,17 +7,14 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::dates;
 use crate::document::Document;
-use crate::filters::{absolute_url, UrlBase};
+use crate::filters::absolute_url;
 use crate::highlight::escape;
 
 pub const PLUGIN: &str = "jekyll-sitemap";
 
 /// `pages`: every page written, with its URL (a paginated page once per pager page).
 pub fn xml(config: &Config, posts: usize, pages: &[(&Document, &str)]) -> String {
-    let base = UrlBase {
-        url: config.url.clone(),
-        baseurl: config.baseurl.clone(),
-    };
+    let base = config.url_base();
     let listed = |(doc, url): &&(&Document, &str)| {
         doc.front.get("sitemap") != Some(&Value::Bool(false))
             && *url != "/404.html"
@@ -61,9 +58,6 @@ pub fn xml(config: &Config, posts: usize, pages: &[(&Document, &str)]) -> String
 
 /// `robots.txt` pointing at the sitemap (written only where the site has none).
 pub fn robots(config: &Config) -> String {
-    let base = UrlBase {
-        url: config.url.clone(),
-        baseurl: config.baseurl.clone(),
-    };
+    let base = config.url_base();
     format!("Sitemap: {}\n", absolute_url(&base, "sitemap.xml"))
 }
