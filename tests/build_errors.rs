@@ -270,11 +270,7 @@ fn check_reports_each_broken_link_once_at_its_own_place() {
 fn error_in(files: &[(&str, &[u8])]) -> String {
     let tmp = tempfile::tempdir().expect("temp dir");
     let site = tmp.path().join("site");
-    for (rel, bytes) in files {
-        let path = site.join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, bytes).expect("write");
-    }
+    galley_tests::write_files(&site, files);
     build(&site, &tmp.path().join("out"), &options())
         .expect_err("must not build")
         .to_string()

@@ -21,11 +21,7 @@ fn repository(root: &Path, config: &str) {
         ("CONTRIBUTING.md", "# How to help\n"),
         (".git/config", "[remote \"origin\"]\n\turl = https://github.com/octo/handbook.git\n"),
     ];
-    for (rel, text) in files {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
+    galley_tests::write_files(root, files);
 }
 
 fn read(out: &Path, rel: &str) -> String {
@@ -102,7 +98,9 @@ fn without_the_switch_jekyll_leaves_the_same_markdown_alone() {
 fn jemoji_turns_shortcodes_into_github_emoji_images() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let (root, out) = (tmp.path().join("site"), tmp.path().join("out"));
-    for (rel, text) in [
+    galley_tests::write_files(
+        &root,
+        &[
         ("_config.yml", "plugins: [jemoji]\n"),
         (
             "_layouts/default.html",
@@ -112,11 +110,8 @@ fn jemoji_turns_shortcodes_into_github_emoji_images() {
             "index.md",
             "---\nlayout: default\n---\nShip it :rocket: and `:rocket:`, not :no-such-emoji:.\n",
         ),
-    ] {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
+    ],
+    );
     let built = build(&root, &out, &BuildOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert!(built.warnings.is_empty(), "{:?}", built.warnings);
     let page = read(&out, "index.html");

@@ -295,11 +295,7 @@ fn liquid_pages_reading_post_content_follow_post_edits() {
             "---\nlayout: default\n---\n{% for p in site.posts %}<section>{{ p.title }}: {{ p.content }}</section>{% endfor %}\n",
         ),
     ];
-    for (rel, text) in files {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
+    galley_tests::write_files(&root, files);
     let mut session = Session::start(&root, &options()).expect("first build");
     edit(&root, "_posts/2024-01-01-one.md", |t| {
         t.replace("First words.", "Edited words.")

@@ -310,9 +310,7 @@ y = 2
 const PEOPLE: &str = "- name: Ann\n  role: dev\n  age: 31\n- name: Bob\n  role: ops\n- name: Cid\n  role: dev\n  age: 25\n";
 
 fn write(site: &Path, rel: &str, text: &str) {
-    let path = site.join(rel);
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, text).expect("write");
+    galley_tests::write_files(site, &[(rel, text)]);
 }
 
 /// The case site: config, data, two posts, an include, a layout and the page of cases.

@@ -260,11 +260,7 @@ fn collections_build_as_jekyll_builds_them() {
             "---\nlayout: default\ntitle: Home\n---\n<ul>{% for d in site.docs %}<li>{{ d.title }} {{ d.url }} {{ d.order }} {{ d.content | strip_html | strip }}</li>{% endfor %}</ul>\n<p>{% for n in site.notes %}{{ n.secret }}: {{ n.content | strip_html | strip }}{% endfor %}</p>\n<p>{% for c in site.collections %}{{ c.label }} {{ c.output }} {{ c.docs.size }};{% endfor %}</p>\n",
         ),
     ];
-    for (rel, text) in files {
-        let path = site.join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
+    galley_tests::write_files(&site, files);
     let problems = compare_site("collections", &site);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -291,11 +287,7 @@ fn github_pages_plugins_build_as_jekyll_builds_them() {
         ("docs/faq.md", "---\ntitle: FAQ\n---\n# Questions\n"),
         ("CONTRIBUTING.md", "# How to help\n"),
     ];
-    for (rel, text) in files {
-        let path = site.join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
+    galley_tests::write_files(&site, files);
     let problems = compare_site("GitHub Pages plugins", &site);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -325,11 +317,7 @@ fn reading_settings_choose_posts_as_jekyll_does() {
         ("_drafts/a-draft.md", "---\nlayout: default\ntitle: Draft\ndate: 2023-01-01\n---\nx\n"),
         ("index.html", "---\nlayout: default\n---\nHome\n"),
     ];
-    for (rel, text) in files {
-        let path = site.join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
+    galley_tests::write_files(&site, files);
     let problems = compare_site("reading settings", &site);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -349,11 +337,7 @@ fn several_config_files_merge_as_jekyll_merges_them() {
             "---\nlayout: plain\n---\n<p>{{ site.title }} by {{ site.author.name }} &lt;{{ site.author.email }}&gt; from {{ site.shown }}</p>\n",
         ),
     ];
-    for (rel, text) in files {
-        let path = site.join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
+    galley_tests::write_files(&site, files);
     let jekyll_out = tmp.path().join("jekyll-out");
     galley_tests::jekyll::build_with_configs(
         &site,
@@ -380,14 +364,13 @@ fn several_config_files_merge_as_jekyll_merges_them() {
 fn kramdown_markdown_reads_as_jekyll_renders_it() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let site = tmp.path().join("site");
-    for (rel, text) in [
+    galley_tests::write_files(
+        &site,
+        &[
         ("_layouts/default.html", "---\n---\n{{ content }}"),
         ("page.md", "---\nlayout: default\n---\n# Heading one\n#No space heading\n\nA paragraph with *emphasis*, **strong**, `code`, and a [link](http://example.com).\n{: .lead #intro}\n\nTypography: \"quotes\" and 'single' -- en --- em ... ellipsis << guillemets >>.\n\nThe HTML spec is maintained by the W3C.\n\n*[HTML]: Hyper Text Markup Language\n*[W3C]: World Wide Web Consortium\n\nTerm one\n: Definition one\n\nTerm two\n: Definition two\n\nFootnote here[^note] and another[^2].\n\n[^note]: The note.\n[^2]: Second note.\n\n* list item\n* another\n{: .fancy}\n\nThis is *red*{: style=\"color: red\"} text.\n\n<div markdown=\"1\">\n**inside html**\n</div>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n~~~ ruby\nputs 1\n~~~\n\n    indented code\n\n> quote\n\n1. one\n2. two\n\nLine with trailing spaces  \nnext line.\n\nAuto <http://example.com> link and https://example.org bare.\n"),
-    ] {
-        let path = site.join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
+    ],
+    );
     let jekyll_out = tmp.path().join("jekyll-out");
     galley_tests::jekyll::build(&site, tmp.path(), &jekyll_out);
     let galley_out = tmp.path().join("galley-out");
@@ -414,7 +397,9 @@ fn kramdown_markdown_reads_as_jekyll_renders_it() {
 fn redirects_point_where_jekylls_point() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let site = tmp.path().join("site");
-    for (rel, text) in [
+    galley_tests::write_files(
+        &site,
+        &[
         ("_config.yml", "url: https://ex.com\nbaseurl: /b\nplugins: [jekyll-redirect-from]\n"),
         ("_layouts/default.html", "---\n---\n<main>{{ content }}</main>\n"),
         (
@@ -423,11 +408,8 @@ fn redirects_point_where_jekylls_point() {
         ),
         ("moved.md", "---\nlayout: default\nredirect_to: https://example.com/elsewhere\n---\ngone\n"),
         ("_posts/2024-01-01-p.md", "---\nlayout: default\ntitle: P\nredirect_from: /p-old/\n---\npost\n"),
-    ] {
-        let path = site.join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
+    ],
+    );
     let problems = compare_site("redirects", &site);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     let jekyll_out = tmp.path().join("jekyll-out-2");
@@ -446,18 +428,17 @@ fn redirects_point_where_jekylls_point() {
 fn mentions_link_as_jekylls_plugin_links_them() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let site = tmp.path().join("site");
-    for (rel, text) in [
+    galley_tests::write_files(
+        &site,
+        &[
         ("_config.yml", "plugins: [jekyll-mentions]\n"),
         ("_layouts/default.html", "---\n---\n<main>{{ content }}</main><footer>by @galley-team</footer>\n"),
         (
             "page.md",
             "---\nlayout: default\n---\nThanks @octocat and @some-one_2, not me@example.com or `@code`.\n\n```\n@fenced\n```\n\n[@linked](http://x)\n",
         ),
-    ] {
-        let path = site.join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
+    ],
+    );
     let problems = compare_site("mentions", &site);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     let jekyll_out = tmp.path().join("jekyll-out-2");
@@ -486,7 +467,9 @@ fn mentions_link_as_jekylls_plugin_links_them() {
 fn every_kind_of_archive_builds_as_jekyll_builds_it() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let site = tmp.path().join("site");
-    for (rel, text) in [
+    galley_tests::write_files(
+        &site,
+        &[
         ("_config.yml", "plugins: [jekyll-archives]\njekyll-archives:\n  enabled: all\n  layout: archive\n"),
         (
             "_layouts/archive.html",
@@ -495,11 +478,8 @@ fn every_kind_of_archive_builds_as_jekyll_builds_it() {
         ("_posts/2023-05-01-a.md", "---\ntitle: A\ntags: [x]\ncategories: [c]\n---\na\n"),
         ("_posts/2023-06-02-b.md", "---\ntitle: B\ntags: [x, z]\n---\nb\n"),
         ("_posts/2024-01-03-c.md", "---\ntitle: C\n---\nc\n"),
-    ] {
-        let path = site.join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
+    ],
+    );
     let problems = compare_site("archives", &site);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -17,11 +17,8 @@ fn write_site(site: &Path, extra: &[(&str, &str)]) {
             "---\nlayout: default\ntitle: Home\n---\n<p>{{ page.title }}</p>\n",
         ),
     ];
-    for (rel, body) in base.iter().chain(extra) {
-        let path = site.join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, body).expect("write");
-    }
+    galley_tests::write_files(site, &base);
+    galley_tests::write_files(site, extra);
 }
 
 /// Builds the good site, breaks it with `broken`, builds again: the second build must fail

@@ -82,6 +82,15 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
     }
 }
 
+/// Writes `files` (a path under `root`, its contents) under `root`, making folders.
+pub fn write_files<C: AsRef<[u8]>>(root: &Path, files: &[(&str, C)]) {
+    for (rel, contents) in files {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, contents).unwrap_or_else(|e| panic!("write {rel}: {e}"));
+    }
+}
+
 /// Reads an output file as text.
 pub fn read(dir: &Path, rel: &str) -> String {
     std::fs::read_to_string(dir.join(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
