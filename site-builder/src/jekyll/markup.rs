@@ -109,6 +109,20 @@ pub fn without_literal_blocks(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The markup of a protected tag `tag`, read from its arguments (the literal `protect`
+/// wrote); `missing` is the error when the tag has none.
+pub fn read(
+    arguments: &mut liquid_core::TagTokenIter<'_>,
+    tag: &str,
+    missing: &str,
+) -> liquid_core::Result<String> {
+    let token = arguments.expect_next(missing)?;
+    let text = decode(token.as_str())
+        .ok_or_else(|| liquid_core::Error::with_msg(format!("`{tag}` markup could not be read")))?;
+    arguments.expect_nothing()?;
+    Ok(text)
+}
+
 /// The markup of a protected tag, from the literal `protect` wrote.
 pub fn decode(literal: &str) -> Option<String> {
     let hex = literal.trim().trim_matches('"');

@@ -52,11 +52,7 @@ pub fn include_cached() -> Box<dyn ParseTag> {
 
 /// The markup of a protected tag.
 fn markup_of(arguments: &mut TagTokenIter<'_>, tag: &str) -> Result<String> {
-    let token = arguments.expect_next(&format!("`{tag}` needs an argument"))?;
-    let text = markup::decode(token.as_str())
-        .ok_or_else(|| Error::with_msg(format!("`{tag}` markup could not be read")))?;
-    arguments.expect_nothing()?;
-    Ok(text)
+    markup::read(arguments, tag, &format!("`{tag}` needs an argument"))
 }
 
 /// Markup that holds `{{ }}` is rendered first, as Jekyll does, then parsed.

@@ -26,10 +26,11 @@ impl TagReflection for Avatar {
 
 impl ParseTag for Avatar {
     fn parse(&self, mut arguments: TagTokenIter<'_>, _: &Language) -> Result<Box<dyn Renderable>> {
-        let token = arguments.expect_next("avatar needs a user, e.g. {% avatar octocat %}")?;
-        let markup = markup::decode(token.as_str())
-            .ok_or_else(|| Error::with_msg("avatar markup could not be read"))?;
-        arguments.expect_nothing()?;
+        let markup = markup::read(
+            &mut arguments,
+            "avatar",
+            "avatar needs a user, e.g. {% avatar octocat %}",
+        )?;
         Ok(Box::new(Image { markup }))
     }
     fn reflection(&self) -> &dyn TagReflection {

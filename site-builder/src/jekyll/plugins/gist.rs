@@ -24,10 +24,11 @@ impl TagReflection for Gist {
 
 impl ParseTag for Gist {
     fn parse(&self, mut arguments: TagTokenIter<'_>, _: &Language) -> Result<Box<dyn Renderable>> {
-        let token = arguments.expect_next("gist needs a gist id, e.g. {% gist parkr/c08ee0 %}")?;
-        let markup = markup::decode(token.as_str())
-            .ok_or_else(|| Error::with_msg("gist markup could not be read"))?;
-        arguments.expect_nothing()?;
+        let markup = markup::read(
+            &mut arguments,
+            "gist",
+            "gist needs a gist id, e.g. {% gist parkr/c08ee0 %}",
+        )?;
         let mut words = markup.split_whitespace();
         let id = words
             .next()
