@@ -282,15 +282,18 @@ fn render_steps(
         // Collection documents next (they see the posts' content), then pages.
         let pages_start = index.posts + index.documents;
         let mut converted = render::convert_all(&docs[..index.posts], &inputs!(&meta))?;
-        let meta = site.value(&site.summaries(Some(&converted)), &site.documents(None));
-        converted.extend(render::convert_all(
-            &docs[index.posts..pages_start],
-            &inputs!(&meta),
-        )?);
-        let meta = site.value(
-            &site.summaries(Some(&converted)),
-            &site.documents(Some(&converted)),
-        );
+        let mut meta = site.value(&site.summaries(Some(&converted)), &site.documents(None));
+        if index.documents > 0 {
+            converted.extend(render::convert_all(
+                &docs[index.posts..pages_start],
+                &inputs!(&meta),
+            )?);
+            // Again, now with the documents' content (without collections nothing changed).
+            meta = site.value(
+                &site.summaries(Some(&converted)),
+                &site.documents(Some(&converted)),
+            );
+        }
         converted.extend(render::convert_all(&docs[pages_start..], &inputs!(&meta))?);
         Ok((converted, meta))
     })?;
