@@ -359,3 +359,22 @@ fn a_data_file_beside_a_folder_of_its_name_is_an_error_not_an_overwrite() {
     ]);
     assert!(text.contains("`site.data.team` is defined twice"), "{text}");
 }
+
+/// Jekyll stops with "Cannot sort a null object" in the generated feed; Galley says which
+/// setting asks for a feed of what.
+#[test]
+fn a_feed_of_a_collection_the_site_lacks_names_the_setting() {
+    let text = error_in(&[
+        (
+            "_config.yml",
+            b"title: t\nplugins: [jekyll-feed]\nfeed:\n  collections: [recipes]\n",
+        ),
+        ("_layouts/default.html", b"{{ content }}"),
+        ("_posts/2024-01-01-a.md", b"---\nlayout: default\n---\nA\n"),
+    ]);
+    assert!(
+        text.contains("_config.yml:3: error: `feed: collections:` asks for a feed of `recipes`, which is not a collection of this site"),
+        "{text}"
+    );
+    assert!(text.contains("help: add it under `collections:`"), "{text}");
+}

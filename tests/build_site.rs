@@ -279,6 +279,64 @@ fn failed_build_leaves_previous_site_untouched() {
     );
 }
 
+/// `build` writes pages while others still render: one page failing at render time, after
+/// the rest are already on disk in the staging folder, must still leave nothing behind.
+#[test]
+fn a_page_failing_while_others_stream_to_disk_leaves_previous_site_untouched() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("site");
+    let mut files = vec![
+        (
+            "_config.yml".to_string(),
+            "title: Streamed\nliquid:\n  strict_variables: true\n".to_string(),
+        ),
+        (
+            "_layouts/default.html".to_string(),
+            "<main>{{ content }}</main>{% if page.title == \"boom\" %}{{ site.nowhere }}{% endif %}\n"
+                .to_string(),
+        ),
+    ];
+    for day in 1..=28 {
+        files.push((
+            format!("_posts/2024-02-{day:02}-post.md"),
+            format!("---\nlayout: default\ntitle: Post {day}\n---\nDay {day}.\n"),
+        ));
+    }
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    galley_tests::write_files(&site, &files);
+    let out = tmp.path().join("_site");
+    build(&site, &out, &options()).expect("first build");
+    let before = tree(&out);
+    assert_eq!(before.len(), 28, "one page per post: {:?}", before.keys());
+
+    galley_tests::write_files(
+        &site,
+        &[(
+            "_posts/2024-03-01-boom.md",
+            "---\nlayout: default\ntitle: boom\n---\nFails in its layout.\n",
+        )],
+    );
+    let err = build(&site, &out, &options()).expect_err("undefined variable must fail");
+    assert!(
+        err.to_string().contains("_layouts/default.html:1:"),
+        "{err}"
+    );
+    assert_eq!(tree(&out), before, "previous _site byte for byte");
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("list")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("galley-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no staging folder left behind: {leftovers:?}"
+    );
+}
+
 #[test]
 fn rebuild_replaces_the_site_and_drops_stale_files() {
     let (tmp, site) = copy_fixture("sites/jekyll-blog");

@@ -110,6 +110,10 @@ const CASES: &[(&str, &str)] = &[
         r#"{% capture s %}It's "quoted" -- and --- ok...{% endcapture %}{{ s | smartify }}"#,
     ),
     (
+        r#"smartify_html"#,
+        r#"{% capture s %}A & B <i>x</i> &amp; &copy; &nbsp; &#8217; &bogus; <3, 2 > 1, << a >> <<b>>{% endcapture %}{{ s | smartify }}"#,
+    ),
+    (
         r#"words"#,
         r#"{{ "one two  three\nfour" | number_of_words }}"#,
     ),

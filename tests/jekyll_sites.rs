@@ -494,3 +494,72 @@ fn the_visible_text_comparison_sees_a_real_difference() {
     let ratio = similar::TextDiff::from_words("one two three four", "one two five four").ratio();
     assert!(ratio < 0.98, "{ratio}");
 }
+
+/// jekyll-feed: every feed `feed:` asks for (per category, per collection and its
+/// categories, per tag with `only`/`except`), byte for byte as the plugin writes them, with
+/// the site's and entries' `lang`, images, `site.data.authors`, smart titles and
+/// `excerpt_only`. Only each feed's own `<updated>` (the build's clock) may differ.
+#[test]
+fn every_feed_jekyll_feed_writes_is_written_byte_for_byte() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("site");
+    galley_tests::write_files(
+        &site,
+        &[
+            (
+                "_config.yml",
+                "title: Feeds & \"More\"\ndescription: Every feed\nurl: https://feeds.example\nbaseurl: /blog\nlang: en-GB\nauthor:\n  name: Site Author\n  email: site@example.com\nplugins: [jekyll-feed]\ncollections:\n  notes:\n    output: true\nfeed:\n  posts_limit: 3\n  categories: [news, rust]\n  collections:\n    notes:\n      path: /notes.atom\n      categories: [misc]\n  tags:\n    except: [skipme]\n",
+            ),
+            ("_data/authors.yml", "ada:\n  name: Ada Lovelace\n  uri: https://ada.example\n"),
+            ("_layouts/default.html", "<html>{{ content }}</html>\n"),
+            (
+                "_posts/2024-01-01-first.md",
+                "---\ntitle: \"First \\\"quoted\\\" post -- <em>with</em> AT&T...\"\ncategories: [news]\ntags: [intro, skipme, two-words]\nauthor: ada\nimage: /img/first.png\n---\nHello *there* & welcome.\n",
+            ),
+            (
+                "_posts/2024-02-01-second.md",
+                "---\ntitle: Second\ncategory: rust\ntags: intro\nlang: fr\ndescription: A short description.\nimage:\n  path: https://cdn.example/x.png\nfeed:\n  excerpt_only: true\n---\nSecond post body.\n\nMore text.\n",
+            ),
+            (
+                "_posts/2024-03-01-third.md",
+                "---\ntitle: Third\ncategories: news rust\nauthors: [bob]\nlast_modified_at: 2024-05-01 10:00:00 +0200\n---\nThird.\n",
+            ),
+            ("_posts/2024-04-01-fourth.md", "---\ntags: [intro]\n---\n]]> in a post.\n"),
+            ("_drafts/unfinished.md", "---\ntitle: Draft\n---\nNot yet.\n"),
+            ("_notes/a.md", "---\ntitle: Note A\ndate: 2024-01-05\ncategories: [misc]\n---\nNote A body.\n"),
+            ("_notes/b.md", "---\ntitle: Note B\ndate: 2024-01-06\n---\nNote B body.\n"),
+            ("feed/rust.xml", "---\n---\nThe site's own file wins.\n"),
+        ],
+    );
+    let jekyll_out = tmp.path().join("jekyll-out");
+    galley_tests::jekyll::build(&site, tmp.path(), &jekyll_out);
+    let galley_out = tmp.path().join("galley-out");
+    build(&site, &galley_out, &BuildOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let feeds = |dir: &Path| -> BTreeSet<String> {
+        files(dir)
+            .into_iter()
+            .filter(|f| f.ends_with(".xml") || f.ends_with(".atom"))
+            .collect()
+    };
+    let expected = feeds(&jekyll_out);
+    assert!(
+        expected.len() >= 6,
+        "Jekyll wrote the feeds asked for: {expected:?}"
+    );
+    assert_eq!(feeds(&galley_out), expected);
+    let clock = regex::Regex::new(r"^(.*?<id>[^<]*</id>)").expect("regex");
+    let updated = regex::Regex::new(r"<updated>[^<]*</updated><id>").expect("regex");
+    for feed in &expected {
+        let read = |dir: &Path| std::fs::read_to_string(dir.join(feed)).expect("feed");
+        let (want, got) = (read(&jekyll_out), read(&galley_out));
+        // The feed's own `<updated>` is `site.time`: each build's clock.
+        let head = |xml: &str| clock.find(xml).map_or(0, |m| m.end());
+        let (want_head, got_head) = (&want[..head(&want)], &got[..head(&got)]);
+        assert_eq!(
+            updated.replace(got_head, "<id>"),
+            updated.replace(want_head, "<id>"),
+            "{feed}: header"
+        );
+        assert_eq!(&got[head(&got)..], &want[head(&want)..], "{feed}: entries");
+    }
+}

@@ -76,14 +76,21 @@ pub fn bake(recipe: &Recipe) -> Result<Baked, BakeError> {
         .site
         .files
         .iter()
-        .map(|(path, file)| SiteFile {
-            path: path.clone(),
-            content: match &file.body {
-                Body::Bytes(b) => Content::Bytes(b.clone()),
-                Body::Copy(p) => Content::File(p.clone()),
-            },
+        .map(|(path, file)| {
+            Ok(SiteFile {
+                path: path.clone(),
+                content: match &file.body {
+                    Body::Bytes(b) => Content::Bytes(b.clone()),
+                    Body::Copy(p) => Content::File(p.clone()),
+                    Body::Written => {
+                        return Err(BakeError::Image(format!(
+                            "{path}: the site was rendered to disk, not into memory"
+                        )))
+                    }
+                },
+            })
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let input = ImageInput {
         server_binary,
         files,

@@ -77,18 +77,20 @@ pub struct Built {
 }
 
 /// Builds `root` into `destination`, swapping the new site in only if every step succeeded.
+/// Pages are written into the staging folder as they render, so the build never holds the
+/// whole rendered site in memory.
 pub fn build(root: &Path, destination: &Path, options: &BuildOptions) -> Result<Built> {
     let mut options = options.clone();
     options.destination = Some(destination.to_path_buf());
-    let mut built = render_site(root, &options)?;
-    write::check_destination(root, &built.source_folders, destination, options.force)
-        .map_err(|e| e.under_site(root))?;
-    let started = Instant::now();
-    let warning = write::write_atomically(&built.site, destination, &built.config.keep_files())
-        .map_err(|e| e.under_site(root))?;
-    built.timings.push(("write", started.elapsed()));
-    built.warnings.extend(warning);
-    Ok(built)
+    let (state, timings) =
+        render_steps(root, &options, Some(destination)).map_err(|e| e.under_site(root))?;
+    Ok(Built {
+        source_folders: discover::source_folders(root, &state.config)?,
+        warnings: state.warnings(),
+        site: state.site,
+        config: state.config,
+        timings,
+    })
 }
 
 /// Renders the whole site in memory.
@@ -108,7 +110,7 @@ pub(crate) fn render_state(
     root: &Path,
     options: &BuildOptions,
 ) -> Result<(State, Vec<(&'static str, Duration)>)> {
-    render_steps(root, options).map_err(|e| e.under_site(root))
+    render_steps(root, options, None).map_err(|e| e.under_site(root))
 }
 
 /// Everything a build read and made, owned: a preview keeps it and redoes only what a saved
@@ -139,6 +141,8 @@ pub(crate) struct State {
     pub tools: Option<Arc<jekyll::Tools>>,
     /// `jekyll` as templates see it.
     pub jekyll: Value,
+    /// Why the previous site is still beside the new one (it could not be removed).
+    pub leftover: Option<String>,
 }
 
 impl State {
@@ -160,6 +164,7 @@ impl State {
         if self.config.jekyll {
             w.extend(jekyll::plugins::missing(&self.config));
         }
+        w.extend(self.leftover.clone());
         w
     }
 
@@ -202,9 +207,13 @@ pub(crate) fn site_context(site: Value) -> Context {
     Context::from_value(Value::Object(m)).unwrap_or_default()
 }
 
+/// The build's steps. With `destination`, pages stream into a staging folder beside it as
+/// they render, the rest follows, and the folder is swapped in (the returned state then
+/// holds the pages' names, not their bytes, and no `site` for a preview to reuse).
 fn render_steps(
     root: &Path,
     options: &BuildOptions,
+    destination: Option<&Path>,
 ) -> Result<(State, Vec<(&'static str, Duration)>)> {
     let mut t = Timings::default();
     let mut config = t.step("config", || load_config(root, options))?;
@@ -297,6 +306,12 @@ fn render_steps(
         converted.extend(render::convert_all(&docs[pages_start..], &inputs!(&meta))?);
         Ok((converted, meta))
     })?;
+    // A build that writes to disk keeps no preview state: `site` for content is done with.
+    let meta = if destination.is_some() {
+        Value::Null
+    } else {
+        meta
+    };
     let summaries = site.summaries(Some(&converted));
     let mut base = site_context(site.value(&summaries, &site.documents(Some(&converted))));
     let generated = site.generated(&summaries);
@@ -304,6 +319,17 @@ fn render_steps(
     let plan = t.step("plan", || {
         site.plan(&converted, &layouts, &generated, &empty)
     })?;
+    let stream = match destination {
+        Some(destination) => {
+            let folders = discover::source_folders(root, &config)?;
+            write::check_destination(root, &folders, destination, options.force)?;
+            Some(write::Stream::open(
+                destination,
+                plan.jobs.iter().map(|j| j.output.as_ref()),
+            )?)
+        }
+        None => None,
+    };
     let lists = Lists::new(&summaries, &terms, &config.paginate_path);
     let pages = t.step("render", || {
         let liquid = tools.as_ref().map(|tools| render::Liquid {
@@ -313,10 +339,27 @@ fn render_steps(
             mentions: jekyll::mentions::base_url(&config),
             emoji: jekyll::emoji::source(&config),
         });
-        render::layout_all(&plan.jobs, &templates, &mut base, &lists, liquid.as_ref())
+        let mut render = |sink: Option<&write::Sink>| {
+            render::layout_all(
+                &plan.jobs,
+                &templates,
+                &mut base,
+                &lists,
+                liquid.as_ref(),
+                sink,
+            )
+        };
+        match &stream {
+            Some(stream) => stream.scope(|sink| render(Some(sink)))?.map(|_| None),
+            None => render(None).map(Some),
+        }
     })?;
     let rendered = t.step("assemble", || site.assemble(&plan, pages, &converted))?;
     drop(plan);
+    let leftover = match stream {
+        Some(stream) => t.step("write", || stream.finish(&rendered, &config.keep_files()))?,
+        None => None,
+    };
     let state = State {
         root: root.to_path_buf(),
         options: options.clone(),
@@ -338,6 +381,7 @@ fn render_steps(
         site: rendered,
         tools,
         jekyll,
+        leftover,
     };
     Ok((state, t.0))
 }

@@ -3,8 +3,9 @@
 //!
 //! The recipe is [`build::render_site`]: config, discover, read, data, templates, markdown,
 //! plan, render, assemble. [`incremental::Session`] keeps a build for `galley serve` and redoes
-//! only what a saved file changes. [`build::build`] adds one atomic write, so a failed build never
-//! leaves a half-written site. Every error is a [`Diagnostic`] with file, line and a hint.
+//! only what a saved file changes. [`build::build`] streams each page into a staging folder as it
+//! renders and swaps the folder in at the end, so a failed build never leaves a half-written
+//! site and a build never holds every page at once. Every error is a [`Diagnostic`] with file, line and a hint.
 
 pub mod build;
 pub mod check;

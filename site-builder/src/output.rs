@@ -13,6 +13,9 @@ pub enum Body {
     Bytes(Vec<u8>),
     /// A static file, copied from the source when written.
     Copy(PathBuf),
+    /// Already in the staging folder: `build` writes pages as they render and keeps only
+    /// their names (see `write::Stream`). Never in a site rendered for memory.
+    Written,
 }
 
 #[derive(Debug, Clone)]
@@ -27,6 +30,10 @@ impl OutputFile {
         match &self.body {
             Body::Bytes(b) => Ok(Cow::Borrowed(b)),
             Body::Copy(p) => std::fs::read(p).map(Cow::Owned),
+            Body::Written => Err(std::io::Error::other(format!(
+                "{} was written to disk by the build, not kept in memory",
+                self.origin
+            ))),
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::context::{to_value, PageView};
 use crate::dates;
 use crate::discover::{Role, Sources};
 use crate::document::{Collection, Document, LayoutChoice};
-use crate::error::{Diagnostics, Result};
+use crate::error::{Diagnostic, Diagnostics, Result};
 use crate::lists::{Extra, Reads, Terms};
 use crate::output::{duplicate, Body, OutputFile, RenderedSite};
 use crate::render::{self, Converted, Job};
@@ -493,14 +493,20 @@ impl<'a> Site<'a> {
     pub fn assemble(
         &self,
         plan: &Plan,
-        pages: Vec<Vec<u8>>,
+        pages: Option<Vec<Vec<u8>>>,
         converted: &[Converted],
     ) -> Result<RenderedSite> {
         let mut site = RenderedSite::default();
         let mut problems = Diagnostics::default();
-        for (job, bytes) in plan.jobs.iter().zip(pages) {
+        // `None`: the pages went to disk as they rendered (`write::Stream`).
+        let mut pages = pages.map(Vec::into_iter);
+        for job in &plan.jobs {
+            let body = match pages.as_mut().and_then(Iterator::next) {
+                Some(bytes) => Body::Bytes(bytes),
+                None => Body::Written,
+            };
             let file = OutputFile {
-                body: Body::Bytes(bytes),
+                body,
                 origin: job.doc.rel.clone(),
             };
             if let Err(d) = site.insert(job.output.to_string(), file) {
@@ -521,7 +527,7 @@ impl<'a> Site<'a> {
         site.stats.pages = plan.jobs.len() - self.index.posts;
         site.stats.static_files = self.sources.of(Role::Static).count();
         if self.config.jekyll {
-            self.add_plugin_files(&mut site, plan, converted);
+            self.add_plugin_files(&mut site, plan, converted)?;
         } else {
             site.insert_generated(feed::PATH, self.feed(converted), "feed");
             self.add_generated_files(&mut site);
@@ -531,7 +537,12 @@ impl<'a> Site<'a> {
 
     /// A Jekyll site's generated files, each from a plugin it lists, where the site has no
     /// file of that name: jekyll-feed's feed, jekyll-sitemap's sitemap and robots.txt.
-    fn add_plugin_files(&self, site: &mut RenderedSite, plan: &Plan, converted: &[Converted]) {
+    fn add_plugin_files(
+        &self,
+        site: &mut RenderedSite,
+        plan: &Plan,
+        converted: &[Converted],
+    ) -> Result<()> {
         let on = |name: &str| self.config.has_plugin(name);
         if on(jekyll::redirects::PLUGIN) {
             let written: Vec<&Document> =
@@ -539,11 +550,31 @@ impl<'a> Site<'a> {
             jekyll::redirects::add(self.config, &written, site);
         }
         if on(jekyll::feed::PLUGIN) {
-            site.insert_generated(
-                &jekyll::feed::path(self.config),
-                self.feed(converted),
-                jekyll::feed::PLUGIN,
-            );
+            let tags: Vec<&str> = self.terms.tags.iter().map(|t| t.name.as_str()).collect();
+            let exists = |rel: &str| self.root.join(rel).exists();
+            for feed in jekyll::feed::feeds(self.config, &tags, exists) {
+                let known = feed.collection == "posts"
+                    || self
+                        .config
+                        .collections
+                        .iter()
+                        .any(|c| c.label == feed.collection);
+                if !known {
+                    let (file, line) = self.config.key_place("feed");
+                    return Err(Diagnostic::new(
+                        file,
+                        format!(
+                            "`feed: collections:` asks for a feed of `{}`, which is not a collection of this site",
+                            feed.collection
+                        ),
+                    )
+                    .at_line(line)
+                    .hint("add it under `collections:` or remove it from `feed: collections:`")
+                    .into());
+                }
+                let xml = self.jekyll_feed(&feed, converted);
+                site.insert_generated(&feed.path, xml, jekyll::feed::PLUGIN);
+            }
         }
         if on(jekyll::sitemap::PLUGIN) {
             let pages: Vec<(&Document, &str)> =
@@ -557,13 +588,42 @@ impl<'a> Site<'a> {
                 jekyll::sitemap::PLUGIN,
             );
         }
+        Ok(())
+    }
+
+    /// One of jekyll-feed's feeds: its collection's documents (or its tag's posts).
+    fn jekyll_feed(&self, feed: &jekyll::feed::Feed, converted: &[Converted]) -> Vec<u8> {
+        let documents = self.docs.iter().zip(converted);
+        let candidates: Vec<(&Document, &Converted)> = match &feed.tag {
+            Some(tag) => documents
+                .take(self.index.posts)
+                .filter(|(d, _)| d.tags.iter().any(|t| t == tag))
+                .collect(),
+            None if feed.collection == "posts" => documents.take(self.index.posts).collect(),
+            None => documents
+                .filter(|(d, _)| d.collection.name() == feed.collection)
+                .collect(),
+        };
+        let entries = jekyll::feed::entries(self.config, feed, candidates.into_iter());
+        let context = jekyll::feed::Context {
+            config: self.config,
+            time: &self.index.time,
+            authors: self.data.get("authors"),
+            xsl: self.root.join("feed.xslt.xml").is_file(),
+        };
+        jekyll::feed::atom(&context, feed, &entries).into_bytes()
     }
 
     /// The Atom feed: the newest posts with their content (jekyll-feed's for a Jekyll site).
     pub fn feed(&self, converted: &[Converted]) -> Vec<u8> {
         if self.config.jekyll {
-            return jekyll::feed::atom(self.config, self.posts(), converted, &self.index.time)
-                .into_bytes();
+            let main = jekyll::feed::Feed {
+                path: jekyll::feed::path(self.config),
+                collection: "posts".to_string(),
+                category: None,
+                tag: None,
+            };
+            return self.jekyll_feed(&main, converted);
         }
         let feed_posts: Vec<(&Document, &Converted)> = self
             .posts()

@@ -21,6 +21,7 @@ use crate::lists::{Extra, Lists};
 use crate::markdown::{self, TocEntry};
 use crate::sass;
 use crate::templates::Templates;
+use crate::write::Sink;
 
 /// A document's body, rendered but not yet laid out.
 #[derive(Debug, Default, Clone)]
@@ -273,17 +274,25 @@ pub fn layout_all(
     base: &mut Context,
     lists: &Lists,
     liquid: Option<&Liquid>,
+    sink: Option<&Sink>,
 ) -> Result<Vec<Vec<u8>>> {
+    // With a sink each page leaves as soon as it is made, and an empty body stands in for it.
+    let deliver = |job: &Job, page: Result<Vec<u8>, Diagnostic>| match (sink, page) {
+        (Some(sink), Ok(bytes)) => sink
+            .write(&job.output, &job.doc.rel, bytes)
+            .map(|()| Vec::new()),
+        (_, page) => page,
+    };
     let results: Vec<Result<Vec<u8>, Diagnostic>> =
         if let Some(liquid) = liquid.filter(|_| !templates.theme) {
             // Liquid reads `site` in place, so pages share one context and need no copies.
             let base = &*base;
             jobs.par_iter()
-                .map(|job| render_job_liquid(job, templates, base, lists, liquid))
+                .map(|job| deliver(job, render_job_liquid(job, templates, base, lists, liquid)))
                 .collect()
         } else if jobs.len() < SERIAL_JOBS {
             jobs.iter()
-                .map(|job| render_job(job, templates, base, lists))
+                .map(|job| deliver(job, render_job(job, templates, base, lists)))
                 .collect()
         } else {
             let base = &*base;
@@ -293,7 +302,7 @@ pub fn layout_all(
                     let mut ctx = base.clone();
                     chunk
                         .iter()
-                        .map(move |job| render_job(job, templates, &mut ctx, lists))
+                        .map(move |job| deliver(job, render_job(job, templates, &mut ctx, lists)))
                         .collect::<Vec<_>>()
                 })
                 .collect()

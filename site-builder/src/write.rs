@@ -1,6 +1,6 @@
-//! Writing the rendered site atomically: everything goes into a staging folder beside the
-//! destination, which is then swapped in with one rename. A failed build never touches the
-//! previous site.
+//! Writing the rendered site atomically: pages go into a staging folder beside the
+//! destination as they render, the rest of the site after them, and the folder is then
+//! swapped in with one rename. A failed build never touches the previous site.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -45,31 +45,93 @@ fn refused(destination: &Path, refusal: &Refusal) -> Diagnostic {
     Diagnostic::new(destination, message).hint(hint)
 }
 
-/// Writes the site into a staging folder beside `destination` and swaps it in. On error
-/// nothing was written. Returns a warning when the previous site could not be removed
-/// after the swap (the new one is in place; the old one is removed by the next build).
-/// `keep`: entries of the previous site to carry into the new one (Jekyll's `keep_files`).
-pub fn write_atomically(
-    site: &RenderedSite,
-    destination: &Path,
-    keep: &[String],
-) -> Result<Option<String>> {
-    let staging = Staging::new(destination).map_err(swap_error)?;
-    fill(site, staging.path())?;
-    let marker = staging.path().join(MARKER);
-    std::fs::write(
-        &marker,
-        "written by galley build; a later build may replace this folder\n",
-    )
-    .map_err(|e| io_error(&marker, "write", &e))?;
-    let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
-    let committed = staging.commit_keeping(&keep).map_err(swap_error)?;
-    Ok(committed.leftover.map(|(old, e)| {
-        format!(
-            "the previous site, moved to {}, could not be removed ({e}); the next build retries, or remove it yourself",
-            old.display()
+/// A build being written as it renders: pages go into the staging folder the moment they
+/// are made (so the build never holds every page at once), the rest of the site at
+/// `finish`, and only then is the folder swapped in. Dropped unfinished, it leaves the
+/// previous site as it was.
+pub struct Stream {
+    staging: Staging,
+}
+
+impl Stream {
+    /// Opens a staging folder beside `destination` with the folders `paths` need.
+    pub fn open<'a>(destination: &Path, paths: impl Iterator<Item = &'a str>) -> Result<Stream> {
+        let staging = Staging::new(destination).map_err(swap_error)?;
+        let root = staging.path();
+        std::fs::create_dir_all(root).map_err(|e| io_error(root, "create folder", &e))?;
+        make_folders(paths, root)?;
+        Ok(Stream { staging })
+    }
+
+    /// Runs `render` with a sink that writes each page it is given on writer threads (file
+    /// creation waits on the disk, so the renderer does not), and waits for every write.
+    pub fn scope<R>(&self, render: impl FnOnce(&Sink) -> R) -> Result<R> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(String, String, Vec<u8>)>(IO_THREADS * 4);
+        let rx = std::sync::Mutex::new(rx);
+        let failed: std::sync::Mutex<Option<Diagnostic>> = std::sync::Mutex::new(None);
+        let root = self.staging.path();
+        let out = std::thread::scope(|scope| {
+            for _ in 0..IO_THREADS {
+                scope.spawn(|| loop {
+                    let next = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((rel, origin, bytes)) = next else {
+                        return;
+                    };
+                    if let Err(d) = put(root, &rel, &origin, &Body::Bytes(bytes)) {
+                        if let Ok(mut first) = failed.lock() {
+                            first.get_or_insert(d);
+                        }
+                    }
+                });
+            }
+            let sink = Sink { tx };
+            let out = render(&sink);
+            drop(sink);
+            out
+        });
+        match failed.into_inner() {
+            Ok(None) => Ok(out),
+            Ok(Some(d)) => Err(d.into()),
+            Err(_) => Err(Diagnostic::new(root, "a writer thread failed").into()),
+        }
+    }
+
+    /// Writes what is still in memory (everything not sent through a sink), marks the folder
+    /// as Galley's and swaps it in, carrying `keep` over from the previous site.
+    pub fn finish(self, site: &RenderedSite, keep: &[String]) -> Result<Option<String>> {
+        fill(site, self.staging.path())?;
+        let marker = self.staging.path().join(MARKER);
+        std::fs::write(
+            &marker,
+            "written by galley build; a later build may replace this folder\n",
         )
-    }))
+        .map_err(|e| io_error(&marker, "write", &e))?;
+        let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
+        let committed = self.staging.commit_keeping(&keep).map_err(swap_error)?;
+        Ok(committed.leftover.map(|(old, e)| {
+            format!(
+                "the previous site, moved to {}, could not be removed ({e}); the next build retries, or remove it yourself",
+                old.display()
+            )
+        }))
+    }
+}
+
+/// Where rendering hands each finished page while a [`Stream`] writes them.
+pub struct Sink {
+    tx: std::sync::mpsc::SyncSender<(String, String, Vec<u8>)>,
+}
+
+impl Sink {
+    /// Queues `bytes` for `rel` (waiting while the writers are behind, which bounds memory).
+    pub fn write(&self, rel: &str, origin: &str, bytes: Vec<u8>) -> Result<(), Diagnostic> {
+        self.tx
+            .send((rel.to_string(), origin.to_string(), bytes))
+            .map_err(|_| Diagnostic::new(origin, "the site writer stopped"))
+    }
 }
 
 fn swap_error(e: galley_atomic::staging::SwapError) -> crate::error::BuildError {
@@ -80,44 +142,53 @@ fn swap_error(e: galley_atomic::staging::SwapError) -> crate::error::BuildError 
 /// flight than cores keeps the disk busy.
 const IO_THREADS: usize = 16;
 
+/// Writes every file held in memory (or copied from a source) into `staging`.
 fn fill(site: &RenderedSite, staging: &Path) -> Result<()> {
-    std::fs::create_dir_all(staging).map_err(|e| io_error(staging, "create folder", &e))?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(IO_THREADS)
         .build()
         .map_err(|e| Diagnostic::new(staging, format!("cannot start writer threads: {e}")))?;
     pool.install(|| {
-        make_folders(site, staging)?;
-        site.files
+        let pending = site
+            .files
+            .iter()
+            .filter(|(_, f)| !matches!(f.body, Body::Written));
+        make_folders(pending.clone().map(|(rel, _)| rel.as_str()), staging)?;
+        let pending: Vec<_> = pending.collect();
+        pending
             .par_iter()
-            .try_for_each(|(rel, file)| -> Result<(), Diagnostic> {
-                // Every path was checked where it was made; this is the last line of defence.
-                if rel.starts_with('/') || rel.split('/').any(|s| s == ".." || s == ".") {
-                    return Err(Diagnostic::new(
-                        &file.origin,
-                        format!("output path `{rel}` leaves the site"),
-                    )
-                    .hint("give the page a permalink inside the site"));
-                }
-                let target = staging.join(rel);
-                match &file.body {
-                    Body::Bytes(bytes) => {
-                        std::fs::write(&target, bytes).map_err(|e| io_error(&target, "write", &e))
-                    }
-                    Body::Copy(source) => std::fs::copy(source, &target)
-                        .map(|_| ())
-                        .map_err(|e| io_error(source, "copy", &e)),
-                }
-            })
+            .try_for_each(|(rel, file)| put(staging, rel, &file.origin, &file.body))
             .map_err(Into::into)
     })
 }
 
+/// Writes one file into `staging`.
+fn put(staging: &Path, rel: &str, origin: &str, body: &Body) -> Result<(), Diagnostic> {
+    // Every path was checked where it was made; this is the last line of defence.
+    if rel.starts_with('/') || rel.split('/').any(|s| s == ".." || s == ".") {
+        return Err(
+            Diagnostic::new(origin, format!("output path `{rel}` leaves the site"))
+                .hint("give the page a permalink inside the site"),
+        );
+    }
+    let target = staging.join(rel);
+    match body {
+        Body::Bytes(bytes) => {
+            std::fs::write(&target, bytes).map_err(|e| io_error(&target, "write", &e))
+        }
+        Body::Copy(source) => std::fs::copy(source, &target)
+            .map(|_| ())
+            .map_err(|e| io_error(source, "copy", &e)),
+        Body::Written => Ok(()),
+    }
+}
+
 /// Creates every output folder, shallowest first, each level in parallel.
-fn make_folders(site: &RenderedSite, staging: &Path) -> Result<()> {
+/// Folders that exist already (made for pages written earlier) are left as they are.
+fn make_folders<'a>(paths: impl Iterator<Item = &'a str>, staging: &Path) -> Result<()> {
     let mut dirs: BTreeSet<&str> = BTreeSet::new();
-    for rel in site.files.keys() {
-        let mut path = rel.as_str();
+    for rel in paths {
+        let mut path = rel;
         while let Some((parent, _)) = path.rsplit_once('/') {
             if !dirs.insert(parent) {
                 break;
@@ -136,7 +207,12 @@ fn make_folders(site: &RenderedSite, staging: &Path) -> Result<()> {
     for level in by_depth {
         level.par_iter().try_for_each(|d| {
             let dir = staging.join(d);
-            std::fs::create_dir(&dir).map_err(|e| io_error(&dir, "create folder", &e))
+            match std::fs::create_dir(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists || !dir.is_dir() => {
+                    Err(io_error(&dir, "create folder", &e))
+                }
+                _ => Ok(()),
+            }
         })?;
     }
     Ok(())

@@ -517,22 +517,89 @@ pub fn inspect_map(m: &serde_json::Map<String, Value>) -> String {
     )
 }
 
-/// Typographic quotes, dashes and ellipses, as Jekyll's `smartify` (kramdown's SmartyPants).
+/// Typographic quotes, dashes, ellipses and guillemets, as Jekyll's `smartify` (kramdown's
+/// SmartyPants parser and HTML output): tags pass through, entities become characters
+/// (except the four HTML needs), and a bare `&`, `<` or `>` is escaped.
 pub fn smartify(s: &str) -> String {
-    let s = s
-        .replace("---", "\u{2014}")
-        .replace("--", "\u{2013}")
-        .replace("...", "\u{2026}");
-    let mut out = String::with_capacity(s.len());
+    let mut out = String::with_capacity(s.len() + 16);
     let mut prev: Option<char> = None;
-    for c in s.chars() {
-        let opening = prev.is_none_or(|p| p.is_whitespace() || "([{\u{2014}\u{2013}".contains(p));
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if c == '<' && !rest.starts_with("<<") {
+            if let Some(tag) = html_tag(rest) {
+                out.push_str(tag);
+                rest = &rest[tag.len()..];
+                continue;
+            }
+        }
+        if c == '&' {
+            if let Some(entity) = html_entity(rest) {
+                let decoded = html_escape::decode_html_entities(entity);
+                match decoded.as_ref() {
+                    "&" | "<" | ">" | "\"" => out.push_str(entity),
+                    d if d != entity => out.push_str(d),
+                    _ => {
+                        out.push_str("&amp;");
+                        out.push_str(&entity[1..]);
+                    }
+                }
+                prev = entity.chars().last();
+                rest = &rest[entity.len()..];
+                continue;
+            }
+        }
+        let symbols: [(&str, &str); 7] = [
+            ("---", "\u{2014}"),
+            ("--", "\u{2013}"),
+            ("...", "\u{2026}"),
+            ("<< ", "\u{ab}\u{a0}"),
+            (" >>", "\u{a0}\u{bb}"),
+            ("<<", "\u{ab}"),
+            (">>", "\u{bb}"),
+        ];
+        if let Some((from, to)) = symbols.iter().find(|(from, _)| rest.starts_with(from)) {
+            out.push_str(to);
+            prev = to.chars().last();
+            rest = &rest[from.len()..];
+            continue;
+        }
+        let opening =
+            prev.is_none_or(|p| p.is_whitespace() || "([{\u{2014}\u{2013}\u{a0}".contains(p));
         match c {
             '"' => out.push(if opening { '\u{201c}' } else { '\u{201d}' }),
             '\'' => out.push(if opening { '\u{2018}' } else { '\u{2019}' }),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
             c => out.push(c),
         }
         prev = Some(c);
+        rest = &rest[c.len_utf8()..];
     }
     out
+}
+
+/// An HTML tag at the start of `s` (`<b>`, `</p>`, `<!-- … -->`), as kramdown keeps them.
+fn html_tag(s: &str) -> Option<&str> {
+    let second = s[1..].chars().next()?;
+    if !(second.is_ascii_alphabetic() || second == '/' || second == '!' || second == '?') {
+        return None;
+    }
+    s.find('>').map(|end| &s[..=end])
+}
+
+/// A character reference at the start of `s` (`&copy;`, `&#8217;`, `&#x2014;`).
+fn html_entity(s: &str) -> Option<&str> {
+    let end = s.find(';')?;
+    let body = &s[1..end];
+    let valid = if let Some(num) = body.strip_prefix('#') {
+        match num.strip_prefix(['x', 'X']) {
+            Some(hex) => !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()),
+            None => !num.is_empty() && num.chars().all(|c| c.is_ascii_digit()),
+        }
+    } else {
+        body.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && body.chars().all(|c| c.is_ascii_alphanumeric())
+    };
+    valid.then(|| &s[..=end])
 }
