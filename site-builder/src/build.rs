@@ -258,8 +258,8 @@ fn render_steps(
     };
     let layouts = t.step("layouts", || site.resolve_layouts())?;
     let wants_summaries = index.wants.post_summaries();
-    let meta = site.value(
-        &if wants_summaries {
+    let meta = site.value_owned(
+        if wants_summaries {
             site.summaries(None)
         } else {
             Vec::new()
@@ -290,16 +290,20 @@ fn render_steps(
         // in Liquid sees each post's `content`.
         // Collection documents next (they see the posts' content), then pages.
         let pages_start = index.posts + index.documents;
+        // Each `site` is dropped before the next is made: with every post's content in it,
+        // two at once would double the build's peak memory.
         let mut converted = render::convert_all(&docs[..index.posts], &inputs!(&meta))?;
-        let mut meta = site.value(&site.summaries(Some(&converted)), &site.documents(None));
+        drop(meta);
+        let mut meta = site.value_owned(site.summaries(Some(&converted)), &site.documents(None));
         if index.documents > 0 {
             converted.extend(render::convert_all(
                 &docs[index.posts..pages_start],
                 &inputs!(&meta),
             )?);
             // Again, now with the documents' content (without collections nothing changed).
-            meta = site.value(
-                &site.summaries(Some(&converted)),
+            drop(meta);
+            meta = site.value_owned(
+                site.summaries(Some(&converted)),
                 &site.documents(Some(&converted)),
             );
         }
@@ -307,14 +311,26 @@ fn render_steps(
         Ok((converted, meta))
     })?;
     // A build that writes to disk keeps no preview state: `site` for content is done with.
+    // (Dropped, not shadowed: a shadowed value would live to the end of the build.)
     let meta = if destination.is_some() {
+        drop(meta);
         Value::Null
     } else {
         meta
     };
     let summaries = site.summaries(Some(&converted));
-    let mut base = site_context(site.value(&summaries, &site.documents(Some(&converted))));
     let generated = site.generated(&summaries);
+    let documents = site.documents(Some(&converted));
+    // A build that streams keeps one copy of the posts' summaries (with every post's
+    // content), inside `site`, and its lists read them there.
+    let moved = destination.is_some() && index.wants.posts;
+    let (mut base, summaries) = if moved {
+        let site = site.value_owned(summaries, &documents);
+        (site_context(site), Vec::new())
+    } else {
+        (site_context(site.value(&summaries, &documents)), summaries)
+    };
+    drop(documents);
     let empty = Converted::default();
     let plan = t.step("plan", || {
         site.plan(&converted, &layouts, &generated, &empty)
@@ -330,7 +346,6 @@ fn render_steps(
         }
         None => None,
     };
-    let lists = Lists::new(&summaries, &terms, &config.paginate_path);
     let pages = t.step("render", || {
         let liquid = tools.as_ref().map(|tools| render::Liquid {
             tools,
@@ -339,19 +354,26 @@ fn render_steps(
             mentions: jekyll::mentions::base_url(&config),
             emoji: jekyll::emoji::source(&config),
         });
-        let mut render = |sink: Option<&write::Sink>| {
-            render::layout_all(
-                &plan.jobs,
-                &templates,
-                &mut base,
-                &lists,
-                liquid.as_ref(),
-                sink,
-            )
+        let render = |base: render::Base, lists: &Lists| {
+            let render = |sink: Option<&write::Sink>| {
+                render::layout_all(&plan.jobs, &templates, base, lists, liquid.as_ref(), sink)
+            };
+            match &stream {
+                Some(stream) => stream.scope(|sink| render(Some(sink)))?.map(|_| None),
+                None => render(None).map(Some),
+            }
         };
-        match &stream {
-            Some(stream) => stream.scope(|sink| render(Some(sink)))?.map(|_| None),
-            None => render(None).map(Some),
+        if moved {
+            let posts = base
+                .get("site")
+                .and_then(|s| s.get("posts"))
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice);
+            let lists = Lists::new(posts, &terms, &config.paginate_path);
+            render(render::Base::Shared(&base), &lists)
+        } else {
+            let lists = Lists::new(&summaries, &terms, &config.paginate_path);
+            render(render::Base::Reusable(&mut base), &lists)
         }
     })?;
     let rendered = t.step("assemble", || site.assemble(&plan, pages, &converted))?;

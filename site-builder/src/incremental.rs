@@ -396,14 +396,20 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
             mentions: crate::jekyll::mentions::base_url(&state.config),
             emoji: crate::jekyll::emoji::source(&state.config),
         });
-        render::layout_all(&jobs, templates, &mut base, &lists, liquid.as_ref(), None).map(
-            |pages| {
-                jobs.iter()
-                    .zip(pages)
-                    .map(|(j, bytes)| (j.output.to_string(), j.doc.rel.clone(), bytes))
-                    .collect::<Vec<_>>()
-            },
+        render::layout_all(
+            &jobs,
+            templates,
+            render::Base::Reusable(&mut base),
+            &lists,
+            liquid.as_ref(),
+            None,
         )
+        .map(|pages| {
+            jobs.iter()
+                .zip(pages)
+                .map(|(j, bytes)| (j.output.to_string(), j.doc.rel.clone(), bytes))
+                .collect::<Vec<_>>()
+        })
     };
     state.base = base;
     let rendered = rendered.map_err(|e| if mutated { broken(e) } else { kept(e) })?;

@@ -181,6 +181,24 @@ impl<'a> Site<'a> {
 
     /// `site` as templates see it; the lists only when something uses them.
     pub fn value(&self, summaries: &[Value], documents: &[Value]) -> Value {
+        let mut site = self.value_without_posts(summaries, documents);
+        if self.index.wants.posts {
+            site.insert("posts".into(), Value::Array(summaries.to_vec()));
+        }
+        Value::Object(site)
+    }
+
+    /// As `value`, taking the posts' summaries instead of copying them (a build that
+    /// streams to disk keeps one copy of every post's content, inside `site`).
+    pub fn value_owned(&self, summaries: Vec<Value>, documents: &[Value]) -> Value {
+        let mut site = self.value_without_posts(&summaries, documents);
+        if self.index.wants.posts {
+            site.insert("posts".into(), Value::Array(summaries));
+        }
+        Value::Object(site)
+    }
+
+    fn value_without_posts(&self, summaries: &[Value], documents: &[Value]) -> Map<String, Value> {
         let mut site = self.config.to_site_value();
         let wants = self.index.wants;
         site.insert("time".into(), self.index.time.clone().into());
@@ -206,7 +224,6 @@ impl<'a> Site<'a> {
                 "related_posts".into(),
                 Value::Array(summaries.iter().take(10).cloned().collect()),
             );
-            site.insert("posts".into(), Value::Array(summaries.to_vec()));
         }
         if wants.pages {
             let pages: Vec<Value> = self.docs[self.index.posts + self.index.documents..]
@@ -225,7 +242,7 @@ impl<'a> Site<'a> {
         }
         site.insert("static_files".into(), self.static_files());
         self.insert_collections(&mut site, summaries, documents);
-        Value::Object(site)
+        site
     }
 
     /// Jekyll's `site.static_files`: each copied file's path from the site root and its

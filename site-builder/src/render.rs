@@ -265,13 +265,21 @@ pub struct Job<'a> {
 /// context that holds 10,000 post summaries costs more than rendering a few pages.
 const SERIAL_JOBS: usize = 32;
 
+/// The site-wide context pages render in.
+pub enum Base<'a> {
+    /// Read only: a handful of pages renders in one copy of it.
+    Shared(&'a Context),
+    /// The caller's own, reused for a handful of pages (a preview rebuild, which must not
+    /// copy a 10,000-post `site`) and left holding the last page's keys.
+    Reusable(&'a mut Context),
+}
+
 /// Pass two, in parallel. The site-wide context is cloned once per chunk of pages, not per
-/// page, which keeps a 10,000-post `site.posts` affordable; a handful of pages (a preview
-/// rebuild) renders in `base` itself, which is left holding the last page's keys.
+/// page, which keeps a 10,000-post `site.posts` affordable.
 pub fn layout_all(
     jobs: &[Job],
     templates: &Templates,
-    base: &mut Context,
+    mut base: Base,
     lists: &Lists,
     liquid: Option<&Liquid>,
     sink: Option<&Sink>,
@@ -286,16 +294,24 @@ pub fn layout_all(
     let results: Vec<Result<Vec<u8>, Diagnostic>> =
         if let Some(liquid) = liquid.filter(|_| !templates.theme) {
             // Liquid reads `site` in place, so pages share one context and need no copies.
-            let base = &*base;
+            let base = base.get();
             jobs.par_iter()
                 .map(|job| deliver(job, render_job_liquid(job, templates, base, lists, liquid)))
                 .collect()
         } else if jobs.len() < SERIAL_JOBS {
+            let mut copy;
+            let ctx = match &mut base {
+                Base::Reusable(ctx) => &mut **ctx,
+                Base::Shared(ctx) => {
+                    copy = (*ctx).clone();
+                    &mut copy
+                }
+            };
             jobs.iter()
-                .map(|job| deliver(job, render_job(job, templates, base, lists)))
+                .map(|job| deliver(job, render_job(job, templates, ctx, lists)))
                 .collect()
         } else {
-            let base = &*base;
+            let base = base.get();
             let chunk = (jobs.len() / (rayon::current_num_threads() * 4)).max(1);
             jobs.par_chunks(chunk)
                 .flat_map_iter(|chunk| {
@@ -317,6 +333,15 @@ pub fn layout_all(
     }
     problems.into_result()?;
     Ok(out)
+}
+
+impl Base<'_> {
+    fn get(&self) -> &Context {
+        match self {
+            Base::Shared(ctx) => ctx,
+            Base::Reusable(ctx) => ctx,
+        }
+    }
 }
 
 /// What rendering layouts in Liquid needs besides the pages.
