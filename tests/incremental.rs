@@ -311,3 +311,48 @@ fn liquid_pages_reading_post_content_follow_post_edits() {
     assert!(page.contains("Two: <p>Second words.</p>"), "{page}");
     assert_same_as_full(&session, &root, "a post edit on a Liquid site");
 }
+
+/// jekyll-feed's feeds (the posts' at its own `path`, per category, per collection, per
+/// tag) follow post and collection edits in the preview, as a full build writes them.
+#[test]
+fn every_jekyll_feed_follows_post_and_collection_edits() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().join("site");
+    let files: &[(&str, &str)] = &[
+        (
+            "_config.yml",
+            "title: Feeds\nplugins: [jekyll-feed]\ncollections:\n  notes:\n    output: true\nfeed:\n  path: atom.xml\n  categories: [news]\n  collections: [notes]\n  tags: true\n",
+        ),
+        ("_layouts/default.html", "---\n---\n<main>{{ content }}</main>\n"),
+        (
+            "_posts/2024-01-01-one.md",
+            "---\nlayout: default\ntitle: One\ncategories: [news]\ntags: [intro]\n---\nFirst words.\n",
+        ),
+        (
+            "_posts/2024-02-01-two.md",
+            "---\nlayout: default\ntitle: Two\n---\nSecond words.\n",
+        ),
+        ("_notes/a.md", "---\ntitle: Note\ndate: 2024-01-05\n---\nNote words.\n"),
+    ];
+    galley_tests::write_files(&root, files);
+    let mut session = Session::start(&root, &options()).expect("first build");
+    let feed = |session: &Session, path: &str| {
+        let file = &session.site().expect("site").files[path];
+        String::from_utf8_lossy(&file.bytes().expect("bytes")).into_owned()
+    };
+    edit(&root, "_posts/2024-01-01-one.md", |t| {
+        t.replace("First words.", "Edited words.")
+    });
+    let update = rebuild(&mut session, "_posts/2024-01-01-one.md");
+    assert_eq!(update.full, None, "a post edit stays partial");
+    for path in ["atom.xml", "feed/news.xml", "feed/by_tag/intro.xml"] {
+        assert!(feed(&session, path).contains("Edited words."), "{path}");
+        assert!(update.changed.iter().any(|c| c == path), "{path} reported");
+    }
+    edit(&root, "_notes/a.md", |t| {
+        t.replace("Note words.", "New note words.")
+    });
+    rebuild(&mut session, "_notes/a.md");
+    assert!(feed(&session, "feed/notes.xml").contains("New note words."));
+    assert_same_as_full(&session, &root, "post and note edits with jekyll-feed");
+}

@@ -329,6 +329,11 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
         touched.insert(j);
     }
     let changed_posts: Vec<usize> = touched.iter().copied().filter(|&i| i < posts).collect();
+    // Collection documents follow the posts (their feeds change with them).
+    let changed_documents = touched
+        .iter()
+        .filter(|&&i| i >= posts && i < posts + state.index.documents)
+        .count();
     let mut site_value = state.base.remove("site").unwrap_or_default();
     for &i in &changed_posts {
         state.summaries[i] = plan::summary(
@@ -434,7 +439,23 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
         .files
         .get(feed::PATH)
         .is_some_and(|f| f.origin.starts_with("(generated)"));
-    if !changed_posts.is_empty() && feed_is_ours {
+    let jekyll_feeds = state.config.jekyll && state.config.has_plugin(crate::jekyll::feed::PLUGIN);
+    if jekyll_feeds && changed_posts.len() + changed_documents > 0 {
+        // Every feed jekyll-feed writes (per category, collection and tag too).
+        let feeds = state
+            .view()
+            .jekyll_feeds(&state.converted)
+            .map_err(broken)?;
+        let generated = format!("(generated) {}", crate::jekyll::feed::PLUGIN);
+        for (path, xml) in feeds {
+            if let Some(f) = state.site.files.get_mut(&path) {
+                if f.origin == generated {
+                    f.body = Body::Bytes(xml);
+                    changed.push(path);
+                }
+            }
+        }
+    } else if !changed_posts.is_empty() && feed_is_ours {
         let bytes = state.view().feed(&state.converted);
         if let Some(f) = state.site.files.get_mut(feed::PATH) {
             f.body = Body::Bytes(bytes);

@@ -567,30 +567,8 @@ impl<'a> Site<'a> {
             jekyll::redirects::add(self.config, &written, site);
         }
         if on(jekyll::feed::PLUGIN) {
-            let tags: Vec<&str> = self.terms.tags.iter().map(|t| t.name.as_str()).collect();
-            let exists = |rel: &str| self.root.join(rel).exists();
-            for feed in jekyll::feed::feeds(self.config, &tags, exists) {
-                let known = feed.collection == "posts"
-                    || self
-                        .config
-                        .collections
-                        .iter()
-                        .any(|c| c.label == feed.collection);
-                if !known {
-                    let (file, line) = self.config.key_place("feed");
-                    return Err(Diagnostic::new(
-                        file,
-                        format!(
-                            "`feed: collections:` asks for a feed of `{}`, which is not a collection of this site",
-                            feed.collection
-                        ),
-                    )
-                    .at_line(line)
-                    .hint("add it under `collections:` or remove it from `feed: collections:`")
-                    .into());
-                }
-                let xml = self.jekyll_feed(&feed, converted);
-                site.insert_generated(&feed.path, xml, jekyll::feed::PLUGIN);
+            for (path, xml) in self.jekyll_feeds(converted)? {
+                site.insert_generated(&path, xml, jekyll::feed::PLUGIN);
             }
         }
         if on(jekyll::sitemap::PLUGIN) {
@@ -606,6 +584,38 @@ impl<'a> Site<'a> {
             );
         }
         Ok(())
+    }
+
+    /// Every feed jekyll-feed writes for this site (path, XML), except where the site has
+    /// its own file; a feed of a collection the site lacks is an error at `feed:`.
+    pub fn jekyll_feeds(&self, converted: &[Converted]) -> Result<Vec<(String, Vec<u8>)>> {
+        let tags: Vec<&str> = self.terms.tags.iter().map(|t| t.name.as_str()).collect();
+        let exists = |rel: &str| self.root.join(rel).exists();
+        let mut out = Vec::new();
+        for feed in jekyll::feed::feeds(self.config, &tags, exists) {
+            let known = feed.collection == "posts"
+                || self
+                    .config
+                    .collections
+                    .iter()
+                    .any(|c| c.label == feed.collection);
+            if !known {
+                let (file, line) = self.config.key_place("feed");
+                return Err(Diagnostic::new(
+                    file,
+                    format!(
+                        "`feed: collections:` asks for a feed of `{}`, which is not a collection of this site",
+                        feed.collection
+                    ),
+                )
+                .at_line(line)
+                .hint("add it under `collections:` or remove it from `feed: collections:`")
+                .into());
+            }
+            let xml = self.jekyll_feed(&feed, converted);
+            out.push((feed.path, xml));
+        }
+        Ok(out)
     }
 
     /// One of jekyll-feed's feeds: its collection's documents (or its tag's posts).
