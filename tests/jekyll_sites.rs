@@ -563,3 +563,48 @@ fn every_feed_jekyll_feed_writes_is_written_byte_for_byte() {
         assert_eq!(&got[head(&got)..], &want[head(&want)..], "{feed}: entries");
     }
 }
+
+/// `feed: disable_in_development: true`: no feed in Jekyll's default environment (as
+/// Jekyll writes none), and the feed again once `JEKYLL_ENV` says production.
+#[test]
+fn feeds_disabled_in_development_are_left_out_as_jekyll_leaves_them() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("site");
+    galley_tests::write_files(
+        &site,
+        &[
+            (
+                "_config.yml",
+                "title: Quiet\nplugins: [jekyll-feed]\nfeed:\n  disable_in_development: true\n  categories: [news]\n",
+            ),
+            ("_layouts/default.html", "<main>{{ content }}</main>\n"),
+            ("_posts/2024-01-01-a.md", "---\nlayout: default\ncategories: [news]\n---\nA\n"),
+        ],
+    );
+    let jekyll_out = tmp.path().join("jekyll-out");
+    galley_tests::jekyll::build(&site, tmp.path(), &jekyll_out);
+    let galley_out = tmp.path().join("galley-out");
+    build(&site, &galley_out, &BuildOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let xml = |dir: &Path| -> BTreeSet<String> {
+        files(dir)
+            .into_iter()
+            .filter(|f| f.ends_with(".xml"))
+            .collect()
+    };
+    assert!(
+        xml(&jekyll_out).is_empty(),
+        "Jekyll wrote {:?}",
+        xml(&jekyll_out)
+    );
+    assert_eq!(xml(&galley_out), xml(&jekyll_out));
+    let production = BuildOptions {
+        environment: Some("production".to_string()),
+        ..BuildOptions::default()
+    };
+    let out = tmp.path().join("galley-production");
+    build(&site, &out, &production).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        xml(&out),
+        BTreeSet::from(["feed.xml".to_string(), "feed/news.xml".to_string()])
+    );
+}

@@ -242,7 +242,10 @@ fn render_steps(
     let time = options
         .source_date_epoch
         .unwrap_or_else(|| selection.now.timestamp());
-    let index = Index::new(&docs, &sources, &templates, time);
+    let mut index = Index::new(&docs, &sources, &templates, time);
+    if let Some(environment) = &options.environment {
+        index.environment = environment.clone();
+    }
     let tools = liquid_tools(root, &config, &templates, &index);
     let jekyll = jekyll_value(options);
     let terms = plan::terms(&docs[..index.posts]);

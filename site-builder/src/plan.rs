@@ -40,6 +40,8 @@ pub(crate) struct Index {
     pub time: String,
     /// How many collection documents follow the posts in `docs` (pages come after them).
     pub documents: usize,
+    /// `jekyll.environment` (`development` unless the caller says otherwise).
+    pub environment: String,
 }
 
 impl Index {
@@ -78,6 +80,7 @@ impl Index {
             wants,
             time: site_time(time),
             documents,
+            environment: "development".to_string(),
         }
     }
 }
@@ -589,6 +592,9 @@ impl<'a> Site<'a> {
     /// Every feed jekyll-feed writes for this site (path, XML), except where the site has
     /// its own file; a feed of a collection the site lacks is an error at `feed:`.
     pub fn jekyll_feeds(&self, converted: &[Converted]) -> Result<Vec<(String, Vec<u8>)>> {
+        if jekyll::feed::disabled(self.config, &self.index.environment) {
+            return Ok(Vec::new());
+        }
         let tags: Vec<&str> = self.terms.tags.iter().map(|t| t.name.as_str()).collect();
         let exists = |rel: &str| self.root.join(rel).exists();
         let mut out = Vec::new();

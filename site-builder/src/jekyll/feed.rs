@@ -30,6 +30,11 @@ fn setting<'a>(config: &'a Config, key: &str) -> Option<&'a Value> {
     config.extra.get("feed").and_then(|f| f.get(key))
 }
 
+/// `feed: disable_in_development: true` in the `development` environment: no feeds.
+pub fn disabled(config: &Config, environment: &str) -> bool {
+    environment == "development" && setting(config, "disable_in_development").is_some_and(truthy)
+}
+
 /// A setting of the posts' feed: the top-level `feed:` key, or the same key under
 /// `feed: collections: posts:`, which the plugin treats as one.
 fn posts_setting<'a>(config: &'a Config, key: &str) -> Option<&'a Value> {
