@@ -485,3 +485,58 @@ fn site_time_is_the_epoch_the_caller_gives() {
         read(&out, &page)
     );
 }
+
+/// A Tera site large enough to render in parallel chunks: pages whose layouts read
+/// `site.posts` see every post, pages whose layouts do not still see the rest of `site`
+/// (they render in a copy without the lists).
+#[test]
+fn tera_pages_see_site_lists_where_their_layouts_read_them() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("site");
+    let mut files = vec![
+        (
+            "_config.yml".to_string(),
+            "title: Chunked\ntemplate_engine: tera\nauthor: Ann\n".to_string(),
+        ),
+        (
+            "_layouts/counted.html".to_string(),
+            "{{ site.posts | length }} posts in {{ site.title }}; newest {{ site.posts.0.title }}\n"
+                .to_string(),
+        ),
+        (
+            "_layouts/plain.html".to_string(),
+            "{{ site.title }} by {{ site.author }}: {{ page.title }}\n".to_string(),
+        ),
+    ];
+    for n in 1..=60 {
+        let layout = if n % 2 == 0 { "counted" } else { "plain" };
+        files.push((
+            format!("_posts/2024-01-01-p{n:02}.md"),
+            format!("---\ntitle: Post {n}\nlayout: {layout}\n---\nBody {n}.\n"),
+        ));
+    }
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    galley_tests::write_files(&site, &files);
+    let out = tmp.path().join("_site");
+    build(&site, &out, &options()).unwrap_or_else(|e| panic!("{e}"));
+    let pages = tree(&out);
+    let mut seen = 0;
+    for n in 1..=60 {
+        let path = pages
+            .keys()
+            .find(|p| p.contains(&format!("/p{n:02}")))
+            .unwrap_or_else(|| panic!("post {n} in {:?}", pages.keys()));
+        let page = read(&out, path);
+        let want = if n % 2 == 0 {
+            "60 posts in Chunked; newest Post 60".to_string()
+        } else {
+            format!("Chunked by Ann: Post {n}")
+        };
+        assert!(page.contains(&want), "{path}: {page}");
+        seen += 1;
+    }
+    assert_eq!(seen, 60);
+}

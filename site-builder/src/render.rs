@@ -312,13 +312,31 @@ pub fn layout_all(
                 .collect()
         } else {
             let base = base.get();
+            // Pages whose layouts name none of the site-wide lists render in a copy of
+            // `site` without them: a post page need not carry 10,000 summaries.
+            let mut reads: HashMap<&str, bool> = HashMap::new();
+            for layout in jobs.iter().filter_map(|j| j.layout) {
+                reads
+                    .entry(layout)
+                    .or_insert_with(|| templates.layout_reads(layout).any());
+            }
+            let reads_lists = |job: &Job| job.layout.is_some_and(|l| reads[l]);
+            let light = without_lists(base);
             let chunk = (jobs.len() / (rayon::current_num_threads() * 4)).max(1);
             jobs.par_chunks(chunk)
                 .flat_map_iter(|chunk| {
-                    let mut ctx = base.clone();
+                    let mut plain = light.clone();
+                    let mut full = None;
                     chunk
                         .iter()
-                        .map(move |job| deliver(job, render_job(job, templates, &mut ctx, lists)))
+                        .map(|job| {
+                            let ctx = if reads_lists(job) {
+                                full.get_or_insert_with(|| base.clone())
+                            } else {
+                                &mut plain
+                            };
+                            deliver(job, render_job(job, templates, ctx, lists))
+                        })
                         .collect::<Vec<_>>()
                 })
                 .collect()
@@ -333,6 +351,32 @@ pub fn layout_all(
     }
     problems.into_result()?;
     Ok(out)
+}
+
+/// `base` with `site`'s lists (`posts`, `related_posts`, `pages`, `html_pages`, `tags`,
+/// `categories`, `collections`, `documents`: what `Reads` tracks) left out.
+fn without_lists(base: &Context) -> Context {
+    const LISTS: [&str; 8] = [
+        "posts",
+        "related_posts",
+        "pages",
+        "html_pages",
+        "tags",
+        "categories",
+        "collections",
+        "documents",
+    ];
+    let site: serde_json::Map<String, Value> = base
+        .get("site")
+        .and_then(Value::as_object)
+        .map(|site| {
+            site.iter()
+                .filter(|(k, _)| !LISTS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    crate::build::site_context(Value::Object(site))
 }
 
 impl Base<'_> {
