@@ -249,16 +249,21 @@ fn render_steps(
     let tools = liquid_tools(root, &config, &templates, &index);
     let jekyll = jekyll_value(options);
     let terms = plan::terms(&docs[..index.posts]);
-    let site = Site {
-        root,
-        config: &config,
-        docs: &docs,
-        sources: &sources,
-        templates: &templates,
-        data: &data,
-        index: &index,
-        terms: &terms,
-    };
+    macro_rules! site {
+        () => {
+            Site {
+                root,
+                config: &config,
+                docs: &docs,
+                sources: &sources,
+                templates: &templates,
+                data: &data,
+                index: &index,
+                terms: &terms,
+            }
+        };
+    }
+    let site = site!();
     let layouts = t.step("layouts", || site.resolve_layouts())?;
     let wants_summaries = index.wants.post_summaries();
     let meta = site.value_owned(
@@ -313,6 +318,14 @@ fn render_steps(
         converted.extend(render::convert_all(&docs[pages_start..], &inputs!(&meta))?);
         Ok((converted, meta))
     })?;
+    // A build that writes to disk keeps no preview state: the posts' sources are done with
+    // (layouts see their HTML; only a paginated page renders its body again).
+    if destination.is_some() {
+        for doc in &mut docs[..index.posts] {
+            doc.body = String::new();
+        }
+    }
+    let site = site!();
     // A build that writes to disk keeps no preview state: `site` for content is done with.
     // (Dropped, not shadowed: a shadowed value would live to the end of the build.)
     let meta = if destination.is_some() {
