@@ -356,3 +356,64 @@ fn every_jekyll_feed_follows_post_and_collection_edits() {
     assert!(feed(&session, "feed/notes.xml").contains("New note words."));
     assert_same_as_full(&session, &root, "post and note edits with jekyll-feed");
 }
+
+/// A post edit that changes only its text leaves content that lists the posts but never
+/// their text (a sitemap) as it was, and renders content that shows their text again; a
+/// title edit renders both. Either way the kept site is what a full build writes.
+#[test]
+fn text_only_post_edits_skip_content_that_never_shows_post_text() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().join("site");
+    let files: &[(&str, &str)] = &[
+        (
+            "_layouts/default.html",
+            "---\n---\n<main>{{ content }}</main>\n",
+        ),
+        (
+            "_posts/2024-01-01-one.md",
+            "---\nlayout: default\ntitle: One\n---\nFirst words.\n",
+        ),
+        (
+            "_posts/2024-02-01-two.md",
+            "---\nlayout: default\ntitle: Two\n---\nSecond words.\n",
+        ),
+        (
+            "titles.xml",
+            "---\n---\n{% for p in site.posts %}<url>{{ p.url }} {{ p.title }}</url>{% endfor %}\n",
+        ),
+        (
+            "texts.html",
+            "---\n---\n{% for p in site.posts %}<p>{{ p.excerpt }}</p>{% endfor %}\n",
+        ),
+    ];
+    galley_tests::write_files(&root, files);
+    let mut session = Session::start(&root, &options()).expect("first build");
+    edit(&root, "_posts/2024-01-01-one.md", |t| {
+        t.replace(
+            "First words.",
+            "Edited, longer words:\n\n## A heading\n\nand more.",
+        )
+    });
+    let update = rebuild(&mut session, "_posts/2024-01-01-one.md");
+    assert!(
+        update.changed.iter().any(|c| c == "texts.html"),
+        "{:?}",
+        update.changed
+    );
+    assert!(
+        !update.changed.iter().any(|c| c == "titles.xml"),
+        "{:?}",
+        update.changed
+    );
+    assert_same_as_full(&session, &root, "a text-only post edit");
+    edit(&root, "_posts/2024-01-01-one.md", |t| {
+        t.replace("title: One", "title: Uno")
+    });
+    let update = rebuild(&mut session, "_posts/2024-01-01-one.md");
+    assert!(
+        update.changed.iter().any(|c| c == "titles.xml"),
+        "{:?}",
+        update.changed
+    );
+    assert_same_as_full(&session, &root, "a title edit");
+}

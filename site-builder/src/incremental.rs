@@ -231,6 +231,27 @@ fn broken(error: impl Into<BuildError>) -> Failure {
     }
 }
 
+/// What a summary derives from the post's text.
+const TEXT_KEYS: [&str; 5] = ["content", "excerpt", "word_count", "reading_time", "toc"];
+
+/// Two post summaries that differ at most in what derives from the post's text.
+fn same_but_text(old: &serde_json::Value, new: &serde_json::Value) -> bool {
+    let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else {
+        return false;
+    };
+    let text = |k: &String| TEXT_KEYS.contains(&k.as_str());
+    old.len() == new.len() && old.iter().all(|(k, v)| text(k) || new.get(k) == Some(v))
+}
+
+/// Whether content may show the posts' text: by name, so it errs towards yes (an include
+/// or a filter that prints whole posts counts).
+fn may_read_text(body: &str) -> bool {
+    TEXT_KEYS
+        .iter()
+        .chain(&["include", "jsonify", "inspect", "{{ post }}", "{{post}}"])
+        .any(|word| body.contains(word))
+}
+
 /// A document read again, and what it renders to.
 struct Edited {
     index: usize,
@@ -305,6 +326,17 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
     let posts = state.index.posts;
     let wants = state.index.wants;
     let mut touched: HashSet<usize> = HashSet::new();
+    // Whether every edited post changed only its text: then content that reads the posts'
+    // lists but never their text (a sitemap, an archive of titles) stays as it was.
+    let mut text_only = true;
+    for e in &edited {
+        let i = e.index;
+        text_only &= i < posts
+            && state.summaries.get(i).is_some_and(|old| {
+                let new = plan::summary(&e.doc, Some(&e.converted), state.tools.is_some());
+                same_but_text(old, &new)
+            });
+    }
     for e in edited {
         let i = e.index;
         state.docs[i] = e.doc;
@@ -322,6 +354,7 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
     // Content that reads the changed lists saw the old entries: render it again.
     let readers: Vec<usize> = (0..state.docs.len())
         .filter(|&j| reads_changed(state.index.doc_reads[j]))
+        .filter(|&j| !(text_only && !may_read_text(&state.docs[j].body)))
         .collect();
     for &j in &readers {
         let c = render::convert(&state.docs[j], &state.inputs(&state.meta)).map_err(broken)?;
