@@ -354,7 +354,7 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
     // Content that reads the changed lists saw the old entries: render it again.
     let readers: Vec<usize> = (0..state.docs.len())
         .filter(|&j| reads_changed(state.index.doc_reads[j]))
-        .filter(|&j| !(text_only && !may_read_text(&state.docs[j].body)))
+        .filter(|&j| !text_only || may_read_text(&state.docs[j].body))
         .collect();
     for &j in &readers {
         let c = render::convert(&state.docs[j], &state.inputs(&state.meta)).map_err(broken)?;
