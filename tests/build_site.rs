@@ -302,10 +302,6 @@ fn a_page_failing_while_others_stream_to_disk_leaves_previous_site_untouched() {
             format!("---\nlayout: default\ntitle: Post {day}\n---\nDay {day}.\n"),
         ));
     }
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
     galley_tests::write_files(&site, &files);
     let out = tmp.path().join("_site");
     build(&site, &out, &options()).expect("first build");
@@ -515,10 +511,6 @@ fn tera_pages_see_site_lists_where_their_layouts_read_them() {
             format!("---\ntitle: Post {n}\nlayout: {layout}\n---\nBody {n}.\n"),
         ));
     }
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
     galley_tests::write_files(&site, &files);
     let out = tmp.path().join("_site");
     build(&site, &out, &options()).unwrap_or_else(|e| panic!("{e}"));

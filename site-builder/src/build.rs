@@ -82,20 +82,17 @@ pub struct Built {
 pub fn build(root: &Path, destination: &Path, options: &BuildOptions) -> Result<Built> {
     let mut options = options.clone();
     options.destination = Some(destination.to_path_buf());
-    let (state, timings) =
-        render_steps(root, &options, Some(destination)).map_err(|e| e.under_site(root))?;
-    Ok(Built {
-        source_folders: discover::source_folders(root, &state.config)?,
-        warnings: state.warnings(),
-        site: state.site,
-        config: state.config,
-        timings,
-    })
+    let steps = render_steps(root, &options, Some(destination)).map_err(|e| e.under_site(root))?;
+    built(root, steps)
 }
 
 /// Renders the whole site in memory.
 pub fn render_site(root: &Path, options: &BuildOptions) -> Result<Built> {
-    let (state, timings) = render_state(root, options)?;
+    built(root, render_state(root, options)?)
+}
+
+/// The report of a build from what its steps made.
+fn built(root: &Path, (state, timings): (State, Vec<(&'static str, Duration)>)) -> Result<Built> {
     Ok(Built {
         source_folders: discover::source_folders(root, &state.config)?,
         warnings: state.warnings(),

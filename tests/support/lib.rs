@@ -83,8 +83,9 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
 }
 
 /// Writes `files` (a path under `root`, its contents) under `root`, making folders.
-pub fn write_files<C: AsRef<[u8]>>(root: &Path, files: &[(&str, C)]) {
+pub fn write_files<P: AsRef<str>, C: AsRef<[u8]>>(root: &Path, files: &[(P, C)]) {
     for (rel, contents) in files {
+        let rel = rel.as_ref();
         let path = root.join(rel);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(&path, contents).unwrap_or_else(|e| panic!("write {rel}: {e}"));
