@@ -315,22 +315,19 @@ fn render_steps(
         converted.extend(render::convert_all(&docs[pages_start..], &inputs!(&meta))?);
         Ok((converted, meta))
     })?;
-    // A build that writes to disk keeps no preview state: the posts' sources are done with
-    // (layouts see their HTML; only a paginated page renders its body again).
-    if destination.is_some() {
+    // A build that writes to disk keeps no preview state: `site` for content and the posts'
+    // sources are done with (layouts see the posts' HTML; only a paginated page renders its
+    // body again). `meta` is dropped, not shadowed: a shadowed value would live to the end.
+    let meta = if destination.is_some() {
+        drop(meta);
         for doc in &mut docs[..index.posts] {
             doc.body = String::new();
         }
-    }
-    let site = site!();
-    // A build that writes to disk keeps no preview state: `site` for content is done with.
-    // (Dropped, not shadowed: a shadowed value would live to the end of the build.)
-    let meta = if destination.is_some() {
-        drop(meta);
         Value::Null
     } else {
         meta
     };
+    let site = site!();
     let summaries = site.summaries(Some(&converted));
     let generated = site.generated(&summaries);
     let documents = site.documents(Some(&converted));

@@ -467,11 +467,13 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
         );
         changed.push(output);
     }
-    let feed_is_ours = state
-        .site
-        .files
-        .get(feed::PATH)
-        .is_some_and(|f| f.origin.starts_with("(generated)"));
+    // Galley's own feed (a Jekyll site's feeds are jekyll-feed's, below).
+    let feed_is_ours = !state.config.jekyll
+        && state
+            .site
+            .files
+            .get(feed::PATH)
+            .is_some_and(|f| f.origin.starts_with("(generated)"));
     let jekyll_feeds = state.config.jekyll && state.config.has_plugin(crate::jekyll::feed::PLUGIN);
     if jekyll_feeds && changed_posts.len() + changed_documents > 0 {
         // Every feed jekyll-feed writes (per category, collection and tag too).

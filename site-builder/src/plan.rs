@@ -647,17 +647,9 @@ impl<'a> Site<'a> {
         jekyll::feed::atom(&context, feed, &entries).into_bytes()
     }
 
-    /// The Atom feed: the newest posts with their content (jekyll-feed's for a Jekyll site).
+    /// Galley's Atom feed: the newest posts with their content (a Jekyll site's feeds are
+    /// `jekyll_feeds`).
     pub fn feed(&self, converted: &[Converted]) -> Vec<u8> {
-        if self.config.jekyll {
-            let main = jekyll::feed::Feed {
-                path: jekyll::feed::path(self.config),
-                collection: "posts".to_string(),
-                category: None,
-                tag: None,
-            };
-            return self.jekyll_feed(&main, converted);
-        }
         let feed_posts: Vec<(&Document, &Converted)> = self
             .posts()
             .iter()

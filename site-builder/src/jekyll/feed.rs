@@ -18,7 +18,7 @@ pub const PLUGIN: &str = "jekyll-feed";
 
 /// `feed: path:` (or `feed: collections: posts: path:`), `feed.xml` by default (relative, no
 /// leading slash): the posts' feed, which `{% feed_meta %}` links to.
-pub fn path(config: &Config) -> String {
+fn path(config: &Config) -> String {
     posts_setting(config, "path")
         .and_then(Value::as_str)
         .unwrap_or("feed.xml")
