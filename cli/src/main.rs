@@ -1,9 +1,10 @@
-//! `galley`: one command from markdown to a live site. This crate only parses arguments and
-//! wires the builder, server, image and deployment crates together.
+//! `galley`: one command from markdown to a live site. This crate only parses arguments,
+//! reads the environment (`edge`), calls the pipeline and prints its reports; what happens to
+//! a site, an image or a release is decided in `galley-pipeline` and the crates below it.
 
-mod bake;
 mod commands;
-mod deploy_config;
+mod edge;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -37,13 +38,13 @@ enum Command {
     /// Put an already pushed image live.
     Deploy(commands::publish::DeployArgs),
     /// What is live: release, instances per AZ, target health.
-    Status(commands::publish::Site),
+    Status(commands::site::Site),
     /// The site's releases, newest first (* = live).
-    Releases(commands::publish::Site),
+    Releases(commands::site::Site),
     /// Put an earlier release live again.
     Rollback(commands::publish::RollbackArgs),
     /// Remove everything Galley created on AWS for the site.
-    Destroy(commands::publish::Site),
+    Destroy(commands::site::Site),
     /// The local load balancer that `publish --target local` starts (runs until stopped).
     #[command(hide = true)]
     Balancer(commands::local::BalancerArgs),
@@ -62,10 +63,10 @@ fn main() -> ExitCode {
         Command::Image(command) => commands::image::run(command),
         Command::Publish(args) => commands::publish::publish(args),
         Command::Deploy(args) => commands::publish::deploy_digest(args),
-        Command::Status(args) => commands::publish::status(args),
-        Command::Releases(args) => commands::publish::releases(args),
+        Command::Status(args) => commands::site::status(args),
+        Command::Releases(args) => commands::site::releases(args),
         Command::Rollback(args) => commands::publish::rollback(args),
-        Command::Destroy(args) => commands::publish::destroy(args),
+        Command::Destroy(args) => commands::site::destroy(args),
         Command::Balancer(args) => commands::local::balancer(args),
     };
     match result {

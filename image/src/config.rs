@@ -17,9 +17,9 @@ use crate::layer::{Layer, SITE_DIR};
 
 /// The non-root account the server runs as (distroless's `nonroot`).
 pub const USER_ID: u32 = 65532;
-pub const PORT: u16 = 8080;
+pub const PORT: u16 = galley_server::handler::DEFAULT_PORT;
 pub const SERVER_PATH: &str = "/galley-server";
-pub const HEALTH_PATH: &str = "/healthz";
+pub const HEALTH_PATH: &str = galley_server::handler::DEFAULT_HEALTH_PATH;
 
 /// Docker's HEALTHCHECK intervals, in nanoseconds as the config stores them.
 const SECOND_NS: u64 = 1_000_000_000;

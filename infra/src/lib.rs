@@ -11,7 +11,9 @@ pub mod local;
 pub mod release;
 pub mod rollout;
 pub mod settings;
+pub mod status;
 pub mod user_data;
 
 pub use release::Release;
 pub use settings::DeploySettings;
+pub use status::{Member, Releases, Status, Target};

@@ -29,7 +29,8 @@ pub fn cloud_config(image: &str, pull: &Pull) -> String {
         login,
         format!("  - [sh, -c, \"until docker pull {image}; do sleep 5; done\"]"),
         format!(
-            "  - [docker, run, --detach, --name, galley, --restart, always, --read-only, --user, \"65532:65532\", --security-opt, no-new-privileges, --cap-drop, ALL, --publish, \"8080:8080\", \"{image}\"]"
+            "  - [docker, run, --detach, --name, galley, --restart, always, --read-only, --user, \"65532:65532\", --security-opt, no-new-privileges, --cap-drop, ALL, --publish, \"{port}:{port}\", \"{image}\"]",
+            port = galley_image::config::PORT
         ),
     ];
     let mut text = lines

@@ -12,6 +12,12 @@ use crate::range::{self, RangeReply};
 use crate::security_headers;
 use crate::site::{Entry, Lookup, Site};
 
+/// The port the server listens on unless told otherwise (and the one the image exposes).
+pub const DEFAULT_PORT: u16 = 8080;
+
+/// Where the health check answers unless told otherwise.
+pub const DEFAULT_HEALTH_PATH: &str = "/healthz";
+
 /// Settings that shape responses.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -23,7 +29,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            health_path: "/healthz".to_string(),
+            health_path: DEFAULT_HEALTH_PATH.to_string(),
         }
     }
 }

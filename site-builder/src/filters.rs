@@ -37,13 +37,22 @@ pub struct UrlBase {
 /// `zone`: the time zone Jekyll's `date_to_*` filters show dates in (Jekyll shows them in
 /// the site's `timezone:`); `None` keeps each date's own offset.
 pub fn all(base: &UrlBase, markdown: crate::markdown::Style, zone: Option<Tz>) -> Vec<Filter> {
-    let rel = base.clone();
-    let abs = base.clone();
+    let mut v = date_filters(zone);
+    v.extend(escaping_filters());
+    v.extend(array_filters());
+    v.extend(string_filters());
+    v.extend(liquid_only_filters());
+    v.extend(site_filters(base, markdown));
+    v
+}
+
+/// Jekyll's `date_to_*`, in the site's zone.
+fn date_filters(zone: Option<Tz>) -> Vec<Filter> {
     let in_zone = move |v: &Value| -> tera::Result<DateTime<FixedOffset>> {
         let d = date_of(v)?;
         Ok(zone.map_or(d, |z| d.with_timezone(&z).fixed_offset()))
     };
-    let mut v = vec![
+    vec![
         f("date_to_string", &["type", "style"], true, move |v, a| {
             let d = in_zone(v)?;
             Ok(Value::String(date_string(&d, "%b", a)))
@@ -65,6 +74,12 @@ pub fn all(base: &UrlBase, markdown: crate::markdown::Style, zone: Option<Tz>) -
                 in_zone(v)?.format("%a, %d %b %Y %H:%M:%S %z").to_string(),
             ))
         }),
+    ]
+}
+
+/// Escaping, HTML and word filters.
+fn escaping_filters() -> Vec<Filter> {
+    vec![
         f("xml_escape", &[], true, |v, _| {
             Ok(Value::String(escape(&text(v))))
         }),
@@ -103,6 +118,12 @@ pub fn all(base: &UrlBase, markdown: crate::markdown::Style, zone: Option<Tz>) -
                 .map(Value::String)
                 .map_err(|e| tera::Error::msg(e.to_string()))
         }),
+    ]
+}
+
+/// Filters over lists of items: selecting, grouping, joining in prose.
+fn array_filters() -> Vec<Filter> {
+    vec![
         f("where", &["property", "value"], true, |v, a| {
             let prop = arg_str(a, "property")?;
             let want = a.get("value").cloned().unwrap_or(Value::Null);
@@ -154,6 +175,12 @@ pub fn all(base: &UrlBase, markdown: crate::markdown::Style, zone: Option<Tz>) -
                 ),
             }))
         }),
+    ]
+}
+
+/// Liquid's string filters that Tera has too.
+fn string_filters() -> Vec<Filter> {
+    vec![
         f("upcase", &[], true, |v, _| {
             Ok(Value::String(text(v).to_uppercase()))
         }),
@@ -184,7 +211,12 @@ pub fn all(base: &UrlBase, markdown: crate::markdown::Style, zone: Option<Tz>) -
         f("strip", &[], true, |v, _| {
             Ok(Value::String(text(v).trim().to_string()))
         }),
-        // Liquid-only spellings of filters Tera has under the same name with other arguments.
+    ]
+}
+
+/// Liquid-only spellings of filters Tera has under the same name with other arguments.
+fn liquid_only_filters() -> Vec<Filter> {
+    vec![
         f("date", &["format"], false, |v, a| {
             let d = date_of(v)?;
             let fmt = a
@@ -241,19 +273,26 @@ pub fn all(base: &UrlBase, markdown: crate::markdown::Style, zone: Option<Tz>) -
                 text(v).replace(&from, &to)
             }))
         }),
-    ];
-    v.push(f("relative_url", &[], true, move |v, _| {
-        Ok(Value::String(relative_url(&rel, &text(v))))
-    }));
-    v.push(f("absolute_url", &[], true, move |v, _| {
-        Ok(Value::String(absolute_url(&abs, &text(v))))
-    }));
-    v.push(f("markdownify", &[], true, move |v, _| {
-        Ok(Value::String(
-            crate::markdown::render(&text(v), markdown).html,
-        ))
-    }));
-    v
+    ]
+}
+
+/// Filters that need the site: its URL and its Markdown style.
+fn site_filters(base: &UrlBase, markdown: crate::markdown::Style) -> Vec<Filter> {
+    let rel = base.clone();
+    let abs = base.clone();
+    vec![
+        f("relative_url", &[], true, move |v, _| {
+            Ok(Value::String(relative_url(&rel, &text(v))))
+        }),
+        f("absolute_url", &[], true, move |v, _| {
+            Ok(Value::String(absolute_url(&abs, &text(v))))
+        }),
+        f("markdownify", &[], true, move |v, _| {
+            Ok(Value::String(
+                crate::markdown::render(&text(v), markdown).html,
+            ))
+        }),
+    ]
 }
 
 fn f(

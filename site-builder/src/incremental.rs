@@ -266,48 +266,110 @@ enum Outcome {
     NeedsFull(String),
 }
 
+/// Why a partial rebuild stops short: the change reaches further than it follows (the
+/// reason says how), or it failed.
+enum Stop {
+    Full(String),
+    Failed(Failure),
+}
+
+impl From<Failure> for Stop {
+    fn from(f: Failure) -> Stop {
+        Stop::Failed(f)
+    }
+}
+
+/// What an edit touched once it is taken in.
+struct Touched {
+    /// Documents rendered anew.
+    all: HashSet<usize>,
+    changed_posts: Vec<usize>,
+    /// Collection documents among them (their feeds change with them).
+    changed_documents: usize,
+    /// The posts' list (as the site's content reads it) changed.
+    posts_changed: bool,
+    /// The pages' list changed.
+    pages_changed: bool,
+}
+
+impl Touched {
+    /// Whether content or a layout that reads `r` saw a changed list.
+    fn reads_changed(&self, r: Reads) -> bool {
+        (self.posts_changed && r.post_summaries()) || (self.pages_changed && r.pages)
+    }
+}
+
 /// Takes in `changes`, or finds that they need a full build after all.
 fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome, Failure> {
     // Everything fallible that the author's edit can cause comes first, while the kept build
     // is untouched: reading the files, Liquid and markdown, template syntax.
-    let templates = if changes.layouts.is_empty() {
+    let prepared = reload_layouts(state, changes)
+        .and_then(|templates| Ok((templates, read_edits(state, changes)?)));
+    let (templates, edited) = match prepared {
+        Ok(p) => p,
+        Err(Stop::Full(reason)) => return Ok(Outcome::NeedsFull(reason)),
+        Err(Stop::Failed(f)) => return Err(f),
+    };
+    // From here on the kept build changes; an error leaves it to a full rebuild.
+    let mutated = !edited.is_empty();
+    let touched = take_in(state, edited)?;
+    let mut changed = render_touched(state, changes, templates, &touched, mutated)?;
+    refresh_feeds(state, &touched, &mut changed)?;
+    changed.extend(changes.statics.iter().cloned());
+    Ok(Outcome::Done(Update {
+        full: None,
+        changed,
+        removed: Vec::new(),
+    }))
+}
+
+/// The layouts again when one was edited, if they still have the same names, chains and
+/// list reads (else the change needs a full build).
+fn reload_layouts(
+    state: &State,
+    changes: &Changes,
+) -> std::result::Result<Option<Templates>, Stop> {
+    Ok(if changes.layouts.is_empty() {
         None
     } else {
         let t = Templates::load(&state.sources, &state.filters, &state.config).map_err(kept)?;
         let wants = plan::wants(&t, &state.index.doc_reads);
         if t.theme != state.templates.theme || t.layout_names() != state.templates.layout_names() {
-            return Ok(Outcome::NeedsFull(
-                "a layout's name or chain changed".into(),
-            ));
+            return Err(Stop::Full("a layout's name or chain changed".into()));
         }
         if wants != state.index.wants {
-            return Ok(Outcome::NeedsFull(
+            return Err(Stop::Full(
                 "a layout now reads other site-wide lists".into(),
             ));
         }
         Some(t)
-    };
+    })
+}
+
+/// Each edited document read and converted again, if it stays where it was and reads no
+/// other lists.
+fn read_edits(state: &State, changes: &Changes) -> std::result::Result<Vec<Edited>, Stop> {
     let includes = state.templates.include_reads();
     let mut edited = Vec::with_capacity(changes.docs.len());
     for &(index, si) in &changes.docs {
         let source = &state.sources.files[si];
-        let moved = || Outcome::NeedsFull(format!("{} moved or changed its terms", source.rel));
+        let moved = || Stop::Full(format!("{} moved or changed its terms", source.rel));
         let Some(doc) = document::load(source, &state.config).map_err(kept)? else {
-            return Ok(moved());
+            return Err(moved());
         };
         if !same_place(&state.docs[index], &doc) || !selected(state, &doc) {
-            return Ok(moved());
+            return Err(moved());
         }
         if let document::Collection::Named(label) = doc.collection {
             // `site.<label>` lists it: rebuilt whole (collections are small, and rare).
-            return Ok(Outcome::NeedsFull(format!(
+            return Err(Stop::Full(format!(
                 "{} is in the `{label}` collection",
                 source.rel
             )));
         }
         let reads = plan::body_reads(&doc.body, &includes);
         if reads.union(state.index.wants) != state.index.wants {
-            return Ok(Outcome::NeedsFull(format!(
+            return Err(Stop::Full(format!(
                 "{} now reads other site-wide lists",
                 source.rel
             )));
@@ -320,9 +382,12 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
             reads,
         });
     }
+    Ok(edited)
+}
 
-    // From here on the kept build changes; an error leaves it to a full rebuild.
-    let mutated = !edited.is_empty();
+/// Puts the edited documents in the kept build, re-converts the content that reads the
+/// lists they changed, and patches `site` with their new summaries.
+fn take_in(state: &mut State, edited: Vec<Edited>) -> std::result::Result<Touched, Failure> {
     let posts = state.index.posts;
     let wants = state.index.wants;
     let mut touched: HashSet<usize> = HashSet::new();
@@ -347,7 +412,7 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
     let posts_changed = wants.post_summaries() && touched.iter().any(|&i| i < posts);
     let pages_changed = wants.pages && touched.iter().any(|&i| i >= posts);
     let reads_changed =
-        |r: Reads| (posts_changed && r.post_summaries()) || (pages_changed && r.pages);
+        move |r: Reads| (posts_changed && r.post_summaries()) || (pages_changed && r.pages);
     for &i in &touched {
         patch_meta(state, i);
     }
@@ -386,8 +451,25 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
         }
     }
     state.base.extend(site_context(site_value));
+    Ok(Touched {
+        all: touched,
+        changed_posts,
+        changed_documents,
+        posts_changed,
+        pages_changed,
+    })
+}
 
-    // Plan every page (cheap), render the ones the change shows on.
+/// Plans every page (cheap), renders the ones the change shows on, and puts them in the
+/// kept site; returns their paths.
+fn render_touched(
+    state: &mut State,
+    changes: &Changes,
+    templates: Option<Templates>,
+    touched: &Touched,
+    mutated: bool,
+) -> std::result::Result<Vec<String>, Failure> {
+    let posts = state.index.posts;
     let new_tools = match &templates {
         Some(t) => crate::build::liquid_tools(&state.root, &state.config, t, &state.index),
         None => state.tools.clone(),
@@ -400,12 +482,12 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
         let plan = view.jobs(&state.converted, &state.layouts, &state.generated, &empty);
         let lists = state.lists();
         let mut hit = vec![false; state.docs.len()];
-        for &i in &touched {
+        for &i in &touched.all {
             hit[i] = true;
         }
         // A post whose neighbour changed shows the neighbour's title and URL.
         let post_hit = |i: usize| i < posts && hit[i];
-        let reading = layouts_reading(&state.templates, &plan.jobs, reads_changed);
+        let reading = layouts_reading(&state.templates, &plan.jobs, |r| touched.reads_changed(r));
         let edited_layouts = |l: &str| {
             !changes.layouts.is_empty()
                 && (templates.layout_uses(l, &changes.layouts)
@@ -422,7 +504,8 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
                 }) || job
                     .layout
                     .is_some_and(|l| reading.contains(&l) || edited_layouts(l))
-                    || changed_posts
+                    || touched
+                        .changed_posts
                         .iter()
                         .any(|&i| lists.shows_post(&job.extra, i))
             })
@@ -467,6 +550,15 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
         );
         changed.push(output);
     }
+    Ok(changed)
+}
+
+/// The feeds that list the changed posts, written again.
+fn refresh_feeds(
+    state: &mut State,
+    touched: &Touched,
+    changed: &mut Vec<String>,
+) -> std::result::Result<(), Failure> {
     // Galley's own feed (a Jekyll site's feeds are jekyll-feed's, below).
     let feed_is_ours = !state.config.jekyll
         && state
@@ -475,7 +567,7 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
             .get(feed::PATH)
             .is_some_and(|f| f.origin.starts_with("(generated)"));
     let jekyll_feeds = state.config.jekyll && state.config.has_plugin(crate::jekyll::feed::PLUGIN);
-    if jekyll_feeds && changed_posts.len() + changed_documents > 0 {
+    if jekyll_feeds && touched.changed_posts.len() + touched.changed_documents > 0 {
         // Every feed jekyll-feed writes (per category, collection and tag too).
         let feeds = state
             .view()
@@ -490,19 +582,14 @@ fn partial(state: &mut State, changes: &Changes) -> std::result::Result<Outcome,
                 }
             }
         }
-    } else if !changed_posts.is_empty() && feed_is_ours {
+    } else if !touched.changed_posts.is_empty() && feed_is_ours {
         let bytes = state.view().feed(&state.converted);
         if let Some(f) = state.site.files.get_mut(feed::PATH) {
             f.body = Body::Bytes(bytes);
         }
         changed.push(feed::PATH.to_string());
     }
-    changed.extend(changes.statics.iter().cloned());
-    Ok(Outcome::Done(Update {
-        full: None,
-        changed,
-        removed: Vec::new(),
-    }))
+    Ok(())
 }
 
 /// Replaces document `i`'s entry in the `site` that Liquid in content sees.

@@ -48,9 +48,9 @@ impl Args {
             destination: None,
             now: None,
             force: self.force,
-            source_date_epoch: super::source_date_epoch()?,
-            environment: super::jekyll_env(),
-            gem_dirs: super::gem_dirs(),
+            source_date_epoch: crate::edge::source_date_epoch()?,
+            environment: crate::edge::jekyll_env(),
+            gem_dirs: crate::edge::gem_dirs(),
             config_files: self.config_files.clone(),
             remote_theme: self.remote_theme.clone(),
         })
@@ -63,7 +63,7 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         .destination
         .clone()
         .unwrap_or_else(|| args.site.join("_site"));
-    let built = build(&args.site, &destination, &args.options()?).map_err(|e| super::report(&e))?;
+    let built = build(&args.site, &destination, &args.options()?).map_err(super::report)?;
     if args.timings {
         for (step, took) in &built.timings {
             eprintln!("  {step:<10} {:>8.1} ms", took.as_secs_f64() * 1000.0);

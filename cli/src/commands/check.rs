@@ -30,14 +30,14 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         drafts: args.drafts,
         future: args.future,
         destination: Some(args.site.join("_site")),
-        source_date_epoch: super::source_date_epoch()?,
-        environment: super::jekyll_env(),
-        gem_dirs: super::gem_dirs(),
+        source_date_epoch: crate::edge::source_date_epoch()?,
+        environment: crate::edge::jekyll_env(),
+        gem_dirs: crate::edge::gem_dirs(),
         config_files: args.config_files.clone(),
         remote_theme: args.remote_theme.clone(),
         ..BuildOptions::default()
     };
-    let report = check(&args.site, &options).map_err(|e| super::report(&e))?;
+    let report = check(&args.site, &options).map_err(super::report)?;
     println!(
         "ok: {} pages, {} internal links checked",
         report.pages, report.links

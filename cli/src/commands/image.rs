@@ -3,15 +3,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
-use galley_image::layout::split_tag;
-use galley_image::registry::{self, Client, Credentials, Reference};
-use galley_image::Layout;
-use galley_site_builder::BuildOptions;
+use galley_image::registry::push::Event;
+use galley_pipeline::image::{self, PushTo};
+use galley_pipeline::{bake, Recipe};
 
-use super::{fail, EXIT_SERVICE, EXIT_SITE_ERROR};
-use crate::bake::{bake, BakeError, Recipe};
+use super::{exit, fail, print_json, runtime, EXIT_USAGE};
+use crate::edge;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -90,15 +88,10 @@ pub struct PushArgs {
 pub fn run(command: Command) -> Result<(), ExitCode> {
     match command {
         Command::Build(args) => build(args),
-        Command::Load(args) => runtime()?.block_on(load(args)),
-        Command::Run(args) => runtime()?.block_on(run_container(args)),
-        Command::Push(args) => runtime()?.block_on(push(args)),
+        Command::Load(args) => load(args),
+        Command::Run(args) => run_container(args),
+        Command::Push(args) => push(args),
     }
-}
-
-pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Runtime::new()
-        .map_err(|e| fail(EXIT_SERVICE, format!("cannot start the async runtime: {e}")))
 }
 
 fn build(args: BuildArgs) -> Result<(), ExitCode> {
@@ -110,17 +103,9 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
         server_binary: args.server_binary.clone(),
         brotli_quality: args.brotli_quality,
         precompress_above: args.precompress_above,
-        options: BuildOptions {
-            source_date_epoch: super::source_date_epoch()?,
-            environment: super::jekyll_env(),
-            gem_dirs: super::gem_dirs(),
-            ..BuildOptions::default()
-        },
+        options: edge::build_options()?,
     };
-    let baked = bake(&recipe).map_err(|e| match e {
-        BakeError::Site(e) => super::report(&e),
-        BakeError::Image(e) => fail(EXIT_SITE_ERROR, e),
-    })?;
+    let baked = bake(&recipe).map_err(exit)?;
     let image = &baked.image;
     if args.json {
         let layers: Vec<_> = image
@@ -136,7 +121,7 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
                 })
             })
             .collect();
-        let doc = serde_json::json!({
+        print_json(&serde_json::json!({
             "digest": image.digest(),
             "tag": image.tag,
             "out": out,
@@ -145,8 +130,7 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
             "size": image.layers.iter().map(|l| l.blob.size()).sum::<u64>() + image.config.size() + image.manifest.size(),
             "created": baked.epoch.rfc3339(),
             "created_from": baked.epoch.source.name(),
-        });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }));
         return Ok(());
     }
     eprintln!(
@@ -171,96 +155,56 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
     Ok(())
 }
 
-fn open(dir: &ImageDir) -> Result<Layout, ExitCode> {
-    Layout::open(&dir.out).map_err(|e| fail(EXIT_SITE_ERROR, e.to_string()))
-}
-
-/// Opens the image folder and loads it into the local engine: (engine, image, loaded name).
-async fn open_and_load(
-    dir: &ImageDir,
-) -> Result<(galley_image::docker::Docker, Layout, String), ExitCode> {
-    let layout = open(dir)?;
-    let docker = galley_image::docker::connect()
-        .await
-        .map_err(|e| fail(EXIT_SERVICE, e.to_string()))?;
-    let name = galley_image::docker::load(&docker, &layout)
-        .await
-        .map_err(|e| fail(EXIT_SERVICE, e.to_string()))?;
-    Ok((docker, layout, name))
-}
-
-async fn load(args: ImageDir) -> Result<(), ExitCode> {
-    let (_, layout, name) = open_and_load(&args).await?;
-    println!("loaded {name} ({})", layout.manifest_digest);
+fn load(args: ImageDir) -> Result<(), ExitCode> {
+    let loaded = runtime()?.block_on(image::load(&args.out)).map_err(exit)?;
+    println!("loaded {} ({})", loaded.name, loaded.digest);
     Ok(())
 }
 
-async fn run_container(args: RunArgs) -> Result<(), ExitCode> {
-    let (docker, layout, name) = open_and_load(&args.image).await?;
-    let options = galley_image::docker::RunOptions {
-        port: args.port,
-        labels: [("galley.image".to_string(), layout.manifest_digest.clone())].into(),
-        ..Default::default()
-    };
-    let running = galley_image::docker::run(&docker, &name, &options)
-        .await
-        .map_err(|e| fail(EXIT_SERVICE, e.to_string()))?;
+fn run_container(args: RunArgs) -> Result<(), ExitCode> {
+    let started = runtime()?
+        .block_on(image::run(&args.image.out, args.port))
+        .map_err(exit)?;
     eprintln!(
-        "container {} of {name} is healthy",
-        galley_image::blob::short(&running.id)
+        "container {} of {} is healthy",
+        galley_image::blob::short(&started.container),
+        started.name
     );
-    println!("{}", running.url);
+    println!("{}", started.url);
     Ok(())
 }
 
-async fn push(args: PushArgs) -> Result<(), ExitCode> {
-    let started = Instant::now();
-    let layout = open(&args.image)?;
-    let image_name = layout.tag.clone().unwrap_or_else(|| "site:latest".into());
-    let (target, credentials) = if args.ecr {
-        let (repo, tag) = split_tag(args.reference.as_deref().unwrap_or(&image_name));
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let ecr = galley_image::ecr::prepare(&sdk, repo, &[("galley:site".into(), repo.into())])
-            .await
-            .map_err(|e| fail(EXIT_SERVICE, e.to_string()))?;
-        if ecr.created {
-            eprintln!("created ECR repository {repo} (tags immutable, scan on push)");
+fn push(args: PushArgs) -> Result<(), ExitCode> {
+    let to = match (args.ecr, args.reference.as_deref()) {
+        (true, repository) => PushTo::Ecr(repository),
+        (false, Some(reference)) => PushTo::Registry(reference),
+        (false, None) => {
+            return Err(fail(EXIT_USAGE, "give REGISTRY/REPOSITORY[:TAG], or --ecr"));
         }
-        let host = args.ecr_registry.clone().unwrap_or(ecr.registry);
-        let reference = Reference::parse(&format!("{host}/{repo}:{tag}"))
-            .map_err(|e| fail(super::EXIT_USAGE, e))?;
-        (reference, Some(ecr.credentials))
-    } else {
-        let Some(text) = args.reference.as_deref() else {
-            return Err(fail(
-                super::EXIT_USAGE,
-                "give REGISTRY/REPOSITORY[:TAG], or --ecr",
-            ));
-        };
-        let reference = Reference::parse(text).map_err(|e| fail(super::EXIT_USAGE, e))?;
-        (reference, credentials_from_env())
     };
-    let tag = target
-        .tag
-        .clone()
-        .unwrap_or_else(|| split_tag(&image_name).1.to_string());
-    let client = Client::new(target, credentials, args.insecure)
-        .map_err(|e| fail(super::EXIT_USAGE, e.to_string()))?;
-    let report = registry::push(&layout, &client, &tag, |event| match event {
-        registry::push::Event::Skipped { digest, size } => {
-            eprintln!("  exists   {} {:>10}", &digest[..19], human(size))
-        }
-        registry::push::Event::Uploaded { digest, size } => {
-            eprintln!("  uploaded {} {:>10}", &digest[..19], human(size))
-        }
-    })
-    .await
-    .map_err(|e| fail(EXIT_SERVICE, e.to_string()))?;
+    let services = edge::services(args.ecr_registry.clone())?;
+    let pushed = runtime()?
+        .block_on(image::push(
+            &args.image.out,
+            to,
+            args.insecure,
+            &services,
+            |event| match event {
+                Event::Skipped { digest, size } => {
+                    eprintln!("  exists   {} {:>10}", &digest[..19], human(size))
+                }
+                Event::Uploaded { digest, size } => {
+                    eprintln!("  uploaded {} {:>10}", &digest[..19], human(size))
+                }
+            },
+        ))
+        .map_err(exit)?;
+    if let Some(repo) = &pushed.created {
+        eprintln!("created ECR repository {repo} (tags immutable, scan on push)");
+    }
+    let report = &pushed.report;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        print_json(report);
         return Ok(());
     }
     println!(
@@ -270,19 +214,12 @@ async fn push(args: PushArgs) -> Result<(), ExitCode> {
         report.blobs_uploaded,
         report.blobs,
         human(report.bytes_uploaded),
-        started.elapsed().as_secs_f64()
+        pushed.seconds
     );
     Ok(())
 }
 
-/// Basic credentials for a registry, from the environment (never from a flag, which would
-/// land in shell history and process lists).
-fn credentials_from_env() -> Option<Credentials> {
-    let username = std::env::var("GALLEY_REGISTRY_USERNAME").ok()?;
-    let password = std::env::var("GALLEY_REGISTRY_PASSWORD").ok()?;
-    Some(Credentials { username, password })
-}
-
+/// Bytes for people: B, KiB, MiB, GiB.
 pub fn human(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = bytes as f64;

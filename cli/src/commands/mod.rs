@@ -1,4 +1,5 @@
-//! One module per subcommand.
+//! One module per subcommand: each parses its arguments, calls the pipeline, and prints the
+//! report. Exit codes are the one thing decided here, from the failure's kind.
 
 pub mod build;
 pub mod check;
@@ -7,10 +8,11 @@ pub mod local;
 pub mod new;
 pub mod publish;
 pub mod serve;
+pub mod site;
 
 use std::process::ExitCode;
 
-use galley_site_builder::BuildError;
+use galley_pipeline::{Failure, Kind};
 
 /// Exit code for problems in the site's sources (bad input): the author must fix something.
 pub const EXIT_SITE_ERROR: u8 = 1;
@@ -21,45 +23,18 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit code when a service Galley talks to failed: the Docker engine, a registry, AWS.
 pub const EXIT_SERVICE: u8 = 3;
 
-/// `SOURCE_DATE_EPOCH`, read here at the edge and handed to the libraries as an option; a
-/// malformed value is a usage error, never silently ignored.
-pub fn source_date_epoch() -> Result<Option<i64>, ExitCode> {
-    let raw = std::env::var("SOURCE_DATE_EPOCH").ok();
-    galley_image::epoch::parse_source_date_epoch(raw.as_deref()).map_err(|e| fail(EXIT_USAGE, e))
-}
+/// The new release never got healthy and was rolled back (the old one still serves).
+pub const EXIT_UNHEALTHY: u8 = 4;
 
-/// `JEKYLL_ENV`, read here at the edge: `jekyll.environment` in templates.
-pub fn jekyll_env() -> Option<String> {
-    std::env::var("JEKYLL_ENV").ok().filter(|e| !e.is_empty())
-}
+/// Another publish holds the site's lock.
+pub const EXIT_LOCKED: u8 = 5;
 
-/// Where RubyGems puts gems for this user, read here at the edge: `GEM_HOME`, each
-/// `GEM_PATH` entry, and the per-user gem folders (`~/.gem/ruby/*`,
-/// `~/.local/share/gem/ruby/*`), each as its `gems` folder. The system's folders are the
-/// library's own.
-pub fn gem_dirs() -> Vec<std::path::PathBuf> {
-    use std::path::PathBuf;
-    let mut roots: Vec<PathBuf> = Vec::new();
-    if let Some(home) = std::env::var_os("GEM_HOME") {
-        roots.push(home.into());
-    }
-    if let Some(paths) = std::env::var_os("GEM_PATH") {
-        roots.extend(std::env::split_paths(&paths));
-    }
-    if let Some(home) = std::env::var_os("HOME").map(PathBuf::from) {
-        for base in [home.join(".gem/ruby"), home.join(".local/share/gem/ruby")] {
-            let mut versions: Vec<PathBuf> = std::fs::read_dir(&base)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .collect();
-            versions.sort();
-            roots.extend(versions);
-        }
-    }
-    roots.into_iter().map(|r| r.join("gems")).collect()
-}
+/// AWS cannot be used from here: no region, no credentials, or credentials it refuses.
+pub const EXIT_AWS_SETUP: u8 = 6;
+
+/// Exit code when the machine refused a read or write (permissions, disk full): not a
+/// problem in the sources.
+pub const EXIT_IO: u8 = 7;
 
 /// Prints `message` to stderr and gives `code` as the exit code.
 pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
@@ -67,16 +42,40 @@ pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Exit code when the machine refused a read or write (permissions, disk full): not a
-/// problem in the sources.
-pub const EXIT_IO: u8 = 7;
+/// Prints a failed flow to stderr and gives the exit code for its kind. A build's
+/// diagnostics are printed as they are (each already says `error:` at its place).
+pub fn exit(failure: Failure) -> ExitCode {
+    let code = match failure.kind() {
+        Kind::Site => EXIT_SITE_ERROR,
+        Kind::Usage => EXIT_USAGE,
+        Kind::Service => EXIT_SERVICE,
+        Kind::Unhealthy => EXIT_UNHEALTHY,
+        Kind::Locked => EXIT_LOCKED,
+        Kind::AwsSetup => EXIT_AWS_SETUP,
+        Kind::Io => EXIT_IO,
+    };
+    match failure {
+        Failure::Build(e) => eprintln!("{e}"),
+        other => eprintln!("error: {other}"),
+    }
+    ExitCode::from(code)
+}
 
 /// Prints a build error's diagnostics to stderr and gives the exit code for it.
-pub fn report(err: &BuildError) -> ExitCode {
-    eprintln!("{err}");
-    ExitCode::from(if err.is_io() {
-        EXIT_IO
-    } else {
-        EXIT_SITE_ERROR
-    })
+pub fn report(err: galley_site_builder::BuildError) -> ExitCode {
+    exit(Failure::Build(err))
+}
+
+/// The async runtime the service commands run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Runtime::new()
+        .map_err(|e| fail(EXIT_SERVICE, format!("cannot start the async runtime: {e}")))
+}
+
+/// Prints `value` as one pretty JSON document on stdout.
+pub fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
 }

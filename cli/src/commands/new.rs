@@ -22,7 +22,7 @@ pub fn run(what: What) -> Result<(), ExitCode> {
     let today = chrono::Local::now().date_naive();
     match what {
         What::Site { dir } => {
-            scaffold::new_site(&dir, today).map_err(|e| super::report(&e))?;
+            scaffold::new_site(&dir, today).map_err(super::report)?;
             println!(
                 "created a new site in {}; try: galley serve {}",
                 dir.display(),
@@ -30,7 +30,7 @@ pub fn run(what: What) -> Result<(), ExitCode> {
             );
         }
         What::Post { title, site } => {
-            let path = scaffold::new_post(&site, &title, today).map_err(|e| super::report(&e))?;
+            let path = scaffold::new_post(&site, &title, today).map_err(super::report)?;
             println!("{}", path.display());
         }
     }

@@ -356,7 +356,7 @@ impl LoadBalancer for AlbBalancer {
             .create_target_group()
             .name(group_name(&s.site, release))
             .protocol(ProtocolEnum::Http)
-            .port(8080)
+            .port(i32::from(galley_image::config::PORT))
             .vpc_id(&self.vpc)
             .health_check_path(&s.health_check_path)
             .health_check_interval_seconds(5)
@@ -392,7 +392,12 @@ impl LoadBalancer for AlbBalancer {
     async fn register(&self, group: &str, targets: &[Target]) -> Result<()> {
         let mut request = self.aws.elb.register_targets().target_group_arn(group);
         for t in targets {
-            request = request.targets(TargetDescription::builder().id(&t.id).port(8080).build());
+            request = request.targets(
+                TargetDescription::builder()
+                    .id(&t.id)
+                    .port(i32::from(galley_image::config::PORT))
+                    .build(),
+            );
         }
         request
             .send()

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde::Serialize;
 
 use super::alb::{self, AlbBalancer, AlbHealth};
 use super::instances::{self, Ec2Compute};
@@ -13,6 +12,7 @@ use super::{history, iam, lock, network, Aws, TAG_RELEASE};
 pub use crate::deployment::{DeployError, Report, Timing};
 use crate::release::Release;
 use crate::rollout::{self, HealthGate, Plan, Progress, Target};
+use crate::status::{Member, Releases, Status, Target as StatusTarget};
 use crate::user_data::Pull;
 
 /// What to deploy: an image already pushed, by digest.
@@ -132,28 +132,15 @@ async fn converge(aws: &Aws, balancer: &AlbBalancer, progress: &dyn Progress) ->
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Status {
-    pub url: Option<String>,
-    pub live: Option<Release>,
-    pub instances: Vec<InstanceStatus>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct InstanceStatus {
-    pub id: String,
-    pub zone: String,
-    pub state: String,
-    pub release: String,
-    pub health: Option<String>,
-}
-
+/// The site's ALB, live release and every instance of any release, with the live target
+/// group's view of each.
 pub async fn status(aws: &Aws) -> Result<Status> {
     let Some((arn, dns)) = alb::find(aws).await? else {
         return Ok(Status {
+            target: StatusTarget::Aws,
             url: None,
             live: None,
-            instances: Vec::new(),
+            members: Vec::new(),
         });
     };
     let listener = aws
@@ -203,12 +190,14 @@ pub async fn status(aws: &Aws) -> Result<Status> {
         .iter()
         .map(|i| {
             let id = i.instance_id().unwrap_or_default().to_string();
-            InstanceStatus {
-                zone: i
-                    .placement()
-                    .and_then(|p| p.availability_zone())
-                    .unwrap_or_default()
-                    .to_string(),
+            Member {
+                name: None,
+                zone: Some(
+                    i.placement()
+                        .and_then(|p| p.availability_zone())
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
                 state: i
                     .state()
                     .and_then(|s| s.name())
@@ -226,10 +215,18 @@ pub async fn status(aws: &Aws) -> Result<Status> {
         })
         .collect();
     Ok(Status {
+        target: StatusTarget::Aws,
         url: Some(format!("http://{dns}/")),
         live: live_release,
-        instances,
+        members: instances,
     })
+}
+
+/// The site's release history, newest first, and which release is live.
+pub async fn releases(aws: &Aws) -> Result<Releases> {
+    let releases = history::list(aws).await?;
+    let live = status(aws).await?.live.map(|r| r.id);
+    Ok(Releases { live, releases })
 }
 
 /// The release to roll back to: `wanted` (id or digest), or the newest release whose
@@ -308,13 +305,13 @@ pub async fn plan(aws: &Aws) -> Result<Vec<String>> {
         Some(live) => lines.push(format!(
             "switch the listener from {} after every new target is healthy, then drain and terminate its {} instances and delete its group",
             live.id,
-            status.instances.iter().filter(|i| i.release == live.id).count()
+            status.members.iter().filter(|i| i.release == live.id).count()
         )),
         None => lines.push("point the listener at the new release once every target is healthy".into()),
     }
     let live_id = status.live.map(|r| r.id);
     for i in status
-        .instances
+        .members
         .iter()
         .filter(|i| Some(&i.release) != live_id.as_ref())
     {

@@ -29,6 +29,19 @@ pub const TAG_SITE: &str = "galley:site";
 pub const TAG_RELEASE: &str = "galley:release";
 pub const TAG_ROLE: &str = "galley:role";
 
+/// The SDK's standard chain (credentials, region, `AWS_ENDPOINT_URL`) with Galley's
+/// retries (throttling and 5xx, with backoff, up to six attempts) and every call bounded by
+/// `timeouts`: how every AWS client Galley makes is configured.
+pub async fn sdk_config(region: Option<&str>, timeouts: access::Timeouts) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(6))
+        .timeout_config(timeouts.config());
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_string()));
+    }
+    loader.load().await
+}
+
 /// SDK clients for one site, in one region.
 #[derive(Clone)]
 pub struct Aws {
@@ -41,21 +54,14 @@ pub struct Aws {
 }
 
 impl Aws {
-    /// The SDK's standard chain (credentials, region, `AWS_ENDPOINT_URL`), with throttling
-    /// and 5xx retried with backoff up to six attempts, every call bounded by `timeouts`;
-    /// then checked ([`access::check`]), so a missing region or credentials or an
+    /// Clients configured by [`sdk_config`], then checked ([`access::check`]), so a missing region or credentials or an
     /// unreachable endpoint is reported before anything is built or pushed.
     pub async fn connect(
         settings: &DeploySettings,
         timeouts: access::Timeouts,
     ) -> Result<Aws, access::AccessError> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(6))
-            .timeout_config(timeouts.config());
-        if let Some(region) = &settings.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        let aws = Aws::from_sdk(loader.load().await, settings);
+        let sdk = sdk_config(settings.region.as_deref(), timeouts).await;
+        let aws = Aws::from_sdk(sdk, settings);
         access::check(&aws).await?;
         Ok(aws)
     }

@@ -141,7 +141,10 @@ pub async fn ensure_security_groups(aws: &Aws, vpc: &str) -> Result<SecurityGrou
         })
         .collect();
     converge_ingress(aws, &alb, &world, "the load balancer's group").await?;
-    let from_alb = [Rule::new(8080, Source::Group(alb.clone()))];
+    let from_alb = [Rule::new(
+        i32::from(galley_image::config::PORT),
+        Source::Group(alb.clone()),
+    )];
     converge_ingress(aws, &instances, &from_alb, "the instances' group").await?;
     Ok(SecurityGroups { alb, instances })
 }

@@ -62,6 +62,10 @@ pub struct Config {
 pub const PROBE_EVERY: Duration = Duration::from_millis(250);
 /// A probe that takes longer than this failed.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Where the balancer serves a site unless told otherwise.
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
+
 /// Client connections served at once; more wait in the accept queue.
 pub const MAX_CONNECTIONS: usize = 10_000;
 /// Control-API connections at once (only `publish` talks to it).

@@ -122,7 +122,7 @@ pub async fn ensure(
     let listen = SocketAddr::from((
         [127, 0, 0, 1],
         port.or_else(|| state.balancer().map(|b| b.listen.port()))
-            .unwrap_or(8080),
+            .unwrap_or(super::balancer::DEFAULT_LISTEN.port()),
     ));
     let log_path = state.log_path();
     let log = std::fs::OpenOptions::new()

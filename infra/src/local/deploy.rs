@@ -10,14 +10,14 @@ use anyhow::Result;
 use bollard::query_parameters::TagImageOptionsBuilder;
 use galley_image::docker::{self, Docker};
 use galley_image::Layout;
-use serde::Serialize;
 
-use super::containers::{self, Containers, HttpHealth, SiteContainer};
+use super::containers::{self, Containers, HttpHealth};
 use super::control::{self, LocalBalancer};
 use super::state::StateDir;
 use crate::deployment::{DeployError, Report, Timing};
 use crate::release::Release;
 use crate::rollout::{self, HealthGate, LoadBalancer, Plan, Progress};
+use crate::status::{Member, Releases, Status, Target as StatusTarget};
 
 /// Everything the local target needs to know.
 #[derive(Debug, Clone)]
@@ -158,20 +158,7 @@ async fn converge(
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Status {
-    pub url: Option<String>,
-    pub live: Option<Release>,
-    pub containers: Vec<ContainerStatus>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ContainerStatus {
-    #[serde(flatten)]
-    pub container: SiteContainer,
-    pub health: Option<String>,
-}
-
+/// The balancer, its live release and every container of the site with its health.
 pub async fn status(target: &LocalTarget) -> Result<Status> {
     let docker = docker::connect().await?;
     let balancer = control::find(&target.state).await;
@@ -198,16 +185,30 @@ pub async fn status(target: &LocalTarget) -> Result<Status> {
     let out = found
         .into_iter()
         .zip(health)
-        .map(|(container, h)| ContainerStatus {
-            container,
+        .map(|(container, h)| Member {
+            id: container.id,
+            name: Some(container.name),
+            zone: None,
+            state: container.state,
+            release: container.release,
             health: Some(h.summary()),
         })
         .collect();
     Ok(Status {
+        target: StatusTarget::Local,
         url: balancer.map(|(a, _)| a.url()),
         live,
-        containers: out,
+        members: out,
     })
+}
+
+/// The site's local release history, newest first, and which release the balancer serves.
+pub async fn releases(target: &LocalTarget) -> Result<Releases> {
+    let releases = target.state.releases()?;
+    let live = control::find(&target.state)
+        .await
+        .and_then(|(_, snapshot)| snapshot.routes.live().map(str::to_string));
+    Ok(Releases { live, releases })
 }
 
 /// Stops the balancer and removes every container of the site; the images and the

@@ -27,10 +27,10 @@ struct Args {
     #[arg(long, env = "GALLEY_ROOT", default_value = "/site")]
     root: PathBuf,
     /// Address to listen on.
-    #[arg(long, env = "GALLEY_LISTEN", default_value = "0.0.0.0:8080")]
+    #[arg(long, env = "GALLEY_LISTEN", default_value_t = SocketAddr::from(([0, 0, 0, 0], galley_server::handler::DEFAULT_PORT)))]
     listen: SocketAddr,
     /// Path of the health check.
-    #[arg(long, env = "GALLEY_HEALTH_PATH", default_value = "/healthz")]
+    #[arg(long, env = "GALLEY_HEALTH_PATH", default_value = galley_server::handler::DEFAULT_HEALTH_PATH)]
     health_path: String,
     /// Seconds a client has to send request headers (also the keep-alive idle limit).
     #[arg(long, env = "GALLEY_HEADER_TIMEOUT", default_value_t = Limits::default().header_timeout.as_secs())]

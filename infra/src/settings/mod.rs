@@ -1,7 +1,11 @@
 //! `deploy:` in `_config.yml`: everything a publish needs to know, with defaults that make
 //! the common case a one-liner (`deploy: {site: blog}`).
 
+mod load;
+
 use serde::Deserialize;
+
+pub use load::{load, load_local};
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -53,8 +57,11 @@ fn default_instance_type() -> String {
 fn default_instance_count() -> usize {
     2
 }
+/// The server's own health check path, unless `deploy:` names another.
+pub const DEFAULT_HEALTH_PATH: &str = galley_server::handler::DEFAULT_HEALTH_PATH;
+
 fn default_health_path() -> String {
-    "/healthz".into()
+    DEFAULT_HEALTH_PATH.into()
 }
 fn default_health_timeout() -> u64 {
     300

@@ -10,6 +10,8 @@ use galley_image::input::Content;
 use galley_image::{Image, ImageInput, Metadata, SiteFile};
 use galley_site_builder::{render_site, Body, BuildOptions, Built};
 
+use crate::failure::Failure;
+
 /// What to bake and where.
 pub struct Recipe<'a> {
     pub site: &'a Path,
@@ -21,6 +23,7 @@ pub struct Recipe<'a> {
     pub options: BuildOptions,
 }
 
+/// The image written, the site it holds, and what each half took.
 pub struct Baked {
     pub image: Image,
     pub built: Built,
@@ -29,34 +32,19 @@ pub struct Baked {
     pub image_ms: u128,
 }
 
-#[derive(Debug)]
-pub enum BakeError {
-    Site(galley_site_builder::BuildError),
-    Image(String),
-}
-
-impl std::fmt::Display for BakeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BakeError::Site(e) => write!(f, "{e}"),
-            BakeError::Image(e) => write!(f, "{e}"),
-        }
-    }
-}
-
 /// Renders, writes the image atomically to `out`, and returns it. A failure at any step
 /// leaves the previous image in `out` untouched.
-pub fn bake(recipe: &Recipe) -> Result<Baked, BakeError> {
+pub fn bake(recipe: &Recipe) -> Result<Baked, Failure> {
     // The image's own date is also the site's `site.time`, so the same site gives the same
     // digest however it was dated.
     let epoch =
-        Epoch::resolve(recipe.site, recipe.options.source_date_epoch).map_err(BakeError::Image)?;
+        Epoch::resolve(recipe.site, recipe.options.source_date_epoch).map_err(Failure::site)?;
     let options = BuildOptions {
         source_date_epoch: Some(epoch.seconds),
         ..recipe.options.clone()
     };
     let started = Instant::now();
-    let built = render_site(recipe.site, &options).map_err(BakeError::Site)?;
+    let built = render_site(recipe.site, &options).map_err(Failure::Build)?;
     let render_ms = started.elapsed().as_millis();
     galley_atomic::check(
         recipe.out,
@@ -68,10 +56,10 @@ pub fn bake(recipe: &Recipe) -> Result<Baked, BakeError> {
             flag: "--out",
         },
     )
-    .map_err(|refusal| BakeError::Image(refusal.describe("--out")))?;
+    .map_err(|refusal| Failure::site(refusal.describe("--out")))?;
     let started = Instant::now();
     let server_binary = galley_image::server_binary::locate(recipe.server_binary.as_deref())
-        .map_err(|e| BakeError::Image(e.to_string()))?;
+        .map_err(Failure::site)?;
     let files = built
         .site
         .files
@@ -83,7 +71,7 @@ pub fn bake(recipe: &Recipe) -> Result<Baked, BakeError> {
                     Body::Bytes(b) => Content::Bytes(b.clone()),
                     Body::Copy(p) => Content::File(p.clone()),
                     Body::Written => {
-                        return Err(BakeError::Image(format!(
+                        return Err(Failure::site(format!(
                             "{path}: the site was rendered to disk, not into memory"
                         )))
                     }
@@ -103,8 +91,8 @@ pub fn bake(recipe: &Recipe) -> Result<Baked, BakeError> {
         brotli_quality: recipe.brotli_quality,
         precompress_above: recipe.precompress_above,
     };
-    let image = galley_image::build(&input).map_err(|e| BakeError::Image(e.to_string()))?;
-    galley_image::layout::write(&image, recipe.out).map_err(|e| BakeError::Image(e.to_string()))?;
+    let image = galley_image::build(&input).map_err(Failure::site)?;
+    galley_image::layout::write(&image, recipe.out).map_err(Failure::site)?;
     Ok(Baked {
         image,
         built,

@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
-use galley_infra::DeploySettings;
-use galley_site_builder::config;
+use galley_diagnostic::config_file as config;
+
+use super::DeploySettings;
 
 #[derive(serde::Deserialize)]
 struct ConfigFile {
