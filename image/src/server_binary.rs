@@ -10,8 +10,9 @@ use crate::error::{ImageError, Result};
 const PT_INTERP: u32 = 3;
 const EM_X86_64: u16 = 0x3e;
 
-/// The binary to use: `explicit` if given, else `galley-server` beside the running executable.
-pub fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
+/// The binary to use: `explicit` if given, else `galley-server` beside `program` (the
+/// running `galley`, which the caller names: this library reads no process state).
+pub fn locate(explicit: Option<&Path>, program: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         // Checked here, so a wrong --server-binary is named before any work is done.
         return match std::fs::metadata(p) {
@@ -28,9 +29,7 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
             }),
         };
     }
-    let beside = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|d| d.join("galley-server")));
+    let beside = program.and_then(|exe| exe.parent().map(|d| d.join("galley-server")));
     match beside {
         Some(p) if p.is_file() => Ok(p),
         _ => Err(ImageError::ServerBinary {

@@ -18,6 +18,8 @@ pub struct Recipe<'a> {
     pub out: &'a Path,
     pub tag: Option<String>,
     pub server_binary: Option<PathBuf>,
+    /// The running program; without `server_binary`, `galley-server` is looked for beside it.
+    pub program: Option<PathBuf>,
     pub brotli_quality: u32,
     pub precompress_above: usize,
     pub options: BuildOptions,
@@ -58,8 +60,11 @@ pub fn bake(recipe: &Recipe) -> Result<Baked, Failure> {
     )
     .map_err(|refusal| Failure::site(refusal.describe("--out")))?;
     let started = Instant::now();
-    let server_binary = galley_image::server_binary::locate(recipe.server_binary.as_deref())
-        .map_err(Failure::site)?;
+    let server_binary = galley_image::server_binary::locate(
+        recipe.server_binary.as_deref(),
+        recipe.program.as_deref(),
+    )
+    .map_err(Failure::site)?;
     let files = built
         .site
         .files

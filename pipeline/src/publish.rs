@@ -88,7 +88,7 @@ pub async fn publish(
     match request.target {
         Target::Local => {
             let local = target::local(request.site, request.port, services)?;
-            let (out, _) = bake_into_site(request, &local.site, &steps)?;
+            let (out, _) = bake_into_site(request, &local.site, services, &steps)?;
             let layout = Layout::open(&out).map_err(Failure::site)?;
             let report =
                 local_deploy::deploy(&local, &layout, &timing(services, true), &steps).await?;
@@ -102,7 +102,7 @@ pub async fn publish(
             }
             let settings = settings::load(request.site).map_err(Failure::site)?;
             let aws = target::connect(&settings, services).await?;
-            let (out, digest) = bake_into_site(request, &settings.site, &steps)?;
+            let (out, digest) = bake_into_site(request, &settings.site, services, &steps)?;
             let dest = push(
                 &aws,
                 &settings,
@@ -200,6 +200,7 @@ async fn go_live(
 fn bake_into_site(
     request: &PublishRequest,
     site_name: &str,
+    services: &Services,
     steps: &Steps,
 ) -> Result<(PathBuf, String), Failure> {
     steps.step("building the image");
@@ -210,6 +211,7 @@ fn bake_into_site(
         out: &out,
         tag: Some(format!("galley/{site_name}:latest")),
         server_binary: request.server_binary.clone(),
+        program: Some(services.program.clone()),
         brotli_quality: 11,
         precompress_above: galley_image::input::PRECOMPRESS_ABOVE,
         options: request.build.clone(),

@@ -140,26 +140,16 @@ pub fn load_all(sources: &Sources, config: &Config, select: &Selection) -> Resul
     Ok(docs)
 }
 
+/// One source read as a document: front matter (over the site's defaults), date, slug,
+/// title, taxonomies, layout and URL. `None` for files Jekyll would not render.
 pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>, Diagnostic> {
     let file_name = source.rel.rsplit('/').next().unwrap_or(&source.rel);
     let (stem, ext) = match file_name.rsplit_once('.') {
         Some((s, e)) => (s, e.to_ascii_lowercase()),
         None => (file_name, String::new()),
     };
-    let format = match ext.as_str() {
-        "md" | "markdown" | "mdown" | "mkd" | "mkdn" => Format::Markdown,
-        "html" | "htm" => Format::Html,
-        "scss" => Format::Sass { indented: false },
-        "sass" => Format::Sass { indented: true },
-        _ => Format::Other,
-    };
-    let spec = crate::collections::of_path(&config.collections, &source.rel);
-    let collection = match (source.role, spec) {
-        (Role::Post, _) => Collection::Posts,
-        (Role::Draft, _) => Collection::Drafts,
-        (_, Some(spec)) => Collection::Named(spec.label),
-        _ => Collection::Pages,
-    };
+    let format = format_of(&ext);
+    let collection = collection_of(source, config);
     if matches!(collection, Collection::Posts | Collection::Drafts)
         && !matches!(format, Format::Markdown | Format::Html)
     {
@@ -175,6 +165,98 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
         front.insert(k, v);
     }
 
+    let (date, slug) = date_and_slug(source, config, collection, stem, &front, &text)?;
+    let (title, title_from_content) =
+        title_of(&front, split.body, format, collection, config, &slug);
+    let mut categories = path_categories(&source.rel);
+    extend_words(&mut categories, front.get("category"));
+    extend_words(&mut categories, front.get("categories"));
+    let mut tags = Vec::new();
+    extend_words(&mut tags, front.get("tag"));
+    extend_words(&mut tags, front.get("tags"));
+    let layout = layout_of(&front, source, &text)?;
+    let draft = collection == Collection::Drafts
+        || front.get("published") == Some(&Value::Bool(false))
+        || front.get("draft") == Some(&Value::Bool(true));
+
+    let (url, output) = place(
+        source,
+        config,
+        &Placing {
+            collection,
+            format,
+            stem,
+            ext: &ext,
+            date: date.as_ref(),
+            categories: &categories,
+            slug: &slug,
+            front: &front,
+            text: &text,
+        },
+    )?;
+    if !has_front
+        && collection == Collection::Pages
+        && !crate::jekyll::github_pages::is_page_without_front_matter(
+            config,
+            &source.rel,
+            &source.abs,
+        )
+    {
+        return Ok(None);
+    }
+    Ok(Some(Document {
+        rel: source.rel.clone(),
+        abs: source.abs.clone(),
+        collection,
+        format,
+        front,
+        body: split.body.to_string(),
+        body_line_offset: split.body_line_offset,
+        title,
+        title_from_content,
+        slug,
+        date,
+        categories,
+        tags,
+        layout,
+        url,
+        output,
+        draft,
+    }))
+}
+
+/// What a file is, by its extension (lowercased).
+fn format_of(ext: &str) -> Format {
+    match ext {
+        "md" | "markdown" | "mdown" | "mkd" | "mkdn" => Format::Markdown,
+        "html" | "htm" => Format::Html,
+        "scss" => Format::Sass { indented: false },
+        "sass" => Format::Sass { indented: true },
+        _ => Format::Other,
+    }
+}
+
+/// Which collection a source belongs to.
+fn collection_of(source: &Source, config: &Config) -> Collection {
+    let spec = crate::collections::of_path(&config.collections, &source.rel);
+    match (source.role, spec) {
+        (Role::Post, _) => Collection::Posts,
+        (Role::Draft, _) => Collection::Drafts,
+        (_, Some(spec)) => Collection::Named(spec.label),
+        _ => Collection::Pages,
+    }
+}
+
+/// The document's date (front matter, else the post's file name, else a draft's
+/// modification time) and slug (front matter, else the file name).
+fn date_and_slug(
+    source: &Source,
+    config: &Config,
+    collection: Collection,
+    stem: &str,
+    front: &Map<String, Value>,
+    text: &str,
+) -> Result<(Option<DateTime<FixedOffset>>, String), Diagnostic> {
     let (file_date, file_slug) = match collection {
         Collection::Posts => {
             let (date, slug) = parse_post_name(stem, config).map_err(|msg| {
@@ -189,7 +271,7 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
     let date = match front.get("date") {
         Some(Value::String(s)) => Some(dates::parse(s, config.timezone).ok_or_else(|| {
             Diagnostic::new(&source.abs, format!("invalid date `{s}`"))
-                .at_line(key_line(&text, "date").unwrap_or(1))
+                .at_line(key_line(text, "date").unwrap_or(1))
                 .hint("write dates as `2024-05-01` or `2024-05-01 14:30:00 +0200`")
         })?),
         Some(Value::Null) | None => match collection {
@@ -199,7 +281,7 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
         Some(other) => {
             return Err(
                 Diagnostic::new(&source.abs, format!("invalid date `{other}`"))
-                    .at_line(key_line(&text, "date").unwrap_or(1))
+                    .at_line(key_line(text, "date").unwrap_or(1))
                     .hint("write dates as `2024-05-01` or `2024-05-01 14:30:00 +0200`"),
             )
         }
@@ -208,26 +290,40 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         _ => file_slug,
     };
-    let (title, title_from_content) = match front.get("title") {
+    Ok((date, slug))
+}
+
+/// The title, and whether it came from the content's first heading.
+fn title_of(
+    front: &Map<String, Value>,
+    body: &str,
+    format: Format,
+    collection: Collection,
+    config: &Config,
+    slug: &str,
+) -> (String, bool) {
+    match front.get("title") {
         Some(Value::String(t)) => (t.clone(), false),
         Some(v @ (Value::Number(_) | Value::Bool(_))) => (v.to_string(), false),
         // Jekyll takes no title from a heading unless jekyll-titles-from-headings is on.
-        _ => match first_heading(split.body)
+        _ => match first_heading(body)
             .filter(|_| format == Format::Markdown)
             .filter(|_| !config.jekyll || config.has_plugin("jekyll-titles-from-headings"))
         {
             Some(h) => (h, true),
             None if collection == Collection::Pages => (String::new(), false),
-            None => (titleize(&slug), false),
+            None => (titleize(slug), false),
         },
-    };
-    let mut categories = path_categories(&source.rel);
-    extend_words(&mut categories, front.get("category"));
-    extend_words(&mut categories, front.get("categories"));
-    let mut tags = Vec::new();
-    extend_words(&mut tags, front.get("tag"));
-    extend_words(&mut tags, front.get("tags"));
-    let layout = match front.get("layout") {
+    }
+}
+
+/// The `layout:` the front matter asks for.
+fn layout_of(
+    front: &Map<String, Value>,
+    source: &Source,
+    text: &str,
+) -> Result<LayoutChoice, Diagnostic> {
+    Ok(match front.get("layout") {
         None => LayoutChoice::Unset,
         Some(Value::Null) => LayoutChoice::None,
         Some(Value::String(s)) if s == "none" || s.is_empty() => LayoutChoice::None,
@@ -235,15 +331,40 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
         Some(other) => {
             return Err(
                 Diagnostic::new(&source.abs, format!("`layout: {other}` is not a name"))
-                    .at_line(key_line(&text, "layout").unwrap_or(1))
+                    .at_line(key_line(text, "layout").unwrap_or(1))
                     .hint("write the name of a file in _layouts, e.g. `layout: post`"),
             )
         }
-    };
-    let draft = collection == Collection::Drafts
-        || front.get("published") == Some(&Value::Bool(false))
-        || front.get("draft") == Some(&Value::Bool(true));
+    })
+}
 
+/// What a document's URL and output path are made from.
+struct Placing<'a> {
+    collection: Collection,
+    format: Format,
+    stem: &'a str,
+    ext: &'a str,
+    date: Option<&'a DateTime<FixedOffset>>,
+    categories: &'a [String],
+    slug: &'a str,
+    front: &'a Map<String, Value>,
+    text: &'a str,
+}
+
+/// The URL (from `permalink:`, else the collection's or the site's style) and the output
+/// path; a permalink that climbs out of the site with `..` is an error.
+fn place(source: &Source, config: &Config, doc: &Placing) -> Result<(String, String), Diagnostic> {
+    let Placing {
+        collection,
+        format,
+        stem,
+        ext,
+        date,
+        categories,
+        slug,
+        text,
+        ..
+    } = *doc;
     let dir = source.rel.rsplit_once('/').map_or("", |(d, _)| d);
     // In a collection `:path` is the file's path inside the collection, without extension.
     let in_collection = match collection {
@@ -259,9 +380,9 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
         Format::Other => format!(".{ext}"),
     };
     let vars = Vars {
-        date: date.as_ref(),
-        categories: &categories,
-        title: &slug,
+        date,
+        categories,
+        title: slug,
         path: in_collection.unwrap_or(dir),
         basename: stem,
         output_ext: &output_ext,
@@ -272,7 +393,7 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
         && format == Format::Markdown
         && config.has_plugin("jekyll-readme-index")
         && crate::jekyll::github_pages::readme_is_index(&source.abs);
-    let pattern = match front.get("permalink") {
+    let pattern = match doc.front.get("permalink") {
         Some(Value::String(p)) => p.clone(),
         _ if readme_index => "/:path/".to_string(),
         _ => match collection {
@@ -317,35 +438,7 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
     } else {
         permalink::output_path(&url)
     };
-    if !has_front
-        && collection == Collection::Pages
-        && !crate::jekyll::github_pages::is_page_without_front_matter(
-            config,
-            &source.rel,
-            &source.abs,
-        )
-    {
-        return Ok(None);
-    }
-    Ok(Some(Document {
-        rel: source.rel.clone(),
-        abs: source.abs.clone(),
-        collection,
-        format,
-        front,
-        body: split.body.to_string(),
-        body_line_offset: split.body_line_offset,
-        title,
-        title_from_content,
-        slug,
-        date,
-        categories,
-        tags,
-        layout,
-        url,
-        output,
-        draft,
-    }))
+    Ok((url, output))
 }
 
 /// Pages: `about.md` is `/about/`, `contact.html` keeps its name (as Jekyll does, so old links

@@ -32,6 +32,7 @@ pub struct Env<'a> {
     pub line_offset: usize,
 }
 
+/// `src` with its Liquid run: output markup (`{{ … }}`) and the tags content may use.
 pub fn render<'s>(src: &'s str, env: &Env) -> Result<Cow<'s, str>, Diagnostic> {
     if !src.contains("{{") && !src.contains("{%") {
         return Ok(Cow::Borrowed(src));
@@ -41,100 +42,112 @@ pub fn render<'s>(src: &'s str, env: &Env) -> Result<Cow<'s, str>, Diagnostic> {
     while let Some(rel) = next_open(&src[pos..]) {
         let start = pos + rel;
         out.push_str(&src[pos..start]);
-        if src[start..].starts_with("{{") {
-            let end = src[start..].find("}}").ok_or_else(|| {
-                error(
-                    env,
-                    src,
-                    start,
-                    "`{{` is never closed",
-                    "close it with `}}`, or wrap literal braces in {% raw %}…{% endraw %}",
-                )
-            })?;
-            let expr = src[start + 2..start + end].trim_matches('-').trim();
-            let value = eval_expr(expr, env, &Map::new())
-                .map_err(|m| error(env, src, start, &m, "check the variable and filter names"))?;
-            out.push_str(&crate::filters::text(&value));
-            pos = start + end + 2;
-            continue;
-        }
-        let (inner, after) = tag_at(src, start).ok_or_else(|| {
-            error(
-                env,
-                src,
-                start,
-                "`{%` is never closed",
-                "close the tag with `%}`",
-            )
-        })?;
-        let (name, args) = inner.split_once(char::is_whitespace).unwrap_or((inner, ""));
-        let args = args.trim();
-        pos = match name {
-            "raw" => {
-                let (body_end, next) = closing(src, after, "endraw").ok_or_else(|| unclosed(env, src, start, "raw"))?;
-                out.push_str(&src[after..body_end]);
-                next
-            }
-            "comment" => closing(src, after, "endcomment").ok_or_else(|| unclosed(env, src, start, "comment"))?.1,
-            "highlight" => {
-                let (body_end, next) = closing(src, after, "endhighlight").ok_or_else(|| unclosed(env, src, start, "highlight"))?;
-                let lang = args.split_whitespace().next();
-                // Liquid runs inside the block first, as in Jekyll, so `{% raw %}` works there.
-                let inner = render(&src[after..body_end], env)?;
-                let code = inner.trim_start_matches(['\r', '\n']).trim_end();
-                out.push_str("\n\n");
-                out.push_str(&highlight::block(&format!("{code}\n"), lang));
-                out.push_str("\n\n");
-                next
-            }
-            "post_url" => {
-                let stem = args.rsplit('/').next().unwrap_or(args).trim_end_matches(".md");
-                let url = env.posts.get(stem).ok_or_else(|| {
-                    error(env, src, start, &format!("no post named `{args}` for post_url"), "use the post's file name without extension, e.g. {% post_url 2024-05-01-hello %}")
-                })?;
-                out.push_str(env.baseurl);
-                out.push_str(url);
-                after
-            }
-            "link" => {
-                let path = args.trim_start_matches('/');
-                let url = env.links.get(path).ok_or_else(|| {
-                    error(env, src, start, &format!("no file `{path}` for link"), "give the source path from the site root, e.g. {% link _posts/2024-05-01-hello.md %} or {% link about.md %}")
-                })?;
-                out.push_str(env.baseurl);
-                out.push_str(url);
-                after
-            }
-            "include" => {
-                out.push_str(&include(args, env).map_err(|m| error(env, src, start, &m, "includes live in _includes/; pass parameters as key=\"value\""))?);
-                after
-            }
-            "include_relative" => {
-                out.push_str(&include_relative(args, env).map_err(|m| error(env, src, start, &m, "give a path relative to this file, inside the site"))?);
-                after
-            }
-            "for" | "if" | "unless" | "case" | "assign" | "capture" | "increment" | "decrement" | "cycle" | "tablerow" => {
-                return Err(error(
-                    env,
-                    src,
-                    start,
-                    &format!("Liquid tag `{name}` is not run inside posts and pages"),
-                    "move the logic into a Tera layout in _layouts/ (Tera has {% for %}, {% if %} and {% set %}), or wrap literal text in {% raw %}…{% endraw %}",
-                ))
-            }
-            other => {
-                return Err(error(
-                    env,
-                    src,
-                    start,
-                    &format!("unknown Liquid tag `{other}`"),
-                    "supported in content: raw, comment, highlight, post_url, link, include, include_relative; wrap literal text in {% raw %}…{% endraw %}",
-                ))
-            }
+        pos = if src[start..].starts_with("{{") {
+            output(src, start, env, &mut out)?
+        } else {
+            tag(src, start, env, &mut out)?
         };
     }
     out.push_str(&src[pos..]);
     Ok(Cow::Owned(out))
+}
+
+/// The output markup at `start` (`{{ expression | filters }}`), printed into `out`; returns
+/// the offset just past it.
+fn output(src: &str, start: usize, env: &Env, out: &mut String) -> Result<usize, Diagnostic> {
+    let end = src[start..].find("}}").ok_or_else(|| {
+        error(
+            env,
+            src,
+            start,
+            "`{{` is never closed",
+            "close it with `}}`, or wrap literal braces in {% raw %}…{% endraw %}",
+        )
+    })?;
+    let expr = src[start + 2..start + end].trim_matches('-').trim();
+    let value = eval_expr(expr, env, &Map::new())
+        .map_err(|m| error(env, src, start, &m, "check the variable and filter names"))?;
+    out.push_str(&crate::filters::text(&value));
+    Ok(start + end + 2)
+}
+
+/// The tag at `start`, run into `out`; returns the offset just past it (past its closing
+/// tag for blocks).
+fn tag(src: &str, start: usize, env: &Env, out: &mut String) -> Result<usize, Diagnostic> {
+    let (inner, after) = tag_at(src, start).ok_or_else(|| {
+        error(
+            env,
+            src,
+            start,
+            "`{%` is never closed",
+            "close the tag with `%}`",
+        )
+    })?;
+    let (name, args) = inner.split_once(char::is_whitespace).unwrap_or((inner, ""));
+    let args = args.trim();
+    Ok(match name {
+        "raw" => {
+            let (body_end, next) = closing(src, after, "endraw").ok_or_else(|| unclosed(env, src, start, "raw"))?;
+            out.push_str(&src[after..body_end]);
+            next
+        }
+        "comment" => closing(src, after, "endcomment").ok_or_else(|| unclosed(env, src, start, "comment"))?.1,
+        "highlight" => {
+            let (body_end, next) = closing(src, after, "endhighlight").ok_or_else(|| unclosed(env, src, start, "highlight"))?;
+            let lang = args.split_whitespace().next();
+            // Liquid runs inside the block first, as in Jekyll, so `{% raw %}` works there.
+            let inner = render(&src[after..body_end], env)?;
+            let code = inner.trim_start_matches(['\r', '\n']).trim_end();
+            out.push_str("\n\n");
+            out.push_str(&highlight::block(&format!("{code}\n"), lang));
+            out.push_str("\n\n");
+            next
+        }
+        "post_url" => {
+            let stem = args.rsplit('/').next().unwrap_or(args).trim_end_matches(".md");
+            let url = env.posts.get(stem).ok_or_else(|| {
+                error(env, src, start, &format!("no post named `{args}` for post_url"), "use the post's file name without extension, e.g. {% post_url 2024-05-01-hello %}")
+            })?;
+            out.push_str(env.baseurl);
+            out.push_str(url);
+            after
+        }
+        "link" => {
+            let path = args.trim_start_matches('/');
+            let url = env.links.get(path).ok_or_else(|| {
+                error(env, src, start, &format!("no file `{path}` for link"), "give the source path from the site root, e.g. {% link _posts/2024-05-01-hello.md %} or {% link about.md %}")
+            })?;
+            out.push_str(env.baseurl);
+            out.push_str(url);
+            after
+        }
+        "include" => {
+            out.push_str(&include(args, env).map_err(|m| error(env, src, start, &m, "includes live in _includes/; pass parameters as key=\"value\""))?);
+            after
+        }
+        "include_relative" => {
+            out.push_str(&include_relative(args, env).map_err(|m| error(env, src, start, &m, "give a path relative to this file, inside the site"))?);
+            after
+        }
+        "for" | "if" | "unless" | "case" | "assign" | "capture" | "increment" | "decrement" | "cycle" | "tablerow" => {
+            return Err(error(
+                env,
+                src,
+                start,
+                &format!("Liquid tag `{name}` is not run inside posts and pages"),
+                "move the logic into a Tera layout in _layouts/ (Tera has {% for %}, {% if %} and {% set %}), or wrap literal text in {% raw %}…{% endraw %}",
+            ))
+        }
+        other => {
+            return Err(error(
+                env,
+                src,
+                start,
+                &format!("unknown Liquid tag `{other}`"),
+                "supported in content: raw, comment, highlight, post_url, link, include, include_relative; wrap literal text in {% raw %}…{% endraw %}",
+            ))
+        }
+    })
 }
 
 fn next_open(s: &str) -> Option<usize> {

@@ -9,7 +9,7 @@ use tera::{Context, Tera};
 
 use crate::config::{Config, Engine};
 use crate::cycles::{self, Graph, Step};
-use crate::discover::{Role, Sources};
+use crate::discover::{Role, Source, Sources};
 use crate::error::{Diagnostic, Diagnostics, Result};
 use crate::filters::{self, Filter};
 use crate::frontmatter;
@@ -52,92 +52,97 @@ pub struct Templates {
     pub engine: Engine,
 }
 
-impl Templates {
-    pub fn load(sources: &Sources, filters: &[Filter], config: &Config) -> Result<Templates> {
-        let engine = config.engine;
-        let mut problems = Diagnostics::default();
-        let mut liquid = (engine == Engine::Liquid)
-            .then(|| jekyll::Parsed::new(filters, &config.plugins(), config.strict_filters));
-        let mut raw: Vec<(String, String)> = Vec::new();
-        let mut layouts = HashMap::new();
-        let mut includes = HashMap::new();
-        let mut names = Names::default();
+/// What reading the site's layouts and includes (and the built-in theme) gathers, before
+/// anything is compiled; every problem is kept so one run reports them all.
+struct Gathered {
+    problems: Diagnostics,
+    liquid: Option<jekyll::Parsed>,
+    /// Templates for Tera: (name, text).
+    raw: Vec<(String, String)>,
+    layouts: HashMap<String, Layout>,
+    includes: HashMap<String, String>,
+    names: Names,
+}
 
-        let site_layouts: Vec<_> = sources.of(Role::Layout).collect();
-        let theme = site_layouts.is_empty();
-        for source in site_layouts {
-            let Some(text) = read(&source.abs, &mut problems) else {
-                continue;
-            };
-            let split = match frontmatter::split(&source.abs, &text) {
-                Ok(s) => s,
-                Err(d) => {
-                    problems.push(d);
-                    continue;
-                }
-            };
-            let file = source.rel.trim_start_matches("_layouts/").to_string();
-            let name = file
-                .rsplit_once('.')
-                .map_or(file.as_str(), |(s, _)| s)
-                .to_string();
-            let front = split.front.unwrap_or_default();
-            let parent = match front.get("layout") {
-                Some(Value::String(p)) if p != "none" && !p.is_empty() => Some(p.clone()),
-                _ => None,
-            };
-            let parent_line = text
-                .lines()
-                .take(split.body_line_offset)
-                .position(|l| l.trim_start().starts_with("layout:"))
-                .map_or(1, |i| i + 1);
-            claim(
-                &mut names,
-                &file,
-                &source.rel,
-                split.body_line_offset,
-                split.body,
-            );
-            match liquid.as_mut() {
-                Some(l) => {
-                    l.add(
-                        &format!("layout:{file}"),
-                        &source.rel,
-                        split.body,
-                        split.body_line_offset,
-                    );
-                    problems.extend(l.error(&format!("layout:{file}")).cloned());
-                }
-                None => raw.push((file.clone(), split.body.to_string())),
+impl Gathered {
+    /// One of the site's `_layouts`: its front matter (parent layout) and its template.
+    fn layout(&mut self, source: &Source) {
+        let Some(text) = read(&source.abs, &mut self.problems) else {
+            return;
+        };
+        let split = match frontmatter::split(&source.abs, &text) {
+            Ok(s) => s,
+            Err(d) => {
+                self.problems.push(d);
+                return;
             }
-            layouts.insert(
-                name,
-                Layout {
-                    template: file,
-                    front: Value::Object(front),
-                    parent,
-                    parent_line,
-                },
-            );
-        }
-        for source in sources
-            .of(Role::Include)
-            .filter(|s| s.rel.starts_with("_includes/"))
-        {
-            let Some(text) = read(&source.abs, &mut problems) else {
-                continue;
-            };
-            let file = source.rel.trim_start_matches("_includes/").to_string();
-            claim(&mut names, &file, &source.rel, 0, &text);
-            includes.insert(file.clone(), file.clone());
-            match liquid.as_mut() {
-                Some(l) => l.add(&format!("include:{file}"), &source.rel, &text, 0),
-                None => raw.push((file, text)),
+        };
+        let file = source.rel.trim_start_matches("_layouts/").to_string();
+        let name = file
+            .rsplit_once('.')
+            .map_or(file.as_str(), |(s, _)| s)
+            .to_string();
+        let front = split.front.unwrap_or_default();
+        let parent = match front.get("layout") {
+            Some(Value::String(p)) if p != "none" && !p.is_empty() => Some(p.clone()),
+            _ => None,
+        };
+        let parent_line = text
+            .lines()
+            .take(split.body_line_offset)
+            .position(|l| l.trim_start().starts_with("layout:"))
+            .map_or(1, |i| i + 1);
+        claim(
+            &mut self.names,
+            &file,
+            &source.rel,
+            split.body_line_offset,
+            split.body,
+        );
+        match self.liquid.as_mut() {
+            Some(l) => {
+                l.add(
+                    &format!("layout:{file}"),
+                    &source.rel,
+                    split.body,
+                    split.body_line_offset,
+                );
+                self.problems
+                    .extend(l.error(&format!("layout:{file}")).cloned());
             }
+            None => self.raw.push((file.clone(), split.body.to_string())),
         }
+        self.layouts.insert(
+            name,
+            Layout {
+                template: file,
+                front: Value::Object(front),
+                parent,
+                parent_line,
+            },
+        );
+    }
+
+    /// One of the site's `_includes`.
+    fn include(&mut self, source: &Source) {
+        let Some(text) = read(&source.abs, &mut self.problems) else {
+            return;
+        };
+        let file = source.rel.trim_start_matches("_includes/").to_string();
+        claim(&mut self.names, &file, &source.rel, 0, &text);
+        self.includes.insert(file.clone(), file.clone());
+        match self.liquid.as_mut() {
+            Some(l) => l.add(&format!("include:{file}"), &source.rel, &text, 0),
+            None => self.raw.push((file, text)),
+        }
+    }
+
+    /// The built-in theme's templates, always there for Tera; its layouts only when the site
+    /// has none of its own.
+    fn builtin_theme(&mut self, theme: bool) {
         for (template, text) in theme::TEMPLATES {
-            raw.push((template.to_string(), text.to_string()));
-            names.origins.insert(
+            self.raw.push((template.to_string(), text.to_string()));
+            self.names.origins.insert(
                 template.to_string(),
                 Origin {
                     rel: format!("(built-in theme) {template}"),
@@ -148,7 +153,7 @@ impl Templates {
         }
         if theme {
             for (name, template) in theme::LAYOUTS {
-                layouts.insert(
+                self.layouts.insert(
                     name.to_string(),
                     Layout {
                         template: template.to_string(),
@@ -159,6 +164,41 @@ impl Templates {
                 );
             }
         }
+    }
+}
+
+impl Templates {
+    pub fn load(sources: &Sources, filters: &[Filter], config: &Config) -> Result<Templates> {
+        let engine = config.engine;
+        let mut found = Gathered {
+            problems: Diagnostics::default(),
+            liquid: (engine == Engine::Liquid)
+                .then(|| jekyll::Parsed::new(filters, &config.plugins(), config.strict_filters)),
+            raw: Vec::new(),
+            layouts: HashMap::new(),
+            includes: HashMap::new(),
+            names: Names::default(),
+        };
+        let site_layouts: Vec<_> = sources.of(Role::Layout).collect();
+        let theme = site_layouts.is_empty();
+        for source in site_layouts {
+            found.layout(source);
+        }
+        for source in sources
+            .of(Role::Include)
+            .filter(|s| s.rel.starts_with("_includes/"))
+        {
+            found.include(source);
+        }
+        found.builtin_theme(theme);
+        let Gathered {
+            mut problems,
+            liquid,
+            raw,
+            layouts,
+            includes,
+            names,
+        } = found;
         problems.extend(names.clashes);
         problems.extend(include_loops(&names.origins, engine));
         problems.into_result()?;
@@ -177,23 +217,7 @@ impl Templates {
             liquid: liquid.map(Arc::new),
             engine,
         };
-        if let Err(e) = templates.tera.add_raw_templates(raw.clone()) {
-            // Tera stops at the first bad template: parse each alone to report them all.
-            let mut problems = Diagnostics::default();
-            for (name, text) in &raw {
-                let mut probe = Tera::default();
-                filters::register(&mut probe, filters);
-                if let Err(e) = probe.add_raw_template(name, text) {
-                    if !matches!(e.kind, tera::ErrorKind::MissingParent { .. }) {
-                        problems.push(templates.diagnose(name, &e));
-                    }
-                }
-            }
-            if problems.is_empty() {
-                problems.push(templates.diagnose("", &e));
-            }
-            problems.into_result()?;
-        }
+        templates.add_tera(&raw, filters)?;
         templates.check_chains()?;
         templates.deps = templates
             .layouts
@@ -201,6 +225,30 @@ impl Templates {
             .map(|name| (name.clone(), templates.closure(templates.chain(name))))
             .collect();
         Ok(templates)
+    }
+
+    /// Compiles the Tera templates (the built-in theme's, and the site's when it chose
+    /// Tera). Tera stops at the first bad template, so on failure each is parsed alone to
+    /// report them all.
+    fn add_tera(&mut self, raw: &[(String, String)], filters: &[Filter]) -> Result<()> {
+        if let Err(e) = self.tera.add_raw_templates(raw.to_vec()) {
+            // Tera stops at the first bad template: parse each alone to report them all.
+            let mut problems = Diagnostics::default();
+            for (name, text) in raw {
+                let mut probe = Tera::default();
+                filters::register(&mut probe, filters);
+                if let Err(e) = probe.add_raw_template(name, text) {
+                    if !matches!(e.kind, tera::ErrorKind::MissingParent { .. }) {
+                        problems.push(self.diagnose(name, &e));
+                    }
+                }
+            }
+            if problems.is_empty() {
+                problems.push(self.diagnose("", &e));
+            }
+            problems.into_result()?;
+        }
+        Ok(())
     }
 
     /// The template files of a layout and the layouts it names in turn.

@@ -14,19 +14,8 @@ pub struct Args {
     /// Where to write the site (default: SITE/_site).
     #[arg(short, long)]
     pub destination: Option<PathBuf>,
-    /// Config files to read instead of the site's _config.yml, merged in order (Jekyll's
-    /// `--config a.yml,b.yml`).
-    #[arg(long = "config", value_delimiter = ',')]
-    pub config_files: Vec<PathBuf>,
-    /// A local copy of the repository that `remote_theme:` names (Galley never downloads).
-    #[arg(long = "remote-theme")]
-    pub remote_theme: Option<PathBuf>,
-    /// Include drafts and unpublished posts.
-    #[arg(long)]
-    pub drafts: bool,
-    /// Include posts dated in the future.
-    #[arg(long)]
-    pub future: bool,
+    #[command(flatten)]
+    pub sources: super::sources::SourceArgs,
     /// Override `url` and `baseurl`, e.g. https://example.com/blog.
     #[arg(long)]
     pub base_url: Option<String>,
@@ -41,19 +30,11 @@ pub struct Args {
 
 impl Args {
     pub fn options(&self) -> Result<BuildOptions, ExitCode> {
-        Ok(BuildOptions {
-            drafts: self.drafts,
-            future: self.future,
+        Ok(self.sources.apply(BuildOptions {
             base_url: self.base_url.clone(),
-            destination: None,
-            now: None,
             force: self.force,
-            source_date_epoch: crate::edge::source_date_epoch()?,
-            environment: crate::edge::jekyll_env(),
-            gem_dirs: crate::edge::gem_dirs(),
-            config_files: self.config_files.clone(),
-            remote_theme: self.remote_theme.clone(),
-        })
+            ..crate::edge::build_options()?
+        }))
     }
 }
 

@@ -101,6 +101,7 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
         out: &out,
         tag: args.tag.clone(),
         server_binary: args.server_binary.clone(),
+        program: std::env::current_exe().ok(),
         brotli_quality: args.brotli_quality,
         precompress_above: args.precompress_above,
         options: edge::build_options()?,

@@ -9,6 +9,7 @@ pub mod new;
 pub mod publish;
 pub mod serve;
 pub mod site;
+pub mod sources;
 
 use std::process::ExitCode;
 

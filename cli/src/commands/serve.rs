@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use galley_pipeline::preview::{self, Event, PreviewRequest};
-use galley_site_builder::BuildOptions;
 
 use super::exit;
 use crate::edge;
@@ -25,19 +24,8 @@ pub struct Args {
     /// Open the site in a browser.
     #[arg(long)]
     pub open: bool,
-    /// Config files to read instead of the site's _config.yml, merged in order (Jekyll's
-    /// `--config a.yml,b.yml`).
-    #[arg(long = "config", value_delimiter = ',')]
-    pub config_files: Vec<PathBuf>,
-    /// A local copy of the repository that `remote_theme:` names (Galley never downloads).
-    #[arg(long = "remote-theme")]
-    pub remote_theme: Option<PathBuf>,
-    /// Include drafts and unpublished posts.
-    #[arg(long)]
-    pub drafts: bool,
-    /// Include posts dated in the future.
-    #[arg(long)]
-    pub future: bool,
+    #[command(flatten)]
+    pub sources: super::sources::SourceArgs,
 }
 
 pub fn run(args: Args) -> Result<(), ExitCode> {
@@ -45,13 +33,7 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         site: args.site.clone(),
         host: args.host,
         port: args.port,
-        build: BuildOptions {
-            drafts: args.drafts,
-            future: args.future,
-            config_files: args.config_files.clone(),
-            remote_theme: args.remote_theme.clone(),
-            ..edge::build_options()?
-        },
+        build: args.sources.apply(edge::build_options()?),
     };
     let preview = preview::start(request).map_err(exit)?;
     for warning in &preview.warnings {
