@@ -18,7 +18,7 @@ use crate::jekyll;
 use crate::lists::{Lists, Terms};
 use crate::output::RenderedSite;
 use crate::plan::{self, Generated, Index, Site};
-use crate::render::{self, Converted, Inputs};
+use crate::render::{self, Converted, Inputs, Job};
 use crate::templates::Templates;
 use crate::{data, write};
 
@@ -271,50 +271,19 @@ fn render_steps(
         },
         &site.documents(None),
     );
-    macro_rules! inputs {
-        ($meta:expr) => {
-            Inputs {
-                config: &config,
-                root,
-                templates: &templates,
-                filters: &filter_map,
-                site: $meta,
-                posts: &index.post_urls,
-                links: &index.links,
-                tools: tools.as_ref(),
-                jekyll: &jekyll,
-            }
-        };
-    }
-    let (converted, meta) = t.step("markdown", || -> Result<_> {
-        if tools.is_none() {
-            let converted = render::convert_all(&docs, &inputs!(&meta))?;
-            return Ok((converted, meta));
-        }
-        // Liquid pages run after the posts, as in Jekyll, so a feed or archive page written
-        // in Liquid sees each post's `content`.
-        // Collection documents next (they see the posts' content), then pages.
-        let pages_start = index.posts + index.documents;
-        // Each `site` is dropped before the next is made: with every post's content in it,
-        // two at once would double the build's peak memory.
-        let mut converted = render::convert_all(&docs[..index.posts], &inputs!(&meta))?;
-        drop(meta);
-        let mut meta = site.value_owned(site.summaries(Some(&converted)), &site.documents(None));
-        if index.documents > 0 {
-            converted.extend(render::convert_all(
-                &docs[index.posts..pages_start],
-                &inputs!(&meta),
-            )?);
-            // Again, now with the documents' content (without collections nothing changed).
-            drop(meta);
-            meta = site.value_owned(
-                site.summaries(Some(&converted)),
-                &site.documents(Some(&converted)),
-            );
-        }
-        converted.extend(render::convert_all(&docs[pages_start..], &inputs!(&meta))?);
-        Ok((converted, meta))
-    })?;
+    let null = Value::Null;
+    let inputs = Inputs {
+        config: &config,
+        root,
+        templates: &templates,
+        filters: &filter_map,
+        site: &null,
+        posts: &index.post_urls,
+        links: &index.links,
+        tools: tools.as_ref(),
+        jekyll: &jekyll,
+    };
+    let (converted, meta) = t.step("markdown", || convert_in_order(&site, &inputs, meta))?;
     // A build that writes to disk keeps no preview state: `site` for content and the posts'
     // sources are done with (layouts see the posts' HTML; only a paginated page renders its
     // body again). `meta` is dropped, not shadowed: a shadowed value would live to the end.
@@ -345,17 +314,9 @@ fn render_steps(
     let plan = t.step("plan", || {
         site.plan(&converted, &layouts, &generated, &empty)
     })?;
-    let stream = match destination {
-        Some(destination) => {
-            let folders = discover::source_folders(root, &config)?;
-            write::check_destination(root, &folders, destination, options.force)?;
-            Some(write::Stream::open(
-                destination,
-                plan.jobs.iter().map(|j| j.output.as_ref()),
-            )?)
-        }
-        None => None,
-    };
+    let stream = destination
+        .map(|d| open_stream(root, &config, d, options.force, &plan.jobs))
+        .transpose()?;
     let pages = t.step("render", || {
         let liquid = tools.as_ref().map(|tools| render::Liquid {
             tools,
@@ -364,27 +325,15 @@ fn render_steps(
             mentions: jekyll::mentions::base_url(&config),
             emoji: jekyll::emoji::source(&config),
         });
-        let render = |base: render::Base, lists: &Lists| {
-            let render = |sink: Option<&write::Sink>| {
-                render::layout_all(&plan.jobs, &templates, base, lists, liquid.as_ref(), sink)
-            };
-            match &stream {
-                Some(stream) => stream.scope(|sink| render(Some(sink)))?.map(|_| None),
-                None => render(None).map(Some),
-            }
-        };
-        if moved {
-            let posts = base
-                .get("site")
-                .and_then(|s| s.get("posts"))
-                .and_then(Value::as_array)
-                .map_or(&[][..], Vec::as_slice);
-            let lists = Lists::new(posts, &terms, &config.paginate_path);
-            render(render::Base::Shared(&base), &lists)
-        } else {
-            let lists = Lists::new(&summaries, &terms, &config.paginate_path);
-            render(render::Base::Reusable(&mut base), &lists)
-        }
+        render_pages(
+            &plan.jobs,
+            &templates,
+            liquid.as_ref(),
+            &mut base,
+            (!moved).then_some(&summaries[..]),
+            (&terms, &config.paginate_path),
+            stream.as_ref(),
+        )
     })?;
     let rendered = t.step("assemble", || site.assemble(&plan, pages, &converted))?;
     drop(plan);
@@ -416,6 +365,96 @@ fn render_steps(
         leftover,
     };
     Ok((state, t.0))
+}
+
+/// Every page through its layouts, into memory, or with `stream` straight into the
+/// staging folder (then `None`). The lists read the posts' summaries from `summaries`, or,
+/// when the build moved them into `site` (`None`), from there.
+fn render_pages(
+    jobs: &[Job],
+    templates: &Templates,
+    liquid: Option<&render::Liquid>,
+    base: &mut Context,
+    summaries: Option<&[Value]>,
+    (terms, paginate_path): (&Terms, &str),
+    stream: Option<&write::Stream>,
+) -> Result<Option<Vec<Vec<u8>>>> {
+    let render = |base: render::Base, lists: &Lists| {
+        let render = |sink: Option<&write::Sink>| {
+            render::layout_all(jobs, templates, base, lists, liquid, sink)
+        };
+        match stream {
+            Some(stream) => stream.scope(|sink| render(Some(sink)))?.map(|_| None),
+            None => render(None).map(Some),
+        }
+    };
+    match summaries {
+        None => {
+            let posts = base
+                .get("site")
+                .and_then(|s| s.get("posts"))
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice);
+            let lists = Lists::new(posts, terms, paginate_path);
+            render(render::Base::Shared(base), &lists)
+        }
+        Some(summaries) => {
+            let lists = Lists::new(summaries, terms, paginate_path);
+            render(render::Base::Reusable(base), &lists)
+        }
+    }
+}
+
+/// The staging folder beside `destination` that pages stream into, once the destination
+/// is known to be one Galley may replace.
+fn open_stream(
+    root: &Path,
+    config: &Config,
+    destination: &Path,
+    force: bool,
+    jobs: &[Job],
+) -> Result<write::Stream> {
+    let folders = discover::source_folders(root, config)?;
+    write::check_destination(root, &folders, destination, force)?;
+    write::Stream::open(destination, jobs.iter().map(|j| j.output.as_ref()))
+}
+
+/// Every document's content converted (Liquid, then Markdown), in Jekyll's order when the
+/// site is Liquid: posts first, then collection documents (which see the posts' content),
+/// then pages (which see both), each group with a `site` that holds what came before.
+/// Returns the content and the last `site`.
+fn convert_in_order(site: &Site, inputs: &Inputs, meta: Value) -> Result<(Vec<Converted>, Value)> {
+    let index = site.index;
+    if inputs.tools.is_none() {
+        let converted = render::convert_all(site.docs, &inputs.with_site(&meta))?;
+        return Ok((converted, meta));
+    }
+    // Liquid pages run after the posts, as in Jekyll, so a feed or archive page written
+    // in Liquid sees each post's `content`.
+    // Collection documents next (they see the posts' content), then pages.
+    let pages_start = index.posts + index.documents;
+    // Each `site` is dropped before the next is made: with every post's content in it,
+    // two at once would double the build's peak memory.
+    let mut converted = render::convert_all(&site.docs[..index.posts], &inputs.with_site(&meta))?;
+    drop(meta);
+    let mut meta = site.value_owned(site.summaries(Some(&converted)), &site.documents(None));
+    if index.documents > 0 {
+        converted.extend(render::convert_all(
+            &site.docs[index.posts..pages_start],
+            &inputs.with_site(&meta),
+        )?);
+        // Again, now with the documents' content (without collections nothing changed).
+        drop(meta);
+        meta = site.value_owned(
+            site.summaries(Some(&converted)),
+            &site.documents(Some(&converted)),
+        );
+    }
+    converted.extend(render::convert_all(
+        &site.docs[pages_start..],
+        &inputs.with_site(&meta),
+    )?);
+    Ok((converted, meta))
 }
 
 /// A site with Liquid layouts of its own is a Jekyll site and gets Jekyll's model (see

@@ -191,11 +191,7 @@ pub fn render(body: &str, style: Style) -> Rendered {
     let mut notes = Footnotes::default();
     let parser = Parser::new_ext(&body, options(style.smart_punctuation));
     let mut events: Vec<Event> = Vec::new();
-    let mut toc = Vec::new();
-    let mut used_ids: HashMap<String, usize> = HashMap::new();
-    let mut heading: Option<OpenHeading> = None;
-    let mut heading_events: Vec<Event> = Vec::new();
-    let mut heading_text = String::new();
+    let mut headings = Headings::default();
     let mut code: Option<(Option<String>, String)> = None;
 
     for event in parser {
@@ -204,49 +200,16 @@ pub fn render(body: &str, style: Style) -> Rendered {
                 Event::Text(t) => buf.push_str(&t),
                 Event::End(TagEnd::CodeBlock) => {
                     let (lang, text) = code.take().unwrap_or_default();
-                    let html = if style.kramdown {
-                        highlight::kramdown_block(&text, lang.as_deref(), style.line_numbers)
-                    } else {
-                        highlight::block(&text, lang.as_deref())
-                    };
-                    events.push(Event::Html(html.into()));
+                    events.push(Event::Html(
+                        code_block(&text, lang.as_deref(), style).into(),
+                    ));
                 }
                 _ => {}
             }
             continue;
         }
-        if heading.is_some() {
-            match event {
-                Event::End(TagEnd::Heading(_)) => {
-                    let (level, id, classes, attrs) =
-                        heading
-                            .take()
-                            .unwrap_or((HeadingLevel::H1, None, vec![], vec![]));
-                    let base = id
-                        .map(|i| i.to_string())
-                        .unwrap_or_else(|| heading_id(&heading_text));
-                    let id = unique_id(&mut used_ids, base);
-                    toc.push(TocEntry {
-                        level: level as u8,
-                        id: id.clone(),
-                        title: heading_text.trim().to_string(),
-                    });
-                    events.push(Event::Start(Tag::Heading {
-                        level,
-                        id: Some(id.into()),
-                        classes,
-                        attrs,
-                    }));
-                    events.append(&mut heading_events);
-                    events.push(Event::End(TagEnd::Heading(level)));
-                    heading_text.clear();
-                }
-                Event::Text(ref t) | Event::Code(ref t) => {
-                    heading_text.push_str(t);
-                    heading_events.push(event);
-                }
-                other => heading_events.push(other),
-            }
+        if headings.open.is_some() {
+            headings.take(event, &mut events);
             continue;
         }
         match event {
@@ -256,18 +219,10 @@ pub fn render(body: &str, style: Style) -> Rendered {
                 classes,
                 attrs,
             }) => {
-                heading = Some((level, id, classes, attrs));
+                headings.open = Some((level, id, classes, attrs));
             }
             Event::Start(Tag::CodeBlock(kind)) => {
-                let lang = match kind {
-                    CodeBlockKind::Fenced(info) => info
-                        .split(|c: char| c.is_whitespace() || c == ',' || c == '{')
-                        .next()
-                        .filter(|l| !l.is_empty())
-                        .map(str::to_string),
-                    CodeBlockKind::Indented => None,
-                };
-                code = Some((lang, String::new()));
+                code = Some((fence_language(kind), String::new()))
             }
             ev if notes.open.is_some() && !matches!(ev, Event::End(TagEnd::FootnoteDefinition)) => {
                 notes.push(ev)
@@ -309,9 +264,82 @@ pub fn render(body: &str, style: Style) -> Rendered {
         html = kramdown::apply_attribute_lists(&html);
     }
     if html.contains(kramdown::TOC_MARKER) {
-        html = html.replace(kramdown::TOC_MARKER, &toc_html(&toc));
+        html = html.replace(kramdown::TOC_MARKER, &toc_html(&headings.toc));
     }
-    Rendered { html, toc }
+    Rendered {
+        html,
+        toc: headings.toc,
+    }
+}
+
+/// A fenced block's language: the info string's first word.
+fn fence_language(kind: CodeBlockKind) -> Option<String> {
+    match kind {
+        CodeBlockKind::Fenced(info) => info
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '{')
+            .next()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string),
+        CodeBlockKind::Indented => None,
+    }
+}
+
+/// A code block, highlighted as kramdown with rouge writes it (or Galley's own way).
+fn code_block(text: &str, lang: Option<&str>, style: Style) -> String {
+    if style.kramdown {
+        highlight::kramdown_block(text, lang, style.line_numbers)
+    } else {
+        highlight::block(text, lang)
+    }
+}
+
+/// Headings as they are read: the open one's tag, events and text, the ids given so far
+/// (each made unique), and the table of contents.
+#[derive(Default)]
+struct Headings<'a> {
+    open: Option<OpenHeading<'a>>,
+    inside: Vec<Event<'a>>,
+    text: String,
+    used: HashMap<String, usize>,
+    toc: Vec<TocEntry>,
+}
+
+impl<'a> Headings<'a> {
+    /// Takes an event inside the open heading; at its end, writes the heading with its id
+    /// into `events` and lists it in the table of contents.
+    fn take(&mut self, event: Event<'a>, events: &mut Vec<Event<'a>>) {
+        match event {
+            Event::End(TagEnd::Heading(_)) => {
+                let (level, id, classes, attrs) =
+                    self.open
+                        .take()
+                        .unwrap_or((HeadingLevel::H1, None, vec![], vec![]));
+                let base = id
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| heading_id(&self.text));
+                let id = unique_id(&mut self.used, base);
+                self.toc.push(TocEntry {
+                    level: level as u8,
+                    id: id.clone(),
+                    title: self.text.trim().to_string(),
+                });
+                events.push(Event::Start(Tag::Heading {
+                    level,
+                    id: Some(id.into()),
+                    classes,
+                    attrs,
+                }));
+                events.append(&mut self.inside);
+                events.push(Event::End(TagEnd::Heading(level)));
+                self.text.clear();
+            }
+            Event::Text(ref t) | Event::Code(ref t) => {
+                self.text.push_str(t);
+                self.inside.push(event);
+            }
+            other => self.inside.push(other),
+        }
+    }
 }
 
 fn unique_id(used: &mut HashMap<String, usize>, base: String) -> String {

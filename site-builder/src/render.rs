@@ -47,6 +47,13 @@ pub struct Inputs<'a> {
     pub jekyll: &'a Value,
 }
 
+impl<'a> Inputs<'a> {
+    /// The same inputs with another `site` (the build makes it anew as content converts).
+    pub fn with_site<'b>(&'b self, site: &'b Value) -> Inputs<'b> {
+        Inputs { site, ..*self }
+    }
+}
+
 /// Pass one, in parallel; every document's errors are reported together.
 pub fn convert_all(docs: &[Document], inputs: &Inputs) -> Result<Vec<Converted>> {
     let results: Vec<Result<Converted, Diagnostic>> =
