@@ -340,7 +340,20 @@ async fn publish_creates_exactly_the_expected_resources_and_a_second_release_rep
     assert!(run.status.success(), "{}", text(&run.stderr));
     let rolled: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
     assert_eq!(rolled["digest"], first["digest"]);
-    assert_eq!(w.status()["live"]["digest"], first["digest"]);
+    let status = w.status();
+    assert_eq!(status["live"]["digest"], first["digest"]);
+    assert_eq!(status["target"], "aws");
+    // The history: three releases, newest first, the rollback's marked live.
+    let run = w.galley(&["releases", "--site", path(&w.site), "--json"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let history: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
+    assert_eq!(history["live"], rolled["release"], "{history}");
+    assert_eq!(history["releases"][0]["id"], rolled["release"], "{history}");
+    assert_eq!(
+        history["releases"].as_array().map(Vec::len),
+        Some(3),
+        "{history}"
+    );
 
     // Destroy leaves nothing tagged with the site.
     let run = w.galley(&["destroy", "--site", path(&w.site)]);

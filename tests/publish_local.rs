@@ -83,6 +83,16 @@ impl Site {
         assert!(out.status.success(), "status: {}", text(&out.stderr));
         serde_json::from_slice(&out.stdout).expect("status JSON")
     }
+
+    fn releases(&self) -> serde_json::Value {
+        let site = self.dir.display().to_string();
+        let out = self.galley(
+            &server_binary(),
+            &["releases", "--site", &site, "--target", "local", "--json"],
+        );
+        assert!(out.status.success(), "releases: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("releases JSON")
+    }
 }
 
 impl Drop for Site {
@@ -258,6 +268,18 @@ fn local_releases_switch_without_failed_requests_and_a_broken_one_is_never_switc
         .expect("containers")
         .iter()
         .all(|c| c["health"] == "healthy"));
+    // One view for both targets: the status names its target, and the history marks the
+    // release the balancer serves, newest first.
+    assert_eq!(v2["target"], "local");
+    let history = site.releases();
+    assert_eq!(history["live"], v2_id.as_str(), "{history}");
+    let ids: Vec<&str> = history["releases"]
+        .as_array()
+        .expect("releases")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(ids, [v2_id.as_str(), v1_id.as_str()], "{history}");
 
     // v3 cannot start: the gate fails on the containers' own state, v2 keeps serving.
     site.set_version("v3");
