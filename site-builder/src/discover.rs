@@ -56,23 +56,7 @@ pub fn discover(root: &Path, config: &Config, destination: Option<&Path>) -> Res
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
-            if e.depth() == 0 {
-                return true;
-            }
-            let rel = relative(root, e.path());
-            if excludes.is_match(&rel) {
-                return false;
-            }
-            if e.file_type().is_dir() && e.path().join(galley_atomic::MARKER).is_file() {
-                // Some build's output, not sources.
-                return false;
-            }
-            if let Some(dest) = &dest {
-                if e.file_type().is_dir() && e.path().canonicalize().is_ok_and(|p| &p == dest) {
-                    return false;
-                }
-            }
-            !is_hidden(e.file_name().to_string_lossy().as_ref(), &rel, config)
+            e.depth() == 0 || walks_into(root, e, config, &excludes, dest.as_deref())
         });
     for entry in walker {
         let entry = match entry {
@@ -95,49 +79,78 @@ pub fn discover(root: &Path, config: &Config, destination: Option<&Path>) -> Res
                 continue;
             }
         }
-        let rel = relative(root, entry.path());
-        let role = match role_by_path(&rel) {
-            Some(role) => role,
-            None => match has_front_matter(entry.path()) {
-                Ok(true) => Role::Page,
-                Ok(false)
-                    if crate::jekyll::github_pages::is_page_without_front_matter(
-                        config,
-                        &rel,
-                        entry.path(),
-                    ) =>
-                {
-                    Role::Page
-                }
-                Ok(false) => Role::Static,
-                Err(d) => {
-                    problems.push(d);
-                    continue;
-                }
-            },
-        };
-        let mut rel = rel;
-        if role == Role::Static {
-            if let Some(spec) = crate::collections::of_path(&config.collections, &rel) {
-                // A collection's other files are copied only when it outputs, under its
-                // name without the underscore, as Jekyll does.
-                if !spec.output {
-                    continue;
-                }
-                rel = rel[1..].to_string();
-            }
+        match source(root, entry.path(), config) {
+            Ok(Some(source)) => files.push(source),
+            Ok(None) => {}
+            Err(d) => problems.push(d),
         }
-        files.push(Source {
-            rel,
-            abs: entry.path().to_path_buf(),
-            role,
-        });
     }
     if let Some(theme) = &config.theme {
         add_theme_files(&theme.dir, &mut files, &mut problems);
     }
     problems.into_result()?;
     Ok(Sources { files })
+}
+
+/// Whether the walk takes in this entry: not excluded, not hidden, not a build's output
+/// and not the destination.
+fn walks_into(
+    root: &Path,
+    e: &walkdir::DirEntry,
+    config: &Config,
+    excludes: &GlobSet,
+    destination: Option<&Path>,
+) -> bool {
+    let rel = relative(root, e.path());
+    if excludes.is_match(&rel) {
+        return false;
+    }
+    if e.file_type().is_dir() && e.path().join(galley_atomic::MARKER).is_file() {
+        // Some build's output, not sources.
+        return false;
+    }
+    if let Some(dest) = destination {
+        if e.file_type().is_dir() && e.path().canonicalize().is_ok_and(|p| p == dest) {
+            return false;
+        }
+    }
+    !is_hidden(e.file_name().to_string_lossy().as_ref(), &rel, config)
+}
+
+/// A file as a source: its role by path, else by whether it has front matter. `None` for
+/// a file the site does not publish (another file of a collection that does not output).
+fn source(root: &Path, path: &Path, config: &Config) -> Result<Option<Source>, Diagnostic> {
+    let rel = relative(root, path);
+    let role = match role_by_path(&rel) {
+        Some(role) => role,
+        None => match has_front_matter(path)? {
+            true => Role::Page,
+            false
+                if crate::jekyll::github_pages::is_page_without_front_matter(
+                    config, &rel, path,
+                ) =>
+            {
+                Role::Page
+            }
+            false => Role::Static,
+        },
+    };
+    let mut rel = rel;
+    if role == Role::Static {
+        if let Some(spec) = crate::collections::of_path(&config.collections, &rel) {
+            // A collection's other files are copied only when it outputs, under its
+            // name without the underscore, as Jekyll does.
+            if !spec.output {
+                return Ok(None);
+            }
+            rel = rel[1..].to_string();
+        }
+    }
+    Ok(Some(Source {
+        rel,
+        abs: path.to_path_buf(),
+        role,
+    }))
 }
 
 /// The gem theme's files that the site does not have at the same path (a site file

@@ -443,6 +443,53 @@ fn render_job_liquid(
     Ok(page)
 }
 
+/// Jekyll's `site.related_posts`: on a post, the ten newest other posts; elsewhere nil.
+/// Borrowed views of the site's entries, not copies.
+fn related_posts<'l>(job: &Job, lists: &'l Lists) -> Option<Vec<&'l Json>> {
+    match job.index {
+        Some(i) if job.doc.is_post() => Some(
+            lists
+                .summaries
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .take(10)
+                .map(|(_, p)| Json::of(p))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// A paginated page's body for one pager page: its Liquid run again with that page's
+/// `paginator`, then its Markdown.
+fn paginated_body(
+    job: &Job,
+    liquid: &Liquid,
+    view: &PageView,
+    site: &Value,
+    (key, paginator): (&'static str, &Value),
+) -> Result<String, Diagnostic> {
+    let page = to_value(view);
+    let roots: jekyll::Roots = vec![
+        ("site", Json::of(site)),
+        ("page", Json::of(&page)),
+        ("jekyll", Json::of(liquid.jekyll)),
+        (key, Json::of(paginator)),
+    ];
+    let text = jekyll::render_text(
+        liquid.tools,
+        &job.doc.body,
+        &job.doc.abs,
+        job.doc.body_line_offset,
+        roots,
+    )?;
+    Ok(match job.doc.format {
+        Format::Markdown => markdown::render(&text, liquid.markdown).html,
+        _ => text,
+    })
+}
+
 /// The page through its layouts, before plugins that rewrite whole pages.
 fn render_job_liquid_page(
     job: &Job,
@@ -458,21 +505,7 @@ fn render_job_liquid_page(
     let null = Value::Null;
     let site = base.get("site").unwrap_or(&null);
     let extra = lists.value(&job.extra);
-    // Jekyll's `site.related_posts`: on a post, the ten newest other posts; elsewhere nil.
-    // Borrowed views of the site's entries, not copies.
-    let related: Option<Vec<&Json>> = match job.index {
-        Some(i) if job.doc.is_post() => Some(
-            lists
-                .summaries
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .take(10)
-                .map(|(_, p)| Json::of(p))
-                .collect(),
-        ),
-        _ => None,
-    };
+    let related = related_posts(job, lists);
     let related: &dyn liquid_core::ValueView = match &related {
         Some(posts) => posts,
         None => Json::of(&null),
@@ -483,24 +516,7 @@ fn render_job_liquid_page(
     let mut view = page_view(job, &mut toc_html);
     if let Some((key @ "paginator", value)) = &extra {
         if job.doc.body.contains("paginator") {
-            let page = to_value(&view);
-            let roots: jekyll::Roots = vec![
-                ("site", Json::of(site)),
-                ("page", Json::of(&page)),
-                ("jekyll", Json::of(liquid.jekyll)),
-                (key, Json::of(value)),
-            ];
-            let text = jekyll::render_text(
-                liquid.tools,
-                &job.doc.body,
-                &job.doc.abs,
-                job.doc.body_line_offset,
-                roots,
-            )?;
-            body = match job.doc.format {
-                Format::Markdown => markdown::render(&text, liquid.markdown).html,
-                _ => text,
-            };
+            body = paginated_body(job, liquid, &view, site, (key, value))?;
             view.content = Some(&body);
         }
     }

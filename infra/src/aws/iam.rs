@@ -24,18 +24,26 @@ pub async fn ensure_instance_profile(aws: &Aws) -> Result<String> {
                 .ok()
         })
         .collect::<Vec<_>>();
-    match aws.iam.get_role().role_name(&name).send().await {
+    ensure_role(aws, &name, tags).await?;
+    ensure_ecr_read_only(aws, &name).await?;
+    ensure_profile(aws, &name).await?;
+    Ok(name)
+}
+
+/// The instance role, created or converged (who may assume it, its tags).
+async fn ensure_role(aws: &Aws, name: &str, tags: Vec<aws_sdk_iam::types::Tag>) -> Result<()> {
+    match aws.iam.get_role().role_name(name).send().await {
         Ok(_) => {
             aws.iam
                 .update_assume_role_policy()
-                .role_name(&name)
+                .role_name(name)
                 .policy_document(ASSUME_EC2)
                 .send()
                 .await
                 .map_err(sdk_error("setting who may assume the instance role"))?;
             aws.iam
                 .tag_role()
-                .role_name(&name)
+                .role_name(name)
                 .set_tags(Some(tags))
                 .send()
                 .await
@@ -47,7 +55,7 @@ pub async fn ensure_instance_profile(aws: &Aws) -> Result<String> {
         {
             aws.iam
                 .create_role()
-                .role_name(&name)
+                .role_name(name)
                 .assume_role_policy_document(ASSUME_EC2)
                 .description("Galley instances: pull the site image from ECR")
                 .set_tags(Some(tags))
@@ -57,10 +65,15 @@ pub async fn ensure_instance_profile(aws: &Aws) -> Result<String> {
         }
         Err(e) => return Err(sdk_error("looking up the instance role")(e)),
     }
+    Ok(())
+}
+
+/// ECR read-only on the role, attached when missing (or detached by hand).
+async fn ensure_ecr_read_only(aws: &Aws, name: &str) -> Result<()> {
     let attached = aws
         .iam
         .list_attached_role_policies()
-        .role_name(&name)
+        .role_name(name)
         .send()
         .await
         .map_err(sdk_error("listing the instance role's policies"))?;
@@ -71,16 +84,21 @@ pub async fn ensure_instance_profile(aws: &Aws) -> Result<String> {
     if !has_ecr {
         aws.iam
             .attach_role_policy()
-            .role_name(&name)
+            .role_name(name)
             .policy_arn(ECR_READ_ONLY)
             .send()
             .await
             .map_err(sdk_error("attaching ECR read-only to the instance role"))?;
     }
+    Ok(())
+}
+
+/// The instance profile, holding the role.
+async fn ensure_profile(aws: &Aws, name: &str) -> Result<()> {
     let profile = aws
         .iam
         .get_instance_profile()
-        .instance_profile_name(&name)
+        .instance_profile_name(name)
         .send()
         .await;
     match profile {
@@ -89,7 +107,7 @@ pub async fn ensure_instance_profile(aws: &Aws) -> Result<String> {
                 .instance_profile()
                 .is_some_and(|p| p.roles().iter().any(|r| r.role_name() == name));
             if !has_role {
-                add_role(aws, &name).await?;
+                add_role(aws, name).await?;
             }
         }
         Err(e)
@@ -98,15 +116,15 @@ pub async fn ensure_instance_profile(aws: &Aws) -> Result<String> {
         {
             aws.iam
                 .create_instance_profile()
-                .instance_profile_name(&name)
+                .instance_profile_name(name)
                 .send()
                 .await
                 .map_err(sdk_error("creating the instance profile"))?;
-            add_role(aws, &name).await?;
+            add_role(aws, name).await?;
         }
         Err(e) => return Err(sdk_error("looking up the instance profile")(e)),
     }
-    Ok(name)
+    Ok(())
 }
 
 async fn add_role(aws: &Aws, name: &str) -> Result<()> {
