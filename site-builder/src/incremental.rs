@@ -13,7 +13,7 @@ use crate::build::{render_state, site_context, BuildOptions, State};
 use crate::discover::Role;
 use crate::document::{self, Document};
 use crate::error::{BuildError, Result};
-use crate::lists::{patch_site, Reads};
+use crate::lists::{patch_site, Lists, Reads};
 use crate::output::{Body, OutputFile, RenderedSite};
 use crate::plan;
 use crate::render::{self, Converted, Job};
@@ -469,7 +469,6 @@ fn render_touched(
     touched: &Touched,
     mutated: bool,
 ) -> std::result::Result<Vec<String>, Failure> {
-    let posts = state.index.posts;
     let new_tools = match &templates {
         Some(t) => crate::build::liquid_tools(&state.root, &state.config, t, &state.index),
         None => state.tools.clone(),
@@ -481,35 +480,7 @@ fn render_touched(
         let empty = Converted::default();
         let plan = view.jobs(&state.converted, &state.layouts, &state.generated, &empty);
         let lists = state.lists();
-        let mut hit = vec![false; state.docs.len()];
-        for &i in &touched.all {
-            hit[i] = true;
-        }
-        // A post whose neighbour changed shows the neighbour's title and URL.
-        let post_hit = |i: usize| i < posts && hit[i];
-        let reading = layouts_reading(&state.templates, &plan.jobs, |r| touched.reads_changed(r));
-        let edited_layouts = |l: &str| {
-            !changes.layouts.is_empty()
-                && (templates.layout_uses(l, &changes.layouts)
-                    || state.templates.layout_uses(l, &changes.layouts))
-        };
-        let jobs: Vec<Job> = plan
-            .jobs
-            .into_iter()
-            .filter(|job| {
-                job.index.is_some_and(|i| {
-                    hit[i]
-                        || (i < posts
-                            && (post_hit(i + 1) || i.checked_sub(1).is_some_and(post_hit)))
-                }) || job
-                    .layout
-                    .is_some_and(|l| reading.contains(&l) || edited_layouts(l))
-                    || touched
-                        .changed_posts
-                        .iter()
-                        .any(|&i| lists.shows_post(&job.extra, i))
-            })
-            .collect();
+        let jobs = pages_showing(plan.jobs, state, templates, changes, touched, &lists);
         let liquid = new_tools.as_ref().map(|tools| render::Liquid {
             tools,
             jekyll: &state.jekyll,
@@ -551,6 +522,44 @@ fn render_touched(
         changed.push(output);
     }
     Ok(changed)
+}
+
+/// The pages a change shows on: the touched documents, the posts beside a touched post
+/// (they show its title and URL), pages whose layout reads a changed list or was edited,
+/// and list pages that show a changed post.
+fn pages_showing<'j>(
+    jobs: Vec<Job<'j>>,
+    state: &State,
+    templates: &Templates,
+    changes: &Changes,
+    touched: &Touched,
+    lists: &Lists,
+) -> Vec<Job<'j>> {
+    let posts = state.index.posts;
+    let mut hit = vec![false; state.docs.len()];
+    for &i in &touched.all {
+        hit[i] = true;
+    }
+    let post_hit = |i: usize| i < posts && hit[i];
+    let reading = layouts_reading(&state.templates, &jobs, |r| touched.reads_changed(r));
+    let edited_layouts = |l: &str| {
+        !changes.layouts.is_empty()
+            && (templates.layout_uses(l, &changes.layouts)
+                || state.templates.layout_uses(l, &changes.layouts))
+    };
+    jobs.into_iter()
+        .filter(|job| {
+            job.index.is_some_and(|i| {
+                hit[i] || (i < posts && (post_hit(i + 1) || i.checked_sub(1).is_some_and(post_hit)))
+            }) || job
+                .layout
+                .is_some_and(|l| reading.contains(&l) || edited_layouts(l))
+                || touched
+                    .changed_posts
+                    .iter()
+                    .any(|&i| lists.shows_post(&job.extra, i))
+        })
+        .collect()
 }
 
 /// The feeds that list the changed posts, written again.

@@ -143,48 +143,18 @@ pub async fn status(aws: &Aws) -> Result<Status> {
             members: Vec::new(),
         });
     };
-    let listener = aws
-        .elb
-        .describe_listeners()
-        .load_balancer_arn(&arn)
-        .send()
-        .await
-        .map_err(super::sdk_error("reading listeners"))?
-        .listeners()
-        .iter()
-        .find(|l| {
-            l.port()
-                == Some(if aws.settings.certificate_arn.is_some() {
-                    443
-                } else {
-                    80
-                })
-        })
-        .and_then(|l| l.listener_arn())
-        .map(str::to_string);
-    let live = match &listener {
-        Some(l) => alb::live(aws, l).await?,
+    let live = match serving_listener(aws, &arn).await? {
+        Some(l) => alb::live(aws, &l).await?,
         None => None,
     };
     let releases = history::list(aws).await?;
     let live_release = live
         .as_ref()
         .and_then(|l| releases.iter().find(|r| r.id == l.release_id).cloned());
-    let gate = AlbHealth { aws: aws.clone() };
-    let mut health = Vec::new();
-    if let Some(l) = &live {
-        let all: Vec<Target> = instances::find(aws, Some(&l.release_id))
-            .await?
-            .iter()
-            .filter_map(|i| {
-                Some(Target {
-                    id: i.instance_id()?.to_string(),
-                    zone: String::new(),
-                })
-            })
-            .collect();
-        health = gate.health(&l.group, &all).await?;
-    }
+    let health = match &live {
+        Some(l) => live_health(aws, l).await?,
+        None => Vec::new(),
+    };
     let instances = instances::find(aws, None)
         .await?
         .iter()
@@ -227,6 +197,44 @@ pub async fn releases(aws: &Aws) -> Result<Releases> {
     let releases = history::list(aws).await?;
     let live = status(aws).await?.live.map(|r| r.id);
     Ok(Releases { live, releases })
+}
+
+/// The listener that serves the site: 443 with a certificate, else 80.
+async fn serving_listener(aws: &Aws, load_balancer: &str) -> Result<Option<String>> {
+    let port = if aws.settings.certificate_arn.is_some() {
+        443
+    } else {
+        80
+    };
+    Ok(aws
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(load_balancer)
+        .send()
+        .await
+        .map_err(super::sdk_error("reading listeners"))?
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(port))
+        .and_then(|l| l.listener_arn())
+        .map(str::to_string))
+}
+
+/// What the live target group says of each instance of the live release.
+async fn live_health(aws: &Aws, live: &rollout::Live) -> Result<Vec<rollout::TargetHealth>> {
+    let all: Vec<Target> = instances::find(aws, Some(&live.release_id))
+        .await?
+        .iter()
+        .filter_map(|i| {
+            Some(Target {
+                id: i.instance_id()?.to_string(),
+                zone: String::new(),
+            })
+        })
+        .collect();
+    AlbHealth { aws: aws.clone() }
+        .health(&live.group, &all)
+        .await
 }
 
 /// The release to roll back to: `wanted` (id or digest), or the newest release whose
