@@ -56,12 +56,3 @@ impl Progress for Steps<'_> {
         self.shown.waiting(line);
     }
 }
-
-/// Shows nothing: for callers that only want the report.
-pub struct Quiet;
-
-impl Progress for Quiet {
-    fn step(&self, _: &str) {}
-    fn done(&self, _: &str, _: Duration) {}
-    fn waiting(&self, _: &str) {}
-}

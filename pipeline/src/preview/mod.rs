@@ -7,7 +7,7 @@ mod files;
 mod watch;
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -128,10 +128,5 @@ impl Preview {
                 .await
             })
             .map_err(|e| Failure::service(format!("preview server: {e}")))
-    }
-
-    /// The site folder being previewed.
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 }
