@@ -40,7 +40,6 @@ pub fn build(input: &ImageInput) -> Result<Image> {
     let (assets, pages): (Vec<Entry>, Vec<Entry>) = site
         .into_iter()
         .partition(|e| layer::classify(strip_site(&e.path)) == LayerKind::Assets);
-    let pages = with_variants(pages, input.brotli_quality, input.precompress_above);
     let server_layer = vec![
         Entry {
             path: config::SERVER_PATH.trim_start_matches('/').to_string(),
@@ -64,14 +63,26 @@ pub fn build(input: &ImageInput) -> Result<Image> {
         (LayerKind::Assets, None, assets),
     ];
     parts.extend(split_pages(pages));
-    let layers = parts
+    // Each pages layer makes its own files' `.br`/`.gz` variants, so the slowest of them (a
+    // best-quality brotli of the sitemap, seconds at 10k posts) overlaps the other layers'
+    // compression instead of holding them all up. The list pages, where the big files are,
+    // come last in the image: they start first (reversed here and back after).
+    parts.reverse();
+    let mut layers = parts
         .into_par_iter()
         .map(|(kind, part, entries)| {
+            let entries = match kind {
+                LayerKind::Pages => {
+                    with_variants(entries, input.brotli_quality, input.precompress_above)
+                }
+                _ => entries,
+            };
             let mut layer = layer::write(kind, entries, mtime)?;
             layer.part = part;
             Ok(layer)
         })
         .collect::<Result<Vec<Layer>>>()?;
+    layers.reverse();
     let created = input.epoch.rfc3339();
     let config = config::config_blob(&layers, &input.metadata, &created)?;
     let manifest = config::manifest_blob(&config, &layers)?;
