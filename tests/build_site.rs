@@ -347,6 +347,50 @@ fn rebuild_replaces_the_site_and_drops_stale_files() {
 }
 
 #[test]
+fn a_rebuild_links_unchanged_files_from_the_previous_site_and_writes_the_changed_ones() {
+    use std::os::unix::fs::MetadataExt;
+    let (tmp, site) = copy_fixture("sites/jekyll-blog");
+    let out = tmp.path().join("_site");
+    build(&site, &out, &options()).expect("first build");
+    let before = tree(&out);
+    let inode = |rel: &str| {
+        std::fs::metadata(out.join(rel))
+            .unwrap_or_else(|e| panic!("{rel}: {e}"))
+            .ino()
+    };
+    let inodes: Vec<(String, u64)> = before.keys().map(|rel| (rel.clone(), inode(rel))).collect();
+
+    // Nothing changed: every file of the new site is the previous one's, linked.
+    build(&site, &out, &options()).expect("unchanged rebuild");
+    assert_eq!(tree(&out), before);
+    for (rel, ino) in &inodes {
+        assert_eq!(inode(rel), *ino, "{rel} was written again, not linked");
+    }
+
+    // A static file changes: what changed is written anew, the rest linked, and the site
+    // equals a fresh build.
+    std::fs::write(site.join("assets/plain.txt"), "edited\n").expect("edit");
+    build(&site, &out, &options()).expect("rebuild after an edit");
+    let fresh = tmp.path().join("fresh");
+    build(&site, &fresh, &options()).expect("fresh build");
+    assert_eq!(
+        tree(&out),
+        tree(&fresh),
+        "a rebuild gives a fresh build's bytes"
+    );
+    let after = tree(&out);
+    assert_eq!(read(&out, "assets/plain.txt"), "edited\n");
+    for (rel, ino) in &inodes {
+        let same_bytes = before.get(rel) == after.get(rel);
+        assert_eq!(
+            inode(rel) == *ino,
+            same_bytes,
+            "{rel}: linked iff unchanged"
+        );
+    }
+}
+
+#[test]
 fn theme_site_has_home_taxonomies_404_and_toc() {
     let (_tmp, out) = build_fixture("sites/theme-blog", &options());
     let all = tree(&out);

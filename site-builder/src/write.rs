@@ -51,6 +51,9 @@ fn refused(destination: &Path, refusal: &Refusal) -> Diagnostic {
 /// previous site as it was.
 pub struct Stream {
     staging: Staging,
+    /// The site being replaced, if there is one: a file whose bytes it already has is
+    /// hard-linked from it instead of written again.
+    previous: Option<PathBuf>,
 }
 
 impl Stream {
@@ -60,7 +63,8 @@ impl Stream {
         let root = staging.path();
         std::fs::create_dir_all(root).map_err(|e| io_error(root, "create folder", &e))?;
         make_folders(paths, root)?;
-        Ok(Stream { staging })
+        let previous = destination.is_dir().then(|| destination.to_path_buf());
+        Ok(Stream { staging, previous })
     }
 
     /// Runs `render` with a sink that writes each page it is given on writer threads (file
@@ -70,6 +74,7 @@ impl Stream {
         let rx = std::sync::Mutex::new(rx);
         let failed: std::sync::Mutex<Option<Diagnostic>> = std::sync::Mutex::new(None);
         let root = self.staging.path();
+        let previous = self.previous.as_deref();
         let out = std::thread::scope(|scope| {
             for _ in 0..IO_THREADS {
                 scope.spawn(|| loop {
@@ -80,7 +85,7 @@ impl Stream {
                     let Ok((rel, origin, bytes)) = next else {
                         return;
                     };
-                    if let Err(d) = put(root, &rel, &origin, &Body::Bytes(bytes)) {
+                    if let Err(d) = put(root, previous, &rel, &origin, &Body::Bytes(bytes)) {
                         if let Ok(mut first) = failed.lock() {
                             first.get_or_insert(d);
                         }
@@ -102,7 +107,7 @@ impl Stream {
     /// Writes what is still in memory (everything not sent through a sink), marks the folder
     /// as Galley's and swaps it in, carrying `keep` over from the previous site.
     pub fn finish(self, site: &RenderedSite, keep: &[String]) -> Result<Option<String>> {
-        fill(site, self.staging.path())?;
+        fill(site, self.staging.path(), self.previous.as_deref())?;
         let marker = self.staging.path().join(MARKER);
         std::fs::write(
             &marker,
@@ -143,7 +148,7 @@ fn swap_error(e: galley_atomic::staging::SwapError) -> crate::error::BuildError 
 const IO_THREADS: usize = 16;
 
 /// Writes every file held in memory (or copied from a source) into `staging`.
-fn fill(site: &RenderedSite, staging: &Path) -> Result<()> {
+fn fill(site: &RenderedSite, staging: &Path, previous: Option<&Path>) -> Result<()> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(IO_THREADS)
         .build()
@@ -157,13 +162,21 @@ fn fill(site: &RenderedSite, staging: &Path) -> Result<()> {
         let pending: Vec<_> = pending.collect();
         pending
             .par_iter()
-            .try_for_each(|(rel, file)| put(staging, rel, &file.origin, &file.body))
+            .try_for_each(|(rel, file)| put(staging, previous, rel, &file.origin, &file.body))
             .map_err(Into::into)
     })
 }
 
-/// Writes one file into `staging`.
-fn put(staging: &Path, rel: &str, origin: &str, body: &Body) -> Result<(), Diagnostic> {
+/// Writes one file into `staging`, or links the previous site's copy when it has the same
+/// bytes: a rebuild then writes only what changed (a link is a name, not data), and the
+/// previous site stays whole until the swap, so a failed build still leaves it as it was.
+fn put(
+    staging: &Path,
+    previous: Option<&Path>,
+    rel: &str,
+    origin: &str,
+    body: &Body,
+) -> Result<(), Diagnostic> {
     // Every path was checked where it was made; this is the last line of defence.
     if rel.starts_with('/') || rel.split('/').any(|s| s == ".." || s == ".") {
         return Err(
@@ -172,14 +185,52 @@ fn put(staging: &Path, rel: &str, origin: &str, body: &Body) -> Result<(), Diagn
         );
     }
     let target = staging.join(rel);
+    let unchanged = |bytes: &[u8]| {
+        previous.is_some_and(|p| {
+            let old = p.join(rel);
+            same_file_bytes(&old, bytes) && std::fs::hard_link(&old, &target).is_ok()
+        })
+    };
     match body {
+        Body::Bytes(bytes) if unchanged(bytes) => Ok(()),
         Body::Bytes(bytes) => {
             std::fs::write(&target, bytes).map_err(|e| io_error(&target, "write", &e))
         }
-        Body::Copy(source) => std::fs::copy(source, &target)
-            .map(|_| ())
-            .map_err(|e| io_error(source, "copy", &e)),
+        Body::Copy(source) => {
+            if let Some(old) = previous.map(|p| p.join(rel)) {
+                if same_files(source, &old) && std::fs::hard_link(&old, &target).is_ok() {
+                    return Ok(());
+                }
+            }
+            std::fs::copy(source, &target)
+                .map(|_| ())
+                .map_err(|e| io_error(source, "copy", &e))
+        }
         Body::Written => Ok(()),
+    }
+}
+
+/// Whether `path` is a plain file (not a link) holding exactly `bytes`. The size is
+/// compared first, so most changed files cost one `stat`.
+fn same_file_bytes(path: &Path, bytes: &[u8]) -> bool {
+    let plain =
+        std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64);
+    plain && std::fs::read(path).is_ok_and(|old| old == bytes)
+}
+
+/// Whether the plain file `old` has the bytes of `source`.
+fn same_files(source: &Path, old: &Path) -> bool {
+    let size = |p: &Path| {
+        std::fs::symlink_metadata(p)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    };
+    match (size(source), size(old)) {
+        (Some(a), Some(b)) if a == b => std::fs::read(source)
+            .ok()
+            .is_some_and(|bytes| same_file_bytes(old, &bytes)),
+        _ => false,
     }
 }
 
