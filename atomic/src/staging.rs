@@ -116,7 +116,7 @@ impl Staging {
             });
         }
         Ok(Committed {
-            leftover: std::fs::remove_dir_all(&old).err().map(|e| (old, e)),
+            leftover: remove_tree(&old).err().map(|e| (old, e)),
         })
     }
 }
@@ -127,6 +127,42 @@ impl Drop for Staging {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Threads removing a previous output: each unlink waits on the disk, not the CPU, so
+/// several in flight keep a slow disk busy (a 10k-page site is 10k unlinks).
+const REMOVERS: usize = 16;
+
+/// Removes `dir` and everything in it, its top-level entries shared among [`REMOVERS`]
+/// threads.
+fn remove_tree(dir: &Path) -> io::Result<()> {
+    let entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir)?.collect::<io::Result<_>>()?;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failed: std::sync::Mutex<Option<io::Error>> = std::sync::Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..REMOVERS.min(entries.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(entry) = entries.get(i) else { return };
+                let path = entry.path();
+                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                let removed = if is_dir {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+                if let Err(e) = removed {
+                    if let Ok(mut first) = failed.lock() {
+                        first.get_or_insert(e);
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failed.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    std::fs::remove_dir(dir)
 }
 
 /// Moves each kept entry from the previous output into the new one, unless the new one has

@@ -62,7 +62,8 @@ impl Stream {
         let staging = Staging::new(destination).map_err(swap_error)?;
         let root = staging.path();
         std::fs::create_dir_all(root).map_err(|e| io_error(root, "create folder", &e))?;
-        make_folders(paths, root)?;
+        let paths: Vec<&str> = paths.collect();
+        io_pool(root)?.install(|| make_folders(paths.into_iter(), root))?;
         let previous = destination.is_dir().then(|| destination.to_path_buf());
         Ok(Stream { staging, previous })
     }
@@ -147,13 +148,17 @@ fn swap_error(e: galley_atomic::staging::SwapError) -> crate::error::BuildError 
 /// flight than cores keeps the disk busy.
 const IO_THREADS: usize = 16;
 
-/// Writes every file held in memory (or copied from a source) into `staging`.
-fn fill(site: &RenderedSite, staging: &Path, previous: Option<&Path>) -> Result<()> {
-    let pool = rayon::ThreadPoolBuilder::new()
+/// A pool of [`IO_THREADS`] for folder creation and writes, which wait on the disk.
+fn io_pool(staging: &Path) -> Result<rayon::ThreadPool, Diagnostic> {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(IO_THREADS)
         .build()
-        .map_err(|e| Diagnostic::new(staging, format!("cannot start writer threads: {e}")))?;
-    pool.install(|| {
+        .map_err(|e| Diagnostic::new(staging, format!("cannot start writer threads: {e}")))
+}
+
+/// Writes every file held in memory (or copied from a source) into `staging`.
+fn fill(site: &RenderedSite, staging: &Path, previous: Option<&Path>) -> Result<()> {
+    io_pool(staging)?.install(|| {
         let pending = site
             .files
             .iter()
