@@ -4,7 +4,6 @@
 use galley_image::registry::{self, Reference};
 use galley_infra::aws::{self, Aws};
 use galley_infra::user_data::Pull;
-use galley_infra::DeploySettings;
 
 use crate::failure::Failure;
 use crate::services::Services;
@@ -22,11 +21,8 @@ impl Destination {
     }
 }
 
-pub async fn resolve(
-    aws: &Aws,
-    settings: &DeploySettings,
-    services: &Services,
-) -> Result<Destination, Failure> {
+pub async fn resolve(aws: &Aws, services: &Services) -> Result<Destination, Failure> {
+    let settings = &aws.settings;
     if let Some(r) = &settings.registry {
         let reference =
             Reference::parse(r).map_err(|e| Failure::site(format!("deploy.registry: {e}")))?;
@@ -53,8 +49,8 @@ pub async fn resolve(
 }
 
 /// How instances pull an image already in the site's registry (a rollback's).
-pub fn pull_for(aws: &Aws, settings: &DeploySettings) -> Pull {
-    if settings.registry.is_some() {
+pub fn pull_for(aws: &Aws) -> Pull {
+    if aws.settings.registry.is_some() {
         Pull::Anonymous
     } else {
         Pull::Ecr {

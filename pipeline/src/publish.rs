@@ -12,7 +12,7 @@ use galley_infra::aws::Aws;
 use galley_infra::deployment::{Report, Timing};
 use galley_infra::local::deploy as local_deploy;
 use galley_infra::rollout::{self, Progress};
-use galley_infra::{settings, DeploySettings, Target};
+use galley_infra::Target;
 use galley_site_builder::BuildOptions;
 use serde::Serialize;
 
@@ -100,18 +100,9 @@ pub async fn publish(
                     "--port is for --target local (on AWS the load balancer listens on 80/443)",
                 ));
             }
-            let settings = settings::load(request.site).map_err(Failure::site)?;
-            let aws = target::connect(&settings, services).await?;
-            let (out, digest) = bake_into_site(request, &settings.site, services, &steps)?;
-            let dest = push(
-                &aws,
-                &settings,
-                services,
-                (&out, &digest),
-                request.insecure,
-                &steps,
-            )
-            .await?;
+            let aws = target::aws(request.site, services).await?;
+            let (out, digest) = bake_into_site(request, aws.site(), services, &steps)?;
+            let dest = push(&aws, services, (&out, &digest), request.insecure, &steps).await?;
             let request = Request {
                 digest,
                 repository: dest.repository(),
@@ -124,13 +115,12 @@ pub async fn publish(
 
 /// What `publish` would create, change and delete on AWS, changing nothing.
 pub async fn plan(site: &Path, services: &Services) -> Result<Plan, Failure> {
-    let settings = settings::load(site).map_err(Failure::site)?;
-    let aws = target::connect(&settings, services).await?;
+    let aws = target::aws(site, services).await?;
     let lines = aws_deploy::plan(&aws)
         .await
         .map_err(|e| Failure::service_chain(&e))?;
     Ok(Plan {
-        site: settings.site,
+        site: aws.site().to_string(),
         lines,
     })
 }
@@ -148,9 +138,8 @@ pub async fn deploy_digest(
         )));
     }
     let steps = Steps::new(progress);
-    let settings = settings::load(site).map_err(Failure::site)?;
-    let aws = target::connect(&settings, services).await?;
-    let dest = destination::resolve(&aws, &settings, services).await?;
+    let aws = target::aws(site, services).await?;
+    let dest = destination::resolve(&aws, services).await?;
     let request = Request {
         digest: digest.to_string(),
         repository: dest.repository(),
@@ -168,8 +157,7 @@ pub async fn rollback(
     progress: &dyn Progress,
 ) -> Result<Published, Failure> {
     let steps = Steps::new(progress);
-    let settings: DeploySettings = settings::load(site).map_err(Failure::site)?;
-    let aws = target::connect(&settings, services).await?;
+    let aws = target::aws(site, services).await?;
     let target = aws_deploy::rollback_target(&aws, wanted)
         .await
         .map_err(|e| Failure::site(format!("{e:#}")))?;
@@ -181,7 +169,7 @@ pub async fn rollback(
     let request = Request {
         digest: target.digest.clone(),
         repository: repository.to_string(),
-        pull: destination::pull_for(&aws, &settings),
+        pull: destination::pull_for(&aws),
     };
     go_live(&aws, &request, services, &steps).await
 }
@@ -228,7 +216,6 @@ fn bake_into_site(
 /// it went.
 async fn push(
     aws: &Aws,
-    settings: &DeploySettings,
     services: &Services,
     (out, digest): (&Path, &str),
     insecure: bool,
@@ -236,7 +223,7 @@ async fn push(
 ) -> Result<Destination, Failure> {
     steps.step("pushing");
     let started = Instant::now();
-    let dest = destination::resolve(aws, settings, services).await?;
+    let dest = destination::resolve(aws, services).await?;
     let layout = Layout::open(out).map_err(Failure::site)?;
     let tag = galley_image::blob::digest_tag(digest);
     let client = Client::new(dest.reference.clone(), dest.credentials.clone(), insecure)

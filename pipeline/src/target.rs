@@ -8,7 +8,7 @@ use std::time::Duration;
 use galley_infra::aws::{self, deploy as aws_deploy, Aws};
 use galley_infra::local::deploy::{self as local_deploy, LocalTarget};
 use galley_infra::local::state::StateDir;
-use galley_infra::{settings, DeploySettings, Releases, Status, Target};
+use galley_infra::{settings, Releases, Status, Target};
 
 use crate::failure::{Failure, Kind};
 use crate::services::Services;
@@ -25,18 +25,16 @@ pub enum Opened {
 /// else; locally it is optional (a laptop needs no AWS settings).
 pub async fn open(site: &Path, target: Target, services: &Services) -> Result<Opened, Failure> {
     match target {
-        Target::Aws => {
-            let settings = settings::load(site).map_err(Failure::site)?;
-            let aws = connect(&settings, services).await?;
-            Ok(Opened::Aws(Box::new(aws)))
-        }
+        Target::Aws => Ok(Opened::Aws(Box::new(aws(site, services).await?))),
         Target::Local => local(site, None, services).map(Opened::Local),
     }
 }
 
-/// The one way Galley connects to AWS for a site.
-pub async fn connect(settings: &DeploySettings, services: &Services) -> Result<Aws, Failure> {
-    Ok(Aws::connect(settings, services.aws_timeouts).await?)
+/// The one way Galley connects to AWS for a site: its `deploy:` settings (required), then
+/// AWS connected and checked. The settings travel with the clients (`Aws::settings`).
+pub async fn aws(site: &Path, services: &Services) -> Result<Aws, Failure> {
+    let settings = settings::load(site).map_err(Failure::site)?;
+    Ok(Aws::connect(&settings, services.aws_timeouts).await?)
 }
 
 /// The local target for the site: its settings (or defaults), state folder and balancer.
