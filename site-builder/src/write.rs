@@ -51,6 +51,9 @@ fn refused(destination: &Path, refusal: &Refusal) -> Diagnostic {
 /// previous site as it was.
 pub struct Stream {
     staging: Staging,
+    /// Threads for folder creation and the writes at `finish` (the disk, not the CPU,
+    /// bounds them), made once per build.
+    io: rayon::ThreadPool,
     /// The site being replaced, if there is one: a file whose bytes it already has is
     /// hard-linked from it instead of written again.
     previous: Option<PathBuf>,
@@ -62,10 +65,15 @@ impl Stream {
         let staging = Staging::new(destination).map_err(swap_error)?;
         let root = staging.path();
         std::fs::create_dir_all(root).map_err(|e| io_error(root, "create folder", &e))?;
+        let io = io_pool(root)?;
         let paths: Vec<&str> = paths.collect();
-        io_pool(root)?.install(|| make_folders(paths.into_iter(), root))?;
+        io.install(|| make_folders(paths.into_iter(), root))?;
         let previous = destination.is_dir().then(|| destination.to_path_buf());
-        Ok(Stream { staging, previous })
+        Ok(Stream {
+            staging,
+            io,
+            previous,
+        })
     }
 
     /// Runs `render` with a sink that writes each page it is given on writer threads (file
@@ -108,7 +116,8 @@ impl Stream {
     /// Writes what is still in memory (everything not sent through a sink), marks the folder
     /// as Galley's and swaps it in, carrying `keep` over from the previous site.
     pub fn finish(self, site: &RenderedSite, keep: &[String]) -> Result<Option<String>> {
-        fill(site, self.staging.path(), self.previous.as_deref())?;
+        self.io
+            .install(|| fill(site, self.staging.path(), self.previous.as_deref()))?;
         let marker = self.staging.path().join(MARKER);
         std::fs::write(
             &marker,
@@ -156,20 +165,19 @@ fn io_pool(staging: &Path) -> Result<rayon::ThreadPool, Diagnostic> {
         .map_err(|e| Diagnostic::new(staging, format!("cannot start writer threads: {e}")))
 }
 
-/// Writes every file held in memory (or copied from a source) into `staging`.
+/// Writes every file held in memory (or copied from a source) into `staging`, on the
+/// pool it is run in.
 fn fill(site: &RenderedSite, staging: &Path, previous: Option<&Path>) -> Result<()> {
-    io_pool(staging)?.install(|| {
-        let pending = site
-            .files
-            .iter()
-            .filter(|(_, f)| !matches!(f.body, Body::Written));
-        make_folders(pending.clone().map(|(rel, _)| rel.as_str()), staging)?;
-        let pending: Vec<_> = pending.collect();
-        pending
-            .par_iter()
-            .try_for_each(|(rel, file)| put(staging, previous, rel, &file.origin, &file.body))
-            .map_err(Into::into)
-    })
+    let pending = site
+        .files
+        .iter()
+        .filter(|(_, f)| !matches!(f.body, Body::Written));
+    make_folders(pending.clone().map(|(rel, _)| rel.as_str()), staging)?;
+    let pending: Vec<_> = pending.collect();
+    pending
+        .par_iter()
+        .try_for_each(|(rel, file)| put(staging, previous, rel, &file.origin, &file.body))
+        .map_err(Into::into)
 }
 
 /// Writes one file into `staging`, or links the previous site's copy when it has the same
@@ -190,27 +198,22 @@ fn put(
         );
     }
     let target = staging.join(rel);
-    let unchanged = |bytes: &[u8]| {
-        previous.is_some_and(|p| {
-            let old = p.join(rel);
-            same_file_bytes(&old, bytes) && std::fs::hard_link(&old, &target).is_ok()
-        })
+    // The previous site's file, linked into place when `same` says it has these bytes (a
+    // failed link, say across file systems, falls back to writing).
+    let old = previous.map(|p| p.join(rel));
+    let linked = |same: &dyn Fn(&Path) -> bool| {
+        old.as_deref()
+            .is_some_and(|old| same(old) && std::fs::hard_link(old, &target).is_ok())
     };
     match body {
-        Body::Bytes(bytes) if unchanged(bytes) => Ok(()),
+        Body::Bytes(bytes) if linked(&|old| same_file_bytes(old, bytes)) => Ok(()),
         Body::Bytes(bytes) => {
             std::fs::write(&target, bytes).map_err(|e| io_error(&target, "write", &e))
         }
-        Body::Copy(source) => {
-            if let Some(old) = previous.map(|p| p.join(rel)) {
-                if same_files(source, &old) && std::fs::hard_link(&old, &target).is_ok() {
-                    return Ok(());
-                }
-            }
-            std::fs::copy(source, &target)
-                .map(|_| ())
-                .map_err(|e| io_error(source, "copy", &e))
-        }
+        Body::Copy(source) if linked(&|old| same_files(source, old)) => Ok(()),
+        Body::Copy(source) => std::fs::copy(source, &target)
+            .map(|_| ())
+            .map_err(|e| io_error(source, "copy", &e)),
         Body::Written => Ok(()),
     }
 }
