@@ -135,6 +135,16 @@ fn seo(runtime: &dyn Runtime, with_title: bool) -> String {
     out
 }
 
+/// `<meta ATTR="KEY" content="VALUE" />` with the value escaped, when there is a value.
+fn meta(out: &mut String, attr: &str, key: &str, value: Option<&str>) {
+    if let Some(v) = value {
+        out.push_str(&format!(
+            "<meta {attr}=\"{key}\" content=\"{}\" />\n",
+            escape(v)
+        ));
+    }
+}
+
 /// What jekyll-seo-tag says about a page, read from the page and the site.
 struct Seo {
     base: UrlBase,
@@ -233,39 +243,21 @@ impl Seo {
             }
         }
         out.push_str("<meta name=\"generator\" content=\"Jekyll v4.3.1\" />\n");
-        if let Some(t) = &page_title {
-            out.push_str(&format!(
-                "<meta property=\"og:title\" content=\"{}\" />\n",
-                escape(t)
-            ));
-        }
-        if let Some(a) = &author {
-            out.push_str(&format!(
-                "<meta name=\"author\" content=\"{}\" />\n",
-                escape(a)
-            ));
-        }
+        meta(&mut out, "property", "og:title", page_title.as_deref());
+        meta(&mut out, "name", "author", author.as_deref());
         out.push_str("<meta property=\"og:locale\" content=\"en_US\" />\n");
-        if let Some(d) = &description {
-            out.push_str(&format!(
-                "<meta name=\"description\" content=\"{}\" />\n",
-                escape(d)
-            ));
-            out.push_str(&format!(
-                "<meta property=\"og:description\" content=\"{}\" />\n",
-                escape(d)
-            ));
-        }
+        meta(&mut out, "name", "description", description.as_deref());
+        meta(
+            &mut out,
+            "property",
+            "og:description",
+            description.as_deref(),
+        );
         if let Some(c) = &canonical {
             out.push_str(&format!("<link rel=\"canonical\" href=\"{c}\" />\n"));
             out.push_str(&format!("<meta property=\"og:url\" content=\"{c}\" />\n"));
         }
-        if let Some(s) = &site_title {
-            out.push_str(&format!(
-                "<meta property=\"og:site_name\" content=\"{}\" />\n",
-                escape(s)
-            ));
-        }
+        meta(&mut out, "property", "og:site_name", site_title.as_deref());
         out.push_str(&format!(
             "<meta property=\"og:type\" content=\"{}\" />\n",
             if is_post { "article" } else { "website" }
@@ -276,12 +268,7 @@ impl Seo {
             ));
         }
         out.push_str("<meta name=\"twitter:card\" content=\"summary\" />\n");
-        if let Some(t) = &page_title {
-            out.push_str(&format!(
-                "<meta property=\"twitter:title\" content=\"{}\" />\n",
-                escape(t)
-            ));
-        }
+        meta(&mut out, "property", "twitter:title", page_title.as_deref());
         out
     }
 
