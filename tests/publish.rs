@@ -129,6 +129,66 @@ fn tag<'a>(i: &'a aws_sdk_ec2::types::Instance, key: &str) -> Option<&'a str> {
         .and_then(|t| t.value())
 }
 
+/// The user data decodes to a cloud-config that pulls the image by digest, read-only.
+fn assert_pulls_by_digest(raw: &str, digest: &str) {
+    let cloud = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .expect("base64"),
+    )
+    .expect("utf-8");
+    assert!(cloud.starts_with("#cloud-config\n"));
+    let parsed: serde_json::Value = serde_saphyr::from_str(&cloud).expect("user data is YAML");
+    let runcmd = parsed["runcmd"].to_string();
+    assert!(
+        runcmd.contains(&format!("@{digest}")),
+        "pulls by digest: {runcmd}"
+    );
+    assert!(
+        runcmd.contains("--read-only") && runcmd.contains("no-new-privileges"),
+        "{runcmd}"
+    );
+}
+
+/// The site's Auto Scaling groups.
+async fn scaling_groups(
+    asg: &aws_sdk_autoscaling::Client,
+) -> Vec<aws_sdk_autoscaling::types::AutoScalingGroup> {
+    asg.describe_auto_scaling_groups()
+        .filters(
+            aws_sdk_autoscaling::types::Filter::builder()
+                .name("tag:galley:site")
+                .values("blog")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("groups")
+        .auto_scaling_groups()
+        .to_vec()
+}
+
+fn group_tag<'a>(
+    g: &'a aws_sdk_autoscaling::types::AutoScalingGroup,
+    key: &str,
+) -> Option<&'a str> {
+    g.tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
+}
+
+/// How many launch templates the site has.
+async fn launch_templates(ec2: &aws_sdk_ec2::Client) -> usize {
+    ec2.describe_launch_templates()
+        .filters(site_filter())
+        .send()
+        .await
+        .expect("templates")
+        .launch_templates()
+        .len()
+}
+
 /// The target groups of the site (by tag) and the group the listener forwards to.
 async fn groups_and_live(
     elb: &aws_sdk_elasticloadbalancingv2::Client,
@@ -177,23 +237,10 @@ async fn publish_creates_exactly_the_expected_resources_and_a_second_release_rep
 
     let instances = live_instances(&ec2).await;
     assert_eq!(instances.len(), 2);
-    let zones: std::collections::BTreeSet<&str> = instances
-        .iter()
-        .filter_map(|i| i.placement()?.availability_zone())
-        .collect();
-    assert_eq!(zones.len(), 2, "two distinct AZs: {zones:?}");
     for i in &instances {
         let id = i.instance_id().expect("id");
         assert_eq!(tag(i, "galley:release"), first["release"].as_str());
-        let md = i.metadata_options().expect("metadata options");
-        assert_eq!(
-            md.http_tokens().map(|t| t.as_str()),
-            Some("required"),
-            "IMDSv2"
-        );
-        assert_eq!(md.http_put_response_hop_limit(), Some(2));
         assert!(i.key_name().is_none(), "no SSH key");
-        assert!(i.iam_instance_profile().is_some());
         let ud = ec2
             .describe_instance_attribute()
             .instance_id(id)
@@ -205,24 +252,74 @@ async fn publish_creates_exactly_the_expected_resources_and_a_second_release_rep
             .user_data()
             .and_then(|v| v.value())
             .expect("user data value");
-        let cloud = String::from_utf8(
-            base64::engine::general_purpose::STANDARD
-                .decode(raw)
-                .expect("base64"),
-        )
-        .expect("utf-8");
-        assert!(cloud.starts_with("#cloud-config\n"));
-        let parsed: serde_json::Value = serde_saphyr::from_str(&cloud).expect("user data is YAML");
-        let runcmd = parsed["runcmd"].to_string();
-        assert!(
-            runcmd.contains(&format!("@{digest}")),
-            "pulls by digest: {runcmd}"
-        );
-        assert!(
-            runcmd.contains("--read-only") && runcmd.contains("no-new-privileges"),
-            "{runcmd}"
-        );
+        assert_pulls_by_digest(raw, &digest);
     }
+
+    // The release's Auto Scaling group: both instances, spread over two AZs, replaced
+    // when the ELB health check fails, in the release's target group.
+    let asg = aws_sdk_autoscaling::Client::new(&sdk);
+    let groups = scaling_groups(&asg).await;
+    assert_eq!(groups.len(), 1, "one group per release");
+    let group = &groups[0];
+    assert_eq!(
+        group_tag(group, "galley:release"),
+        first["release"].as_str()
+    );
+    assert_eq!(
+        (group.min_size(), group.max_size(), group.desired_capacity()),
+        (Some(2), Some(2), Some(2))
+    );
+    assert_eq!(group.health_check_type(), Some("ELB"));
+    assert_eq!(
+        group.health_check_grace_period(),
+        Some(20),
+        "the grace period is the health timeout"
+    );
+    let zones: std::collections::BTreeSet<&String> = group.availability_zones().iter().collect();
+    assert_eq!(zones.len(), 2, "two distinct AZs: {zones:?}");
+    let subnets = group.vpc_zone_identifier().expect("subnets");
+    assert_eq!(subnets.split(',').count(), 2, "{subnets}");
+    let mut in_group: Vec<&str> = group
+        .instances()
+        .iter()
+        .filter_map(|i| i.instance_id())
+        .collect();
+    let mut running: Vec<&str> = instances.iter().filter_map(|i| i.instance_id()).collect();
+    in_group.sort_unstable();
+    running.sort_unstable();
+    assert_eq!(in_group, running);
+
+    // Its launch template: IMDSv2 with hop limit 2, no key pair, the instance profile, an
+    // encrypted root volume, the release's cloud-config.
+    let template = group
+        .launch_template()
+        .and_then(|t| t.launch_template_id())
+        .expect("launch template");
+    let versions = ec2
+        .describe_launch_template_versions()
+        .launch_template_id(template)
+        .versions("$Latest")
+        .send()
+        .await
+        .expect("template versions");
+    let data = versions.launch_template_versions()[0]
+        .launch_template_data()
+        .expect("template data");
+    let md = data.metadata_options().expect("metadata options");
+    assert_eq!(
+        md.http_tokens().map(|t| t.as_str()),
+        Some("required"),
+        "IMDSv2"
+    );
+    assert_eq!(md.http_put_response_hop_limit(), Some(2));
+    assert!(data.key_name().is_none(), "no SSH key");
+    assert_eq!(
+        data.iam_instance_profile().and_then(|p| p.name()),
+        Some("galley-blog-instance")
+    );
+    let root = &data.block_device_mappings()[0];
+    assert_eq!(root.ebs().and_then(|e| e.encrypted()), Some(true));
+    assert_pulls_by_digest(data.user_data().expect("template user data"), &digest);
 
     // Security groups: ALB 80/443 from anywhere; instances 8080 from the ALB's group only.
     let sgs = ec2
@@ -285,6 +382,10 @@ async fn publish_creates_exactly_the_expected_resources_and_a_second_release_rep
             .collect();
         assert_eq!(groups, vec![inst_sg.group_id().expect("id")]);
     }
+    assert_eq!(
+        data.security_group_ids(),
+        [inst_sg.group_id().expect("id").to_string()]
+    );
 
     // Both registered and healthy in the group the listener forwards to.
     let (groups, live) = groups_and_live(&elb).await;
@@ -311,6 +412,7 @@ async fn publish_creates_exactly_the_expected_resources_and_a_second_release_rep
     let ids: std::collections::BTreeSet<&str> =
         instances.iter().filter_map(|i| i.instance_id()).collect();
     assert_eq!(healthy, ids);
+    assert_eq!(group.target_group_arns(), std::slice::from_ref(&live));
     let tags = elb
         .describe_tags()
         .resource_arns(&live)
@@ -334,6 +436,13 @@ async fn publish_creates_exactly_the_expected_resources_and_a_second_release_rep
     let (groups, live) = groups_and_live(&elb).await;
     assert_eq!(groups.len(), 1);
     assert_eq!(live.as_deref(), Some(groups[0].as_str()));
+    let scaling = scaling_groups(&asg).await;
+    assert_eq!(scaling.len(), 1, "only the new release's group is left");
+    assert_eq!(
+        group_tag(&scaling[0], "galley:release"),
+        second["release"].as_str()
+    );
+    assert_eq!(launch_templates(&ec2).await, 1, "the old template is gone");
 
     // Rollback puts the first digest live again.
     let run = w.galley(&["rollback", "--site", path(&w.site), "--json"]);
@@ -369,6 +478,8 @@ async fn publish_creates_exactly_the_expected_resources_and_a_second_release_rep
         .is_empty());
     let (groups, _) = groups_and_live(&elb).await;
     assert!(groups.is_empty());
+    assert!(scaling_groups(&asg).await.is_empty());
+    assert_eq!(launch_templates(&ec2).await, 0);
     assert!(elb
         .describe_load_balancers()
         .send()
@@ -392,6 +503,104 @@ async fn publish_creates_exactly_the_expected_resources_and_a_second_release_rep
             .await
             .is_err(),
         "instance profile left behind"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scale_resizes_the_live_group_a_publish_keeps_it_and_status_shows_a_dead_instance() {
+    let w = world();
+    let first = w.publish();
+    let sdk = w.sdk().await;
+    let asg = aws_sdk_autoscaling::Client::new(&sdk);
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+
+    let run = w.galley(&["scale", "--site", path(&w.site), "3", "--json"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let scaled: serde_json::Value = serde_json::from_slice(&run.stdout).expect("scale --json");
+    assert_eq!(scaled["release"], first["release"], "{scaled}");
+    assert_eq!(
+        (scaled["from"].as_u64(), scaled["to"].as_u64()),
+        (Some(2), Some(3))
+    );
+    assert_eq!(scaled["healthy"].as_u64(), Some(3), "{scaled}");
+    let groups = scaling_groups(&asg).await;
+    assert_eq!(groups.len(), 1, "no new release");
+    assert_eq!(groups[0].desired_capacity(), Some(3));
+    assert_eq!(live_instances(&ec2).await.len(), 3);
+    let status = w.status();
+    assert_eq!(status["groups"][0]["desired"], 3, "{status}");
+    assert_eq!(status["groups"][0]["in_service"], 3, "{status}");
+    assert_eq!(status["groups"][0]["healthy"], 3, "{status}");
+    assert_eq!(
+        status["groups"][0]["replacing"],
+        serde_json::json!([]),
+        "{status}"
+    );
+
+    // A publish while deploy: still says 2 keeps the scaled capacity.
+    edit_post(&w.site);
+    let second = w.publish();
+    let groups = scaling_groups(&asg).await;
+    assert_eq!(groups.len(), 1);
+    assert_eq!(
+        group_tag(&groups[0], "galley:release"),
+        second["release"].as_str()
+    );
+    assert_eq!(
+        groups[0].desired_capacity(),
+        Some(3),
+        "the scaled count carries over"
+    );
+
+    // One instance is too few, and says why; nothing changes.
+    let run = w.galley(&["scale", "--site", path(&w.site), "1"]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("at least 2"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert_eq!(scaling_groups(&asg).await[0].desired_capacity(), Some(3));
+
+    // The trouble monkey kills an instance. Auto Scaling starts a replacement (moto does so
+    // at once but never registers it in the target group, so it stays on its way in);
+    // status shows the group short of healthy capacity and the replacement under way.
+    let before: Vec<String> = groups[0]
+        .instances()
+        .iter()
+        .filter_map(|i| i.instance_id().map(str::to_string))
+        .collect();
+    let victim = before[0].clone();
+    ec2.terminate_instances()
+        .instance_ids(&victim)
+        .send()
+        .await
+        .expect("terminate");
+    let status = w.status();
+    let group = &status["groups"][0];
+    assert_eq!(group["desired"], 3, "{status}");
+    assert_eq!(group["healthy"], 2, "{status}");
+    let members: Vec<&str> = status["instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    assert!(!members.contains(&victim.as_str()), "{status}");
+    let replacement = members
+        .iter()
+        .find(|id| !before.iter().any(|b| b == *id))
+        .expect("a replacement instance");
+    let replacing = group["replacing"].to_string();
+    assert!(
+        replacing.contains(replacement) && replacing.contains("not healthy"),
+        "{status}"
+    );
+    let run = w.galley(&["status", "--site", path(&w.site)]);
+    assert!(
+        text(&run.stdout).contains(&format!("replacing: {replacement}")),
+        "{}",
+        text(&run.stdout)
     );
 }
 
@@ -434,10 +643,10 @@ async fn throttling_and_server_errors_from_aws_are_retried_and_the_publish_succe
     let first = w.publish();
     edit_post(&w.site);
     // The first two RegisterTargets are throttled (ELBv2's error document), the first
-    // RunInstances hits EC2's request limit (503), the first DescribeTargetHealth a 500.
+    // CreateLaunchTemplate hits EC2's request limit (503), the first DescribeTargetHealth a 500.
     let calls: [(&str, usize, u16, &str); 3] = [
         ("Action=RegisterTargets", 2, 400, "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>"),
-        ("Action=RunInstances", 1, 503, "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>2</RequestID></Response>"),
+        ("Action=CreateLaunchTemplate", 1, 503, "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>2</RequestID></Response>"),
         ("Action=DescribeTargetHealth", 1, 500, "<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>oops</Message></Error><RequestId>3</RequestId></ErrorResponse>"),
     ];
     let seen: Vec<AtomicUsize> = calls.iter().map(|_| AtomicUsize::new(0)).collect();
@@ -535,6 +744,14 @@ async fn a_failing_health_gate_rolls_back_and_says_why() {
             .all(|i| i["release"] == first["release"]),
         "{status}"
     );
+    let sdk = w.sdk().await;
+    let groups = scaling_groups(&aws_sdk_autoscaling::Client::new(&sdk)).await;
+    assert_eq!(groups.len(), 1, "the unhealthy release's group was removed");
+    assert_eq!(
+        group_tag(&groups[0], "galley:release"),
+        first["release"].as_str()
+    );
+    assert_eq!(launch_templates(&aws_sdk_ec2::Client::new(&sdk)).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -740,10 +957,10 @@ async fn a_hung_aws_endpoint_times_out_says_so_and_rolls_back() {
     let w = world();
     let first = w.publish();
     edit_post(&w.site);
-    // RunInstances never answers: the endpoint hangs mid-publish.
+    // CreateAutoScalingGroup never answers: the endpoint hangs mid-publish.
     let proxy = FaultProxy::start(w.moto.endpoint(), |r| {
         String::from_utf8_lossy(r.body)
-            .contains("Action=RunInstances")
+            .contains("Action=CreateAutoScalingGroup")
             .then_some(galley_tests::fault_proxy::HANG)
     });
     let mut cmd = galley();
@@ -760,6 +977,18 @@ async fn a_hung_aws_endpoint_times_out_says_so_and_rolls_back() {
     assert!(err.contains("rolled back"), "{err}");
     assert!(proxy.injected() >= 1);
     assert_eq!(w.status()["live"]["digest"], first["digest"]);
+    let sdk = w.sdk().await;
+    assert_eq!(
+        launch_templates(&aws_sdk_ec2::Client::new(&sdk)).await,
+        1,
+        "the new release's launch template was removed"
+    );
+    assert_eq!(
+        scaling_groups(&aws_sdk_autoscaling::Client::new(&sdk))
+            .await
+            .len(),
+        1
+    );
 }
 
 async fn group_rules(ec2: &aws_sdk_ec2::Client, role: &str) -> (String, Vec<String>) {

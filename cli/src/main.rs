@@ -37,8 +37,10 @@ enum Command {
     Publish(commands::publish::PublishArgs),
     /// Put an already pushed image live.
     Deploy(commands::publish::DeployArgs),
-    /// What is live: release, instances per AZ, target health.
+    /// What is live: release, capacity, instances per AZ, target health.
     Status(commands::site::Site),
+    /// Change how many instances the live release runs on AWS (no new release).
+    Scale(commands::scale::Args),
     /// The site's releases, newest first (* = live).
     Releases(commands::site::Site),
     /// Put an earlier release live again.
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Publish(args) => commands::publish::publish(args),
         Command::Deploy(args) => commands::publish::deploy_digest(args),
         Command::Status(args) => commands::site::status(args),
+        Command::Scale(args) => commands::scale::run(args),
         Command::Releases(args) => commands::site::releases(args),
         Command::Rollback(args) => commands::publish::rollback(args),
         Command::Destroy(args) => commands::site::destroy(args),

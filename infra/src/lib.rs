@@ -16,4 +16,4 @@ pub mod user_data;
 
 pub use release::Release;
 pub use settings::DeploySettings;
-pub use status::{Member, Releases, Status, Target};
+pub use status::{Capacity, Member, Releases, Status, Target};

@@ -75,8 +75,10 @@ pub struct Live {
 
 #[async_trait]
 pub trait Compute: Send + Sync {
-    /// Starts the release's targets, one per zone; returns them as soon as they exist.
-    async fn launch(&self, release: &Release) -> anyhow::Result<Vec<Target>>;
+    /// Starts the release's targets, spread over zones, for `group` (a target group that
+    /// may take them in by itself, as an Auto Scaling group does); returns them as soon as
+    /// they exist.
+    async fn launch(&self, release: &Release, group: &str) -> anyhow::Result<Vec<Target>>;
     /// Returns when every target is running.
     async fn wait_running(&self, targets: &[Target]) -> anyhow::Result<()>;
     /// Removes every target of the release (found by its tag, so it also converges after a
@@ -314,7 +316,7 @@ async fn bring_up(
         .map_err(infra)?;
     *group_out = Some(group.clone());
     let targets = steps
-        .run("launching", compute.launch(&plan.release))
+        .run("launching", compute.launch(&plan.release, &group))
         .await
         .map_err(infra)?;
     *targets_out = targets.clone();

@@ -39,6 +39,25 @@ pub struct Status {
     pub url: Option<String>,
     pub live: Option<Release>,
     pub members: Vec<Member>,
+    /// Each release's capacity as its Auto Scaling group keeps it (AWS; empty locally).
+    pub groups: Vec<Capacity>,
+}
+
+/// A release's Auto Scaling group: the capacity it keeps and whether it is short now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Capacity {
+    pub name: String,
+    pub release: String,
+    /// Instances the group keeps.
+    pub desired: usize,
+    /// Instances in service and running.
+    pub in_service: usize,
+    /// Healthy in the live target group (the live release only).
+    pub healthy: Option<usize>,
+    pub zones: Vec<String>,
+    /// What Auto Scaling is doing to get back to `desired` (an instance that died and is
+    /// being replaced, one starting, a scaling activity); empty when at capacity.
+    pub replacing: Vec<String>,
 }
 
 /// One instance (AWS) or container (local) of any of the site's releases.
@@ -69,11 +88,14 @@ impl Member {
 /// script reading one target's status reads the other's the same way.
 impl Serialize for Status {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(4))?;
+        let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("target", self.target.name())?;
         map.serialize_entry("url", &self.url)?;
         map.serialize_entry("live", &self.live)?;
         map.serialize_entry(self.target.members(), &self.members)?;
+        if self.target == Target::Aws {
+            map.serialize_entry("groups", &self.groups)?;
+        }
         map.end()
     }
 }
@@ -105,11 +127,17 @@ mod tests {
                 url: None,
                 live: None,
                 members: vec![member.clone()],
+                groups: Vec::new(),
             };
             let json = serde_json::to_value(&status).expect("serialize");
             assert_eq!(json["target"], target.name());
             assert_eq!(json[key][0]["zone"], "us-east-1a", "{json}");
             assert!(json[key][0].get("name").is_none(), "{json}");
+            assert_eq!(
+                json.get("groups").is_some(),
+                target == Target::Aws,
+                "{json}"
+            );
         }
     }
 }

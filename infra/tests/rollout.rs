@@ -48,7 +48,7 @@ impl World {
 
 #[async_trait]
 impl Compute for World {
-    async fn launch(&self, release: &Release) -> anyhow::Result<Vec<Target>> {
+    async fn launch(&self, release: &Release, _group: &str) -> anyhow::Result<Vec<Target>> {
         self.call(format!("launch {}", release.id))?;
         Ok(vec![
             Target {

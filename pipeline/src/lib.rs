@@ -1,5 +1,5 @@
 //! Galley's flows, end to end: what happens to a site when someone builds, previews, bakes,
-//! pushes, publishes, rolls back or tears down. The stage crates each answer one question
+//! pushes, publishes, scales, rolls back or tears down. The stage crates each answer one question
 //! (`galley-site-builder`: what does the site render to; `galley-image`: what image holds
 //! it; `galley-infra`: how does an image go live); this crate strings them together, so
 //! every front end (the `galley` command, tests, CI scripts) runs the same pipeline.
@@ -21,6 +21,7 @@ pub mod failure;
 pub mod image;
 pub mod preview;
 pub mod publish;
+pub mod scale;
 pub mod services;
 pub mod steps;
 pub mod target;

@@ -116,7 +116,7 @@ pub async fn publish(
 /// What `publish` would create, change and delete on AWS, changing nothing.
 pub async fn plan(site: &Path, services: &Services) -> Result<Plan, Failure> {
     let aws = target::aws(site, services).await?;
-    let lines = aws_deploy::plan(&aws)
+    let lines = galley_infra::aws::plan::plan(&aws)
         .await
         .map_err(|e| Failure::service_chain(&e))?;
     Ok(Plan {
@@ -158,7 +158,7 @@ pub async fn rollback(
 ) -> Result<Published, Failure> {
     let steps = Steps::new(progress);
     let aws = target::aws(site, services).await?;
-    let target = aws_deploy::rollback_target(&aws, wanted)
+    let target = galley_infra::aws::status::rollback_target(&aws, wanted)
         .await
         .map_err(|e| Failure::site(format!("{e:#}")))?;
     steps.waiting(&format!(
@@ -242,7 +242,7 @@ async fn push(
 /// Polling: the caller's interval if it gave one, else the target's own. Containers start
 /// in well under a second, so the local target polls often; AWS's target health only
 /// changes every few seconds.
-fn timing(services: &Services, local: bool) -> Timing {
+pub(crate) fn timing(services: &Services, local: bool) -> Timing {
     let mut t = Timing::default();
     match services.poll {
         Some(poll) => {

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use galley_infra::aws::{self, deploy as aws_deploy, Aws};
+use galley_infra::aws::{self, status as aws_status, Aws};
 use galley_infra::local::deploy::{self as local_deploy, LocalTarget};
 use galley_infra::local::state::StateDir;
 use galley_infra::{settings, Releases, Status, Target};
@@ -75,7 +75,7 @@ impl Opened {
     /// What is live and every instance or container with its health.
     pub async fn status(&self) -> Result<Status, Failure> {
         match self {
-            Opened::Aws(aws) => aws_deploy::status(aws).await,
+            Opened::Aws(aws) => aws_status::status(aws).await,
             Opened::Local(local) => local_deploy::status(local).await,
         }
         .map_err(|e| Failure::service_chain(&e))
@@ -84,7 +84,7 @@ impl Opened {
     /// The release history, newest first, and which one is live.
     pub async fn releases(&self) -> Result<Releases, Failure> {
         match self {
-            Opened::Aws(aws) => aws_deploy::releases(aws).await,
+            Opened::Aws(aws) => aws_status::releases(aws).await,
             Opened::Local(local) => local_deploy::releases(local).await,
         }
         .map_err(|e| Failure::service_chain(&e))

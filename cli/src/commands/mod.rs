@@ -7,6 +7,7 @@ pub mod image;
 pub mod local;
 pub mod new;
 pub mod publish;
+pub mod scale;
 pub mod serve;
 pub mod site;
 pub mod sources;

@@ -84,6 +84,23 @@ fn print_status(site: &str, status: &Status) {
             m.health.as_deref().unwrap_or("-")
         );
     }
+    for g in &status.groups {
+        let healthy = g
+            .healthy
+            .map(|h| format!(", {h} healthy"))
+            .unwrap_or_default();
+        println!(
+            "group {} ({}): {} desired, {} in service{healthy} in {}",
+            g.name,
+            g.release,
+            g.desired,
+            g.in_service,
+            g.zones.join(", ")
+        );
+        for line in &g.replacing {
+            println!("  replacing: {line}");
+        }
+    }
 }
 
 pub fn releases(args: Site) -> Result<(), ExitCode> {

@@ -1,19 +1,24 @@
-//! `publish`'s last step and `deploy`, `status`, `releases`, `rollback` on AWS: take the
-//! lock, make sure the site's shared resources exist, clean up what a killed publish left,
-//! run the rollout engine on EC2 and the ALB, record the release, release the lock.
+//! `publish`'s last step, `deploy` and `rollback` on AWS: take the lock, make sure the
+//! site's shared resources exist, clean up what a killed publish left, run the rollout
+//! engine on an Auto Scaling group and the ALB, record the release, release the lock.
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::alb::{self, AlbBalancer, AlbHealth};
-use super::instances::{self, Ec2Compute};
-use super::{history, iam, lock, network, Aws, TAG_RELEASE};
+use super::compute::{self, GroupCompute};
+use super::launch_template::{self, Spec};
+use super::{history, iam, instances, lock, network, scaling_group, Aws, TAG_RELEASE};
 pub use crate::deployment::{DeployError, Report, Timing};
 use crate::release::Release;
-use crate::rollout::{self, HealthGate, Plan, Progress, Target};
-use crate::status::{Member, Releases, Status, Target as StatusTarget};
+use crate::rollout::{self, HealthGate, LoadBalancer, Plan, Progress};
 use crate::user_data::Pull;
+
+/// How long an Auto Scaling group may take to start a release's instances (AWS starts
+/// them within seconds; a launch that fails, e.g. on a capacity shortage, is retried by
+/// Auto Scaling until then).
+pub const LAUNCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 /// What to deploy: an image already pushed, by digest.
 #[derive(Debug, Clone)]
@@ -74,15 +79,22 @@ async fn deploy_locked(
         vpc: net.vpc.clone(),
         drain_poll: timing.poll,
     };
-    converge(aws, &balancer, progress).await.map_err(infra)?;
-    let compute = Ec2Compute {
+    let live = converge(aws, &balancer, progress).await.map_err(infra)?;
+    let capacity = capacity(aws, live.as_deref()).await.map_err(infra)?;
+    let compute = GroupCompute {
         aws: aws.clone(),
         subnets: net.subnets.clone(),
-        security_group: groups.instances.clone(),
-        instance_profile: profile,
-        ami,
-        pull: request.pull.clone(),
+        spec: Spec {
+            ami,
+            security_group: groups.instances.clone(),
+            instance_profile: profile,
+            pull: request.pull.clone(),
+        },
+        capacity,
+        // Auto Scaling leaves a new instance alone as long as the health gate would wait.
+        grace_seconds: aws.settings.health_timeout,
         poll: timing.poll,
+        launch_timeout: LAUNCH_TIMEOUT,
     };
     let release = Release::new(&request.digest, &request.repository, now);
     let plan = Plan {
@@ -108,225 +120,60 @@ async fn deploy_locked(
 }
 
 /// Removes releases that are not live: what a killed publish (or a failed cleanup) left.
-async fn converge(aws: &Aws, balancer: &AlbBalancer, progress: &dyn Progress) -> Result<()> {
-    use crate::rollout::LoadBalancer;
-    let live = balancer.live().await?;
-    let live_release = live.as_ref().map(|l| l.release_id.clone());
+/// Returns the live release.
+async fn converge(
+    aws: &Aws,
+    balancer: &AlbBalancer,
+    progress: &dyn Progress,
+) -> Result<Option<String>> {
+    let live = balancer.live().await?.map(|l| l.release_id);
+    let stale = |release: &str| !release.is_empty() && Some(release) != live.as_deref();
     for (arn, release) in alb::groups(aws).await? {
-        if Some(&release) != live_release.as_ref() {
+        if stale(&release) {
             progress.waiting(&format!("removing leftover release {release}"));
-            instances::terminate_release(aws, Some(&release)).await?;
+            compute::remove_release(aws, Some(&release)).await?;
             balancer.delete_group(&arn).await?;
         }
     }
-    // Instances whose group never got made.
-    for i in instances::find(aws, None).await? {
-        let release = instances::tag(&i, TAG_RELEASE)
-            .unwrap_or_default()
-            .to_string();
-        if Some(&release) != live_release.as_ref() && !release.is_empty() {
-            progress.waiting(&format!("removing leftover instances of {release}"));
-            instances::terminate_release(aws, Some(&release)).await?;
-        }
-    }
-    Ok(())
-}
-
-/// The site's ALB, live release and every instance of any release, with the live target
-/// group's view of each.
-pub async fn status(aws: &Aws) -> Result<Status> {
-    let Some((arn, dns)) = alb::find(aws).await? else {
-        return Ok(Status {
-            target: StatusTarget::Aws,
-            url: None,
-            live: None,
-            members: Vec::new(),
-        });
-    };
-    let live = match serving_listener(aws, &arn).await? {
-        Some(l) => alb::live(aws, &l).await?,
-        None => None,
-    };
-    let releases = history::list(aws).await?;
-    let live_release = live
-        .as_ref()
-        .and_then(|l| releases.iter().find(|r| r.id == l.release_id).cloned());
-    let health = match &live {
-        Some(l) => live_health(aws, l).await?,
-        None => Vec::new(),
-    };
-    let instances = instances::find(aws, None)
+    // Groups, templates and instances whose target group never got made.
+    let mut leftovers: Vec<String> = scaling_group::find(aws, None)
         .await?
-        .iter()
-        .map(|i| {
-            let id = i.instance_id().unwrap_or_default().to_string();
-            Member {
-                name: None,
-                zone: Some(
-                    i.placement()
-                        .and_then(|p| p.availability_zone())
-                        .unwrap_or_default()
-                        .to_string(),
-                ),
-                state: i
-                    .state()
-                    .and_then(|s| s.name())
-                    .map(|n| n.as_str().to_string())
-                    .unwrap_or_default(),
-                release: instances::tag(i, TAG_RELEASE)
-                    .unwrap_or_default()
-                    .to_string(),
-                health: health
-                    .iter()
-                    .find(|h| h.id == id)
-                    .map(|h| h.summary().to_lowercase()),
-                id,
-            }
-        })
-        .collect();
-    Ok(Status {
-        target: StatusTarget::Aws,
-        url: Some(format!("http://{dns}/")),
-        live: live_release,
-        members: instances,
-    })
-}
-
-/// The site's release history, newest first, and which release is live.
-pub async fn releases(aws: &Aws) -> Result<Releases> {
-    let releases = history::list(aws).await?;
-    let live = status(aws).await?.live.map(|r| r.id);
-    Ok(Releases { live, releases })
-}
-
-/// The listener that serves the site: 443 with a certificate, else 80.
-async fn serving_listener(aws: &Aws, load_balancer: &str) -> Result<Option<String>> {
-    let port = if aws.settings.certificate_arn.is_some() {
-        443
-    } else {
-        80
-    };
-    Ok(aws
-        .elb
-        .describe_listeners()
-        .load_balancer_arn(load_balancer)
-        .send()
-        .await
-        .map_err(super::sdk_error("reading listeners"))?
-        .listeners()
-        .iter()
-        .find(|l| l.port() == Some(port))
-        .and_then(|l| l.listener_arn())
-        .map(str::to_string))
-}
-
-/// What the live target group says of each instance of the live release.
-async fn live_health(aws: &Aws, live: &rollout::Live) -> Result<Vec<rollout::TargetHealth>> {
-    let all: Vec<Target> = instances::find(aws, Some(&live.release_id))
-        .await?
-        .iter()
-        .filter_map(|i| {
-            Some(Target {
-                id: i.instance_id()?.to_string(),
-                zone: String::new(),
-            })
-        })
-        .collect();
-    AlbHealth { aws: aws.clone() }
-        .health(&live.group, &all)
-        .await
-}
-
-/// The release to roll back to: `wanted` (id or digest), or the newest release whose
-/// digest differs from the live one.
-pub async fn rollback_target(aws: &Aws, wanted: Option<&str>) -> Result<Release> {
-    let releases = history::list(aws).await?;
-    let live_id = status(aws).await?.live.map(|r| r.id);
-    let live_digest = live_id
-        .as_ref()
-        .and_then(|id| releases.iter().find(|r| &r.id == id))
-        .map(|r| r.digest.clone());
-    match wanted {
-        Some(id) => releases
-            .into_iter()
-            .find(|r| r.id == id || r.digest == id)
-            .with_context(|| format!("no release {id}: see `galley releases`")),
-        None => releases
-            .into_iter()
-            .find(|r| Some(&r.digest) != live_digest.as_ref())
-            .context("there is no earlier release to roll back to"),
-    }
-}
-
-/// What a publish would do now, read-only: each line says create, keep, replace or delete.
-pub async fn plan(aws: &Aws) -> Result<Vec<String>> {
-    let mut lines = Vec::new();
-    let net = network::find_network(aws).await?;
-    lines.push(format!(
-        "use VPC {} and subnets {}",
-        net.vpc,
-        net.subnets
-            .iter()
-            .map(|s| format!("{} ({})", s.id, s.zone))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
-    for role in ["alb", "instances"] {
-        let found = network::find_group(aws, role).await?;
-        lines.push(match found {
-            Some(g) => format!("keep security group {} ({g})", aws.name(role)),
-            None => format!("create security group {}", aws.name(role)),
-        });
-    }
-    let role = aws
-        .iam
-        .get_role()
-        .role_name(aws.name("instance"))
-        .send()
-        .await
-        .is_ok();
-    lines.push(if role {
-        format!("keep instance role and profile {}", aws.name("instance"))
-    } else {
-        format!(
-            "create instance role and profile {} (ECR read-only)",
-            aws.name("instance")
+        .into_iter()
+        .map(|g| g.release)
+        .chain(
+            launch_template::find(aws, None)
+                .await?
+                .into_iter()
+                .map(|(_, r)| r),
         )
-    });
-    let lb = alb::find(aws).await?;
-    lines.push(match &lb {
-        Some((_, dns)) => format!("keep load balancer {} ({dns})", aws.name("")),
-        None => format!("create load balancer {} and its listener", aws.name("")),
-    });
-    lines.push(format!(
-        "build, push, create a target group and launch {} × {} in {}",
-        aws.settings.instance_count,
-        aws.settings.instance_type,
-        net.subnets
-            .iter()
-            .map(|s| s.zone.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
-    let status = status(aws).await?;
-    match &status.live {
-        Some(live) => lines.push(format!(
-            "switch the listener from {} after every new target is healthy, then drain and terminate its {} instances and delete its group",
-            live.id,
-            status.members.iter().filter(|i| i.release == live.id).count()
-        )),
-        None => lines.push("point the listener at the new release once every target is healthy".into()),
+        .chain(
+            instances::find(aws, None)
+                .await?
+                .iter()
+                .filter_map(|i| instances::tag(i, TAG_RELEASE).map(str::to_string)),
+        )
+        .filter(|r| stale(r))
+        .collect();
+    leftovers.sort();
+    leftovers.dedup();
+    for release in leftovers {
+        progress.waiting(&format!("removing leftover instances of {release}"));
+        compute::remove_release(aws, Some(&release)).await?;
     }
-    let live_id = status.live.map(|r| r.id);
-    for i in status
-        .members
-        .iter()
-        .filter(|i| Some(&i.release) != live_id.as_ref())
-    {
-        lines.push(format!(
-            "delete leftover instance {} of {}",
-            i.id, i.release
-        ));
-    }
-    Ok(lines)
+    Ok(live)
+}
+
+/// Instances the new release starts with: `deploy: instance_count`, unless `galley scale`
+/// changed the live release's capacity since and `deploy:` still says what it said when
+/// the live release was made (then the scaled capacity carries over, so a publish in the
+/// middle of a traffic peak does not shrink the site).
+pub(crate) async fn capacity(aws: &Aws, live: Option<&str>) -> Result<usize> {
+    let configured = aws.settings.instance_count;
+    let Some(live) = live else {
+        return Ok(configured);
+    };
+    Ok(match scaling_group::find(aws, Some(live)).await?.first() {
+        Some(g) if g.configured == Some(configured) && g.desired >= 2 => g.desired,
+        _ => configured,
+    })
 }

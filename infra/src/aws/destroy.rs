@@ -1,17 +1,18 @@
-//! Removes everything Galley created for a site, found by tags: instances, target groups,
-//! load balancer and listeners, security groups (after what references them is gone, as AWS
-//! requires and moto does not check), the instance role and profile, the SSM parameters.
+//! Removes everything Galley created for a site, found by tags: Auto Scaling groups with
+//! their instances, launch templates, target groups, load balancer and listeners, security
+//! groups (after what references them is gone, as AWS requires and moto does not check),
+//! the instance role and profile, the SSM parameters.
 //! The ECR repository stays: images are the history of the site.
 
 use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{alb, history, iam, instances, lock, network, sdk_error, Aws};
+use super::{alb, compute, history, iam, instances, lock, network, sdk_error, Aws};
 
 pub async fn destroy(aws: &Aws, mut progress: impl FnMut(&str)) -> Result<()> {
-    progress("terminating instances");
-    instances::terminate_release(aws, None).await?;
+    progress("deleting Auto Scaling groups, launch templates and instances");
+    compute::remove_release(aws, None).await?;
     wait_instances_gone(aws).await?;
     if let Some((arn, _)) = alb::find(aws).await? {
         progress("deleting the load balancer");

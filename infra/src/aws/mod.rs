@@ -3,21 +3,30 @@
 //!
 //! One file per resource kind: [`network`] (VPC, subnets in distinct AZs, security groups),
 //! [`iam`] (instance role and profile), [`alb`] (load balancer, listeners, target groups,
-//! target health), [`instances`] (AMI, RunInstances, console output), [`lock`] (one publish
-//! at a time), [`history`] (the releases list), [`destroy`].
+//! target health), [`launch_template`] and [`scaling_group`] (a release's instances, kept
+//! at capacity by Auto Scaling), [`compute`] (the two as the rollout's `Compute`),
+//! [`instances`] (AMI, instance lookups), [`status`] and [`plan`] (read-only views),
+//! [`scale`] (`galley scale`),
+//! [`lock`] (one publish at a time), [`history`] (the releases list), [`destroy`].
 //!
 //! Where moto accepts what AWS refuses (one-subnet ALBs, deleting referenced security
 //! groups), the checks here enforce AWS's rule, so tests against moto mean something.
 
 pub mod access;
 pub mod alb;
+pub mod compute;
 pub mod deploy;
 pub mod destroy;
 pub mod history;
 pub mod iam;
 pub mod instances;
+pub mod launch_template;
 pub mod lock;
 pub mod network;
+pub mod plan;
+pub mod scale;
+pub mod scaling_group;
+pub mod status;
 
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
@@ -46,6 +55,7 @@ pub async fn sdk_config(region: Option<&str>, timeouts: access::Timeouts) -> aws
 #[derive(Clone)]
 pub struct Aws {
     pub ec2: aws_sdk_ec2::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub iam: aws_sdk_iam::Client,
     pub ssm: aws_sdk_ssm::Client,
@@ -70,6 +80,7 @@ impl Aws {
     pub fn from_sdk(sdk: aws_config::SdkConfig, settings: &DeploySettings) -> Aws {
         Aws {
             ec2: aws_sdk_ec2::Client::new(&sdk),
+            autoscaling: aws_sdk_autoscaling::Client::new(&sdk),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
             iam: aws_sdk_iam::Client::new(&sdk),
             ssm: aws_sdk_ssm::Client::new(&sdk),

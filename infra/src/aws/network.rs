@@ -18,7 +18,8 @@ pub struct Subnet {
 #[derive(Debug, Clone)]
 pub struct Network {
     pub vpc: String,
-    /// One per distinct AZ, as many as the instance count (at least two).
+    /// One per distinct AZ, as many as the instance count where the region has them (at
+    /// least two).
     pub subnets: Vec<Subnet>,
 }
 
@@ -69,8 +70,10 @@ pub async fn find_network(aws: &Aws) -> Result<Network> {
     Ok(Network { vpc, subnets })
 }
 
-/// One subnet per AZ, `count` of them. AWS requires an ALB to span two AZs (moto does not
-/// check) and high availability needs each instance in its own AZ.
+/// One subnet per AZ, as many AZs as there are instances when the region has them, and at
+/// least two: AWS requires an ALB to span two AZs (moto does not check), and high
+/// availability needs the instances in more than one. More instances than AZs share them;
+/// the Auto Scaling group balances them across the AZs.
 pub fn distinct_zones(subnets: &[Subnet], count: usize) -> Result<Vec<Subnet>> {
     let mut picked: Vec<Subnet> = Vec::new();
     for s in subnets {
@@ -78,16 +81,14 @@ pub fn distinct_zones(subnets: &[Subnet], count: usize) -> Result<Vec<Subnet>> {
             picked.push(s.clone());
         }
     }
-    if picked.len() < count.max(2) {
+    if picked.len() < 2 {
         bail!(
-            "{} instances need subnets in {} distinct availability zones, found {} ({}): list subnets in more zones under deploy.subnets",
-            count,
-            count.max(2),
+            "high availability needs subnets in 2 distinct availability zones, found {} ({}): list subnets in more zones under deploy.subnets",
             picked.len(),
             picked.iter().map(|s| format!("{} in {}", s.id, s.zone)).collect::<Vec<_>>().join(", ")
         );
     }
-    picked.truncate(count);
+    picked.truncate(count.max(2));
     Ok(picked)
 }
 
@@ -346,6 +347,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(picked, vec![s("a1", "us-east-1a"), s("b1", "us-east-1b")]);
+        // Five instances in a two-zone region share the two zones.
+        let picked = distinct_zones(&[s("a1", "us-east-1a"), s("b1", "us-east-1b")], 5).unwrap();
+        assert_eq!(picked.len(), 2);
         let err = distinct_zones(&[s("a1", "us-east-1a"), s("a2", "us-east-1a")], 2).unwrap_err();
         assert!(
             err.to_string().contains("2 distinct availability zones"),

@@ -122,7 +122,7 @@ fn free_loopback_port() -> Result<u16> {
 
 #[async_trait]
 impl Compute for Containers {
-    async fn launch(&self, release: &Release) -> Result<Vec<Target>> {
+    async fn launch(&self, release: &Release, _group: &str) -> Result<Vec<Target>> {
         let mut targets = Vec::new();
         for n in 1..=self.count {
             let id = self.start_on_a_fixed_port(release, n).await?;

@@ -199,6 +199,7 @@ pub async fn status(target: &LocalTarget) -> Result<Status> {
         url: balancer.map(|(a, _)| a.url()),
         live,
         members: out,
+        groups: Vec::new(),
     })
 }
 

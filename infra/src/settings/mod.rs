@@ -17,7 +17,8 @@ pub struct DeploySettings {
     pub region: Option<String>,
     #[serde(default = "default_instance_type")]
     pub instance_type: String,
-    /// Instances per release, one per availability zone.
+    /// Instances a new release starts with, spread over as many availability zones (at
+    /// least two); `galley scale` changes a live release's count.
     #[serde(default = "default_instance_count")]
     pub instance_count: usize,
     /// The default VPC when unset.
@@ -83,12 +84,7 @@ impl DeploySettings {
                 self.site
             ));
         }
-        if self.instance_count < 2 {
-            return Err(format!(
-                "deploy.instance_count {}: at least 2, one per availability zone, or one failure takes the site down",
-                self.instance_count
-            ));
-        }
+        validate_count("deploy.instance_count", self.instance_count)?;
         if !self.health_check_path.starts_with('/') {
             return Err(format!(
                 "deploy.health_check_path {:?} must start with '/'",
@@ -105,6 +101,17 @@ impl DeploySettings {
         }
         Ok(())
     }
+}
+
+/// An instance count Galley runs: at least two, in two availability zones, or one failure
+/// takes the site down (the same rule for `deploy: instance_count` and `galley scale`).
+pub fn validate_count(what: &str, count: usize) -> Result<(), String> {
+    if count < 2 {
+        return Err(format!(
+            "{what} {count}: at least 2, in two availability zones, or one failure takes the site down"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
