@@ -21,7 +21,10 @@ struct World {
 }
 
 fn world() -> World {
-    let moto = Moto::start();
+    world_on(Moto::start())
+}
+
+fn world_on(moto: Moto) -> World {
     let registry = Registry::start();
     let (tmp, site) = copy_fixture("sites/theme-blog");
     let config = site.join("_config.yml");
@@ -37,6 +40,30 @@ fn world() -> World {
 }
 
 impl World {
+    /// Adds lines under `deploy:` (the last section of the config).
+    fn deploy_settings(&self, lines: &str) {
+        let config = self.site.join("_config.yml");
+        let mut text = std::fs::read_to_string(&config).expect("config");
+        text.push_str(lines);
+        std::fs::write(&config, text).expect("write config");
+    }
+
+    /// A public hosted zone for `name`; returns its bare id.
+    async fn hosted_zone(&self, name: &str) -> String {
+        let out = aws_sdk_route53::Client::new(&self.sdk().await)
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(format!("galley-test-{name}"))
+            .send()
+            .await
+            .expect("hosted zone");
+        out.hosted_zone()
+            .expect("zone")
+            .id()
+            .trim_start_matches("/hostedzone/")
+            .to_string()
+    }
+
     fn env(&self, endpoint: Option<String>) -> Vec<(&'static str, String)> {
         let mut env = self.moto.env();
         if let Some(e) = endpoint {
@@ -601,6 +628,187 @@ async fn scale_resizes_the_live_group_a_publish_keeps_it_and_status_shows_a_dead
         text(&run.stdout).contains(&format!("replacing: {replacement}")),
         "{}",
         text(&run.stdout)
+    );
+}
+
+/// Every record set in the zone, as (name, type, value or alias target).
+async fn zone_records(r53: &aws_sdk_route53::Client, zone: &str) -> Vec<(String, String, String)> {
+    let out = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .send()
+        .await
+        .expect("records");
+    out.resource_record_sets()
+        .iter()
+        .map(|r| {
+            let value = match r.alias_target() {
+                Some(a) => a.dns_name().to_string(),
+                None => r
+                    .resource_records()
+                    .iter()
+                    .map(|v| v.value().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            };
+            (r.name().to_string(), r.r#type().as_str().to_string(), value)
+        })
+        .collect()
+}
+
+fn trimmed(name: &str) -> String {
+    name.trim_end_matches('.').to_lowercase()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_domain_gets_a_validated_certificate_https_and_alias_records_and_destroy_removes_them() {
+    let w = world();
+    let zone = w.hosted_zone("example.com").await;
+    w.deploy_settings("  domain: blog.example.com\n");
+    let published = w.publish();
+    assert_eq!(published["url"], "https://blog.example.com/", "{published}");
+    let sdk = w.sdk().await;
+    let acm = aws_sdk_acm::Client::new(&sdk);
+    let r53 = aws_sdk_route53::Client::new(&sdk);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+
+    // One certificate, for the domain, issued, validated by the CNAME Galley wrote.
+    let certs = acm.list_certificates().send().await.expect("certs");
+    assert_eq!(certs.certificate_summary_list().len(), 1);
+    let arn = certs.certificate_summary_list()[0]
+        .certificate_arn()
+        .expect("arn")
+        .to_string();
+    let cert = acm
+        .describe_certificate()
+        .certificate_arn(&arn)
+        .send()
+        .await
+        .expect("describe");
+    let cert = cert.certificate().expect("certificate");
+    assert_eq!(cert.domain_name(), Some("blog.example.com"));
+    assert_eq!(cert.status().map(|s| s.as_str()), Some("ISSUED"));
+    let wanted = cert.domain_validation_options()[0]
+        .resource_record()
+        .expect("validation record");
+    let records = zone_records(&r53, &zone).await;
+    assert!(
+        records.iter().any(
+            |(name, kind, value)| trimmed(name) == trimmed(wanted.name())
+                && kind == "CNAME"
+                && value == wanted.value()
+        ),
+        "{records:?}"
+    );
+
+    // The domain is an alias of the load balancer, which serves HTTPS with the certificate
+    // and redirects 80.
+    let lb = elb.describe_load_balancers().send().await.expect("lbs");
+    let lb = &lb.load_balancers()[0];
+    let dns = trimmed(lb.dns_name().expect("dns"));
+    assert!(
+        records
+            .iter()
+            .any(|(name, kind, value)| trimmed(name) == "blog.example.com"
+                && kind == "A"
+                && trimmed(value) == dns),
+        "{records:?}"
+    );
+    let listeners = elb
+        .describe_listeners()
+        .load_balancer_arn(lb.load_balancer_arn().expect("arn"))
+        .send()
+        .await
+        .expect("listeners");
+    let https = listeners
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(443))
+        .expect("HTTPS listener");
+    assert_eq!(
+        https.certificates()[0].certificate_arn(),
+        Some(arn.as_str())
+    );
+    let http = listeners
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(80))
+        .expect("HTTP listener");
+    assert_eq!(
+        http.default_actions()[0].r#type().map(|t| t.as_str()),
+        Some("redirect")
+    );
+    assert_eq!(w.status()["url"], "https://blog.example.com/");
+
+    // A republish keeps the certificate.
+    edit_post(&w.site);
+    w.publish();
+    let certs = acm.list_certificates().send().await.expect("certs");
+    assert_eq!(
+        certs.certificate_summary_list().len(),
+        1,
+        "no second request"
+    );
+
+    // Destroy removes the certificate and the records; the zone stays.
+    let run = w.galley(&["destroy", "--site", path(&w.site)]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let certs = acm.list_certificates().send().await.expect("certs");
+    assert!(certs.certificate_summary_list().is_empty());
+    let records = zone_records(&r53, &zone).await;
+    assert!(
+        records
+            .iter()
+            .all(|(_, kind, _)| kind == "SOA" || kind == "NS"),
+        "{records:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_that_never_validates_leaves_the_live_release_and_nothing_new() {
+    let w = world_on(Moto::start_with(&[("MOTO_ACM_VALIDATION_WAIT", "3600")]));
+    let zone = w.hosted_zone("example.com").await;
+    let first = w.publish();
+    w.deploy_settings("  domain: blog.example.com\n  certificate_timeout: 1\n");
+    edit_post(&w.site);
+    let run = w.galley(&["publish", path(&w.site), "--insecure"]);
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("blog.example.com was not issued within 1s")
+            && err.contains("CNAME _")
+            && err.contains("previous release is still serving"),
+        "{err}"
+    );
+    let status = w.status();
+    assert_eq!(status["live"]["digest"], first["digest"], "{status}");
+    assert_eq!(
+        status["url"].as_str().map(|u| u.starts_with("http://")),
+        Some(true)
+    );
+    let sdk = w.sdk().await;
+    let certs = aws_sdk_acm::Client::new(&sdk)
+        .list_certificates()
+        .send()
+        .await
+        .expect("certs");
+    assert!(
+        certs.certificate_summary_list().is_empty(),
+        "the request was withdrawn"
+    );
+    let records = zone_records(&aws_sdk_route53::Client::new(&sdk), &zone).await;
+    assert!(
+        records
+            .iter()
+            .all(|(_, kind, _)| kind == "SOA" || kind == "NS"),
+        "{records:?}"
+    );
+    assert_eq!(
+        scaling_groups(&aws_sdk_autoscaling::Client::new(&sdk))
+            .await
+            .len(),
+        1,
+        "no release was started"
     );
 }
 

@@ -19,6 +19,9 @@ pub enum DeployError {
     Infra(anyhow::Error),
     #[error("the publish lock is held: {0:#}")]
     Locked(anyhow::Error),
+    /// The site's domain got no certificate; nothing of the release was created.
+    #[error("{0}\nnothing changed: the previous release is still serving")]
+    Certificate(String),
     #[error("release failed at {}: {}{}", .0.step, .0.detail, if .0.rolled_back { "\nrolled back: the previous release is still serving" } else { "" })]
     Rollout(RolloutError),
 }

@@ -114,12 +114,20 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// moto as the tests use it: ACM issues a DNS-validated certificate at its first
+    /// check (AWS takes minutes once the records exist; Galley writes them first either way).
     pub fn start() -> Moto {
+        Moto::start_with(&[("MOTO_ACM_VALIDATION_WAIT", "0")])
+    }
+
+    /// moto with settings of the test's (e.g. a certificate that never validates).
+    pub fn start_with(env: &[(&str, &str)]) -> Moto {
         require("moto_server");
         let port = free_port();
         let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -70,6 +70,29 @@ pub async fn find(aws: &Aws) -> Result<Option<(String, String)>> {
     }
 }
 
+/// Where an alias record for the site's domain points: the ALB's DNS name and zone.
+pub async fn alias_target(aws: &Aws, arn: &str) -> Result<super::domain::records::Alias> {
+    let out = aws
+        .elb
+        .describe_load_balancers()
+        .load_balancer_arns(arn)
+        .send()
+        .await
+        .map_err(sdk_error("reading the load balancer"))?;
+    let lb = out
+        .load_balancers()
+        .first()
+        .context("the load balancer is gone")?;
+    Ok(super::domain::records::Alias {
+        dns_name: lb.dns_name().unwrap_or_default().to_string(),
+        hosted_zone: lb
+            .canonical_hosted_zone_id()
+            .context("the load balancer has no hosted zone id")?
+            .to_string(),
+        ipv6: lb.ip_address_type().is_some_and(|t| t.as_str() != "ipv4"),
+    })
+}
+
 /// Finds or creates the ALB and its listeners.
 pub async fn ensure(aws: &Aws, subnets: &[String], security_group: &str) -> Result<Alb> {
     if subnets.len() < 2 {

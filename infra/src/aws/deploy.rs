@@ -8,6 +8,7 @@ use anyhow::Result;
 
 use super::alb::{self, AlbBalancer, AlbHealth};
 use super::compute::{self, GroupCompute};
+use super::domain::{self, DomainError};
 use super::launch_template::{self, Spec};
 use super::{history, iam, instances, lock, network, scaling_group, Aws, TAG_RELEASE};
 pub use crate::deployment::{DeployError, Report, Timing};
@@ -57,6 +58,21 @@ async fn deploy_locked(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Report, DeployError> {
     let infra = DeployError::Infra;
+    let domain = domain::certificate(aws, timing, progress)
+        .await
+        .map_err(|e| match e {
+            DomainError::NotIssued(text) => DeployError::Certificate(text),
+            DomainError::Infra(e) => DeployError::Infra(e),
+        })?;
+    // The ALB's HTTPS listener serves the domain's certificate.
+    let with_certificate;
+    let aws = match &domain {
+        Some(d) => {
+            with_certificate = aws.with_certificate(&d.certificate);
+            &with_certificate
+        }
+        None => aws,
+    };
     let shared = async {
         let net = network::find_network(aws).await?;
         let groups = network::ensure_security_groups(aws, &net.vpc).await?;
@@ -113,10 +129,21 @@ async fn deploy_locked(
         .await
         .map_err(DeployError::Rollout)?;
     history::record(aws, &release).await.map_err(infra)?;
-    Ok(Report {
-        url: format!("http://{}/", lb.dns_name),
-        outcome,
-    })
+    let url = match &domain {
+        Some(d) => {
+            let target = alb::alias_target(aws, &lb.arn).await.map_err(infra)?;
+            rollout::timed(
+                progress,
+                &format!("pointing {} at the site", d.name),
+                domain::point(aws, d, &target),
+            )
+            .await
+            .map_err(infra)?;
+            format!("https://{}/", d.name)
+        }
+        None => format!("http://{}/", lb.dns_name),
+    };
+    Ok(Report { url, outcome })
 }
 
 /// Removes releases that are not live: what a killed publish (or a failed cleanup) left.

@@ -1,14 +1,16 @@
 //! Removes everything Galley created for a site, found by tags: Auto Scaling groups with
 //! their instances, launch templates, target groups, load balancer and listeners, security
 //! groups (after what references them is gone, as AWS requires and moto does not check),
-//! the instance role and profile, the SSM parameters.
-//! The ECR repository stays: images are the history of the site.
+//! the instance role and profile, the SSM parameters, the domain's certificates and the
+//! records Galley wrote for it.
+//! The ECR repository and the hosted zone stay: images are the site's history, and the
+//! zone holds the rest of the domain.
 
 use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{alb, compute, history, iam, instances, lock, network, sdk_error, Aws};
+use super::{alb, compute, domain, history, iam, instances, lock, network, sdk_error, Aws};
 
 pub async fn destroy(aws: &Aws, mut progress: impl FnMut(&str)) -> Result<()> {
     progress("deleting Auto Scaling groups, launch templates and instances");
@@ -32,6 +34,8 @@ pub async fn destroy(aws: &Aws, mut progress: impl FnMut(&str)) -> Result<()> {
             .await
             .map_err(sdk_error("deleting a target group"))?;
     }
+    // Certificates can go once no listener uses them.
+    domain::remove(aws, &mut progress).await?;
     // The instances' group references the ALB's: delete it first.
     for role in ["instances", "alb"] {
         if let Some(g) = network::find_group(aws, role).await? {

@@ -6,7 +6,7 @@
 //! target health), [`launch_template`] and [`scaling_group`] (a release's instances, kept
 //! at capacity by Auto Scaling), [`compute`] (the two as the rollout's `Compute`),
 //! [`instances`] (AMI, instance lookups), [`status`] and [`plan`] (read-only views),
-//! [`scale`] (`galley scale`),
+//! [`scale`] (`galley scale`), [`domain`] (certificate and DNS for `deploy: domain:`),
 //! [`lock`] (one publish at a time), [`history`] (the releases list), [`destroy`].
 //!
 //! Where moto accepts what AWS refuses (one-subnet ALBs, deleting referenced security
@@ -17,6 +17,7 @@ pub mod alb;
 pub mod compute;
 pub mod deploy;
 pub mod destroy;
+pub mod domain;
 pub mod history;
 pub mod iam;
 pub mod instances;
@@ -55,6 +56,8 @@ pub async fn sdk_config(region: Option<&str>, timeouts: access::Timeouts) -> aws
 #[derive(Clone)]
 pub struct Aws {
     pub ec2: aws_sdk_ec2::Client,
+    pub acm: aws_sdk_acm::Client,
+    pub route53: aws_sdk_route53::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub iam: aws_sdk_iam::Client,
@@ -80,6 +83,8 @@ impl Aws {
     pub fn from_sdk(sdk: aws_config::SdkConfig, settings: &DeploySettings) -> Aws {
         Aws {
             ec2: aws_sdk_ec2::Client::new(&sdk),
+            acm: aws_sdk_acm::Client::new(&sdk),
+            route53: aws_sdk_route53::Client::new(&sdk),
             autoscaling: aws_sdk_autoscaling::Client::new(&sdk),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
             iam: aws_sdk_iam::Client::new(&sdk),
@@ -87,6 +92,14 @@ impl Aws {
             sdk,
             settings: settings.clone(),
         }
+    }
+
+    /// The same clients with the settings' certificate set: how a certificate Galley got
+    /// for `deploy: domain:` reaches the load balancer's listeners.
+    pub fn with_certificate(&self, arn: &str) -> Aws {
+        let mut aws = self.clone();
+        aws.settings.certificate_arn = Some(arn.to_string());
+        aws
     }
 
     pub fn site(&self) -> &str {

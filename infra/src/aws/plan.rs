@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::deploy::capacity;
-use super::{alb, network, status::status, Aws};
+use super::{alb, domain, network, status::status, Aws};
 
 /// What a publish would do now, read-only: each line says create, keep, replace or delete.
 pub async fn plan(aws: &Aws) -> Result<Vec<String>> {
@@ -46,6 +46,20 @@ pub async fn plan(aws: &Aws) -> Result<Vec<String>> {
         Some((_, dns)) => format!("keep load balancer {} ({dns})", aws.name("")),
         None => format!("create load balancer {} and its listener", aws.name("")),
     });
+    if let Some(name) = &aws.settings.domain {
+        let zone = domain::zone::find(aws, name).await?;
+        let certs = domain::certificate::of_site(aws).await?;
+        lines.push(match certs.iter().find(|c| &c.domain == name) {
+            Some(c) => format!("keep the certificate for {name} ({})", c.status.as_str()),
+            None => format!(
+                "request a certificate for {name}, validated by DNS records in zone {} ({})",
+                zone.name, zone.id
+            ),
+        });
+        lines.push(format!(
+            "serve HTTPS on 443 with it, redirect 80, and point {name} (alias) at the load balancer"
+        ));
+    }
     let status = status(aws).await?;
     let live_id = status.live.as_ref().map(|r| r.id.clone());
     lines.push(format!(

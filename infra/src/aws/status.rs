@@ -24,8 +24,10 @@ pub async fn status(aws: &Aws) -> Result<Status> {
             groups: Vec::new(),
         });
     };
-    let live = match serving_listener(aws, &arn).await? {
-        Some(l) => alb::live(aws, &l).await?,
+    let serving = serving(aws, &arn).await?;
+    let https = serving.as_ref().is_some_and(|(_, https)| *https);
+    let live = match &serving {
+        Some((l, _)) => alb::live(aws, l).await?,
         None => None,
     };
     let releases = history::list(aws).await?;
@@ -82,7 +84,12 @@ pub async fn status(aws: &Aws) -> Result<Status> {
     }
     Ok(Status {
         target: StatusTarget::Aws,
-        url: Some(format!("http://{dns}/")),
+        url: Some(match (&aws.settings.domain, https) {
+            (Some(domain), true) => format!("https://{domain}/"),
+            // A certificate of the author's own names their domain, which Galley does not
+            // know; the ALB's name redirects to HTTPS.
+            _ => format!("http://{dns}/"),
+        }),
         live: live_release,
         members: instances,
         groups: with_activity,
@@ -96,25 +103,32 @@ pub async fn releases(aws: &Aws) -> Result<Releases> {
     Ok(Releases { live, releases })
 }
 
-/// The listener that serves the site: 443 with a certificate, else 80.
+/// The listener that serves the site as the load balancer is now (not as `deploy:` says
+/// it should be: a publish that failed before changing it leaves it as it was): 443 when
+/// there is an HTTPS listener, else 80.
 pub async fn serving_listener(aws: &Aws, load_balancer: &str) -> Result<Option<String>> {
-    let port = if aws.settings.certificate_arn.is_some() {
-        443
-    } else {
-        80
-    };
-    Ok(aws
+    Ok(serving(aws, load_balancer).await?.map(|(arn, _)| arn))
+}
+
+/// The serving listener and whether it is HTTPS.
+async fn serving(aws: &Aws, load_balancer: &str) -> Result<Option<(String, bool)>> {
+    let out = aws
         .elb
         .describe_listeners()
         .load_balancer_arn(load_balancer)
         .send()
         .await
-        .map_err(super::sdk_error("reading listeners"))?
-        .listeners()
-        .iter()
-        .find(|l| l.port() == Some(port))
-        .and_then(|l| l.listener_arn())
-        .map(str::to_string))
+        .map_err(super::sdk_error("reading listeners"))?;
+    let on = |port: i32| {
+        out.listeners()
+            .iter()
+            .find(|l| l.port() == Some(port))
+            .and_then(|l| l.listener_arn())
+            .map(str::to_string)
+    };
+    Ok(on(443)
+        .map(|l| (l, true))
+        .or_else(|| on(80).map(|l| (l, false))))
 }
 
 /// What the live target group says of each instance of the live release.

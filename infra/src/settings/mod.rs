@@ -33,6 +33,17 @@ pub struct DeploySettings {
     /// ACM certificate: HTTPS on 443, and 80 redirects to it.
     #[serde(default)]
     pub certificate_arn: Option<String>,
+    /// The site's own domain (`blog.example.com`): Galley requests its certificate (DNS
+    /// validation in Route 53), serves HTTPS with it and points the name at the site.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// The Route 53 hosted zone for `domain` (its name, `example.com`, or id); the zone
+    /// whose name is the longest suffix of the domain when unset.
+    #[serde(default)]
+    pub hosted_zone: Option<String>,
+    /// Seconds to wait for ACM to issue the domain's certificate.
+    #[serde(default = "default_certificate_timeout")]
+    pub certificate_timeout: u64,
     #[serde(default)]
     pub canary: Option<Canary>,
     /// Push here instead of ECR (`host/repository`).
@@ -67,6 +78,9 @@ fn default_health_path() -> String {
 fn default_health_timeout() -> u64 {
     300
 }
+fn default_certificate_timeout() -> u64 {
+    900
+}
 
 impl DeploySettings {
     /// Checks what serde cannot: names AWS accepts, counts that give high availability.
@@ -90,6 +104,29 @@ impl DeploySettings {
                 "deploy.health_check_path {:?} must start with '/'",
                 self.health_check_path
             ));
+        }
+        if let Some(d) = &self.domain {
+            let ok = d.len() <= 253
+                && d.contains('.')
+                && d.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && !label.starts_with('-')
+                        && !label.ends_with('-')
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                });
+            if !ok {
+                return Err(format!(
+                    "deploy.domain {d:?}: a lowercase host name such as blog.example.com"
+                ));
+            }
+            if self.certificate_arn.is_some() {
+                return Err(
+                    "deploy.domain and deploy.certificate_arn: set one (with domain, Galley requests and renews the certificate)".into(),
+                );
+            }
         }
         if let Some(c) = self.canary {
             if !(1..=99).contains(&c.percent) {
@@ -126,6 +163,25 @@ mod tests {
         assert_eq!(s.instance_count, 2);
         assert_eq!(s.health_check_path, "/healthz");
         assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn a_domain_must_be_a_host_name_and_excludes_a_certificate_of_ones_own() {
+        let with = |v: serde_json::Value| {
+            serde_json::from_value::<DeploySettings>(v)
+                .unwrap()
+                .validate()
+        };
+        assert!(with(serde_json::json!({"site": "b", "domain": "blog.example.com"})).is_ok());
+        for bad in ["Blog.example.com", "localhost", "a..b", "-a.com", "a.com/x"] {
+            let err = with(serde_json::json!({"site": "b", "domain": bad})).unwrap_err();
+            assert!(err.contains("host name"), "{bad}: {err}");
+        }
+        let err = with(serde_json::json!({
+            "site": "b", "domain": "blog.example.com", "certificate_arn": "arn:aws:acm:x"
+        }))
+        .unwrap_err();
+        assert!(err.contains("set one"), "{err}");
     }
 
     #[test]
