@@ -365,7 +365,7 @@ fn balancer_down(state: &Path) -> Vec<String> {
 }
 
 #[test]
-fn killing_either_container_under_load_fails_no_request_and_it_comes_back() {
+fn killing_or_docker_killing_either_container_under_load_fails_no_request_and_it_comes_back() {
     let site = Site::new();
     let server = server_binary();
     site.set_version("v1");
@@ -428,6 +428,32 @@ fn killing_either_container_under_load_fails_no_request_and_it_comes_back() {
             },
         );
     }
+    // The trouble monkey's `docker kill`: Docker leaves a container stopped from outside
+    // alone; the balancer's keeper starts it again, and the balancer takes it back once
+    // its health path answers.
+    for victim in &containers {
+        let started_before = started_at(victim);
+        let killed = Command::new("docker")
+            .args(["kill", victim])
+            .status()
+            .expect("docker kill");
+        assert!(killed.success());
+        galley_tests::services::wait_until(
+            "the docker-killed container to be started again and healthy",
+            std::time::Duration::from_secs(60),
+            || {
+                let s = site.status();
+                let healths: Vec<&str> = s["containers"]
+                    .as_array()
+                    .map(|cs| cs.iter().filter_map(|c| c["health"].as_str()).collect())
+                    .unwrap_or_default();
+                started_at(victim) != started_before
+                    && healths.len() == 2
+                    && healths.iter().all(|h| h.starts_with("healthy"))
+                    && balancer_down(&site.state).is_empty()
+            },
+        );
+    }
     let seen = load.finish();
     let failed: Vec<&String> = seen.iter().filter_map(|r| r.as_ref().err()).collect();
     assert!(
@@ -439,4 +465,13 @@ fn killing_either_container_under_load_fails_no_request_and_it_comes_back() {
     );
     assert!(seen.len() > 10, "the load ran: {}", seen.len());
     assert!(seen.iter().all(|r| r.as_deref() == Ok("v1")));
+}
+
+/// When the engine last started the container.
+fn started_at(container: &str) -> String {
+    let out = Command::new("docker")
+        .args(["inspect", "-f", "{{.State.StartedAt}}", container])
+        .output()
+        .expect("docker inspect");
+    text(&out.stdout).trim().to_string()
 }

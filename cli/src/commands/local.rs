@@ -20,6 +20,9 @@ pub struct BalancerArgs {
     /// What the balancer asks each container for, to take it out while it fails.
     #[arg(long, default_value = galley_infra::settings::DEFAULT_HEALTH_PATH)]
     pub health_path: String,
+    /// The site whose live containers it keeps running (restarting any stopped from outside).
+    #[arg(long)]
+    pub site: Option<String>,
 }
 
 pub fn balancer(args: BalancerArgs) -> Result<(), ExitCode> {
@@ -27,6 +30,7 @@ pub fn balancer(args: BalancerArgs) -> Result<(), ExitCode> {
         listen: args.listen,
         state: StateDir { dir: args.state },
         health_path: args.health_path,
+        site: args.site,
     };
     runtime()?
         .block_on(balancer::run(config))

@@ -56,6 +56,9 @@ pub struct Config {
     pub state: StateDir,
     /// Asked of every container to take it out while it fails and back once it answers.
     pub health_path: String,
+    /// The site whose live containers the [`keeper`](super::keeper) keeps running (none:
+    /// no keeper, as for a balancer started by an older Galley).
+    pub site: Option<String>,
 }
 
 /// How often each container's health path is asked.
@@ -222,6 +225,29 @@ pub async fn run(config: Config) -> Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let admin_task = tokio::spawn(serve_admin(admin, table.clone(), token, stop.clone()));
     let probe_task = tokio::spawn(probe(table.clone(), client.clone(), config.health_path));
+    let keeper_task = match (&config.site, galley_image::docker::connect().await) {
+        (Some(site), Ok(docker)) => {
+            let table = table.clone();
+            let live = move || {
+                table
+                    .routes
+                    .read()
+                    .map(|r| r.forward.iter().map(|(g, _)| g.clone()).collect())
+                    .unwrap_or_default()
+            };
+            Some(tokio::spawn(super::keeper::keep(
+                docker,
+                site.clone(),
+                live,
+                |line| eprintln!("{line}"),
+            )))
+        }
+        (Some(_), Err(e)) => {
+            eprintln!("galley balancer: no keeper (the Docker engine: {e})");
+            None
+        }
+        (None, _) => None,
+    };
     let shutdown = async {
         tokio::select! {
             () = galley_server::listener::shutdown_signal() => {}
@@ -254,6 +280,9 @@ pub async fn run(config: Config) -> Result<()> {
     drop(proxy);
     admin_task.abort();
     probe_task.abort();
+    if let Some(keeper) = keeper_task {
+        keeper.abort();
+    }
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(DRAIN_TIMEOUT) => {}

@@ -101,13 +101,15 @@ pub async fn find(state: &StateDir) -> Option<(Admin, Snapshot)> {
 }
 
 /// Finds the site's balancer or starts one with `program balancer --state DIR --listen ADDR
-/// --health-path PATH` (it probes each container there). `port` must match a running
-/// balancer's (restarting it would drop the site).
+/// --health-path PATH --site SITE` (it probes each container there and keeps the live
+/// ones running). `port` must match a running balancer's (restarting it would drop the
+/// site).
 pub async fn ensure(
     state: &StateDir,
     program: &Path,
     port: Option<u16>,
     health_path: &str,
+    site: &str,
 ) -> Result<Admin> {
     if let Some((admin, _)) = find(state).await {
         if let Some(p) = port.filter(|p| *p != admin.info.listen.port()) {
@@ -138,6 +140,8 @@ pub async fn ensure(
         .arg(listen.to_string())
         .arg("--health-path")
         .arg(health_path)
+        .arg("--site")
+        .arg(site)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)

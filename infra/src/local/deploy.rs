@@ -67,6 +67,7 @@ pub async fn deploy(
             &target.program,
             target.port,
             &target.health_path,
+            &target.site,
         ),
     )
     .await

@@ -3,6 +3,7 @@
 //! production on a laptop, and the test bed for health gating with real containers.
 //!
 //! - [`balancer`]: the reverse proxy and its control API (runs as `galley balancer`);
+//! - [`keeper`]: inside it, restarts the live release's containers that were stopped;
 //! - [`routes`]: its routing table; [`control`]: starting and driving it;
 //! - [`containers`]: releases as containers, and health from their own ports;
 //! - [`state`]: the per-site folder (lock, balancer address, history);
@@ -12,5 +13,6 @@ pub mod balancer;
 pub mod containers;
 pub mod control;
 pub mod deploy;
+pub mod keeper;
 pub mod routes;
 pub mod state;
