@@ -812,6 +812,245 @@ async fn a_certificate_that_never_validates_leaves_the_live_release_and_nothing_
     );
 }
 
+/// The load balancer's security group's ingress, as (port, CIDRs, prefix lists).
+async fn alb_ingress(ec2: &aws_sdk_ec2::Client) -> Vec<(i32, usize, Vec<String>)> {
+    let (group, _) = group_rules(ec2, "alb").await;
+    let out = ec2
+        .describe_security_groups()
+        .group_ids(&group)
+        .send()
+        .await
+        .expect("group");
+    out.security_groups()[0]
+        .ip_permissions()
+        .iter()
+        .map(|p| {
+            (
+                p.from_port().unwrap_or(-1),
+                p.ip_ranges().len() + p.ipv6_ranges().len(),
+                p.prefix_list_ids()
+                    .iter()
+                    .filter_map(|l| l.prefix_list_id().map(str::to_string))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// The distribution's origin: (domain, secret header value).
+async fn cdn_origin(cf: &aws_sdk_cloudfront::Client, id: &str) -> (String, String) {
+    let out = cf
+        .get_distribution_config()
+        .id(id)
+        .send()
+        .await
+        .expect("distribution config");
+    let config = out.distribution_config().expect("config");
+    let origin = &config.origins().expect("origins").items()[0];
+    let header = &origin.custom_headers().expect("headers").items()[0];
+    assert_eq!(header.header_name(), "x-galley-origin");
+    (
+        origin.domain_name().to_string(),
+        header.header_value().to_string(),
+    )
+}
+
+/// The serving listener's default action type and its rules' header values and targets.
+async fn listener_gate(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+) -> (String, Vec<String>, Option<String>) {
+    let lbs = elb.describe_load_balancers().send().await.expect("lbs");
+    let listeners = elb
+        .describe_listeners()
+        .load_balancer_arn(lbs.load_balancers()[0].load_balancer_arn().expect("arn"))
+        .send()
+        .await
+        .expect("listeners");
+    let listener = listeners
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(80))
+        .expect("listener on 80");
+    let default = listener.default_actions()[0]
+        .r#type()
+        .map(|t| t.as_str().to_string())
+        .unwrap_or_default();
+    let rules = elb
+        .describe_rules()
+        .listener_arn(listener.listener_arn().expect("arn"))
+        .send()
+        .await
+        .expect("rules");
+    let gate = rules.rules().iter().find(|r| r.priority() == Some("1"));
+    let values = gate
+        .and_then(|r| r.conditions().first())
+        .and_then(|c| c.http_header_config())
+        .map(|h| h.values().to_vec())
+        .unwrap_or_default();
+    let target = gate
+        .and_then(|r| r.actions().first())
+        .and_then(|a| {
+            a.forward_config()
+                .and_then(|f| f.target_groups().first())
+                .and_then(|t| t.target_group_arn())
+                .or(a.target_group_arn())
+        })
+        .map(str::to_string);
+    (default, values, target)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cdn_fronts_the_load_balancer_which_admits_only_cloudfront_and_its_secret() {
+    let w = world();
+    w.deploy_settings("  cdn: true\n");
+    let first = w.publish();
+    let sdk = w.sdk().await;
+    let cf = aws_sdk_cloudfront::Client::new(&sdk);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+
+    // One distribution, its origin the load balancer, as the issue asks it configured.
+    let list = cf.list_distributions().send().await.expect("distributions");
+    let items = list.distribution_list().expect("list").items();
+    assert_eq!(items.len(), 1);
+    let d = &items[0];
+    assert_eq!(
+        first["url"],
+        format!("https://{}/", d.domain_name()),
+        "{first}"
+    );
+    assert_eq!(w.status()["url"], first["url"]);
+    let out = cf
+        .get_distribution_config()
+        .id(d.id())
+        .send()
+        .await
+        .expect("config");
+    let config = out.distribution_config().expect("config");
+    assert_eq!(config.http_version().map(|v| v.as_str()), Some("http2and3"));
+    assert_eq!(config.is_ipv6_enabled(), Some(true));
+    let behavior = config.default_cache_behavior().expect("behavior");
+    assert_eq!(behavior.compress(), Some(true));
+    assert_eq!(
+        behavior.cache_policy_id(),
+        Some("83da9c7e-98b4-4e11-a168-04f0df8e2c65"),
+        "the managed policy that follows the origin's Cache-Control"
+    );
+    assert_eq!(
+        behavior.viewer_protocol_policy().as_str(),
+        "redirect-to-https"
+    );
+    let lb = elb.describe_load_balancers().send().await.expect("lbs");
+    let alb_dns = lb.load_balancers()[0].dns_name().expect("dns").to_string();
+    let (origin, secret1) = cdn_origin(&cf, d.id()).await;
+    assert_eq!(origin, alb_dns);
+    assert_eq!(secret1.len(), 32);
+
+    // The load balancer: 80 from CloudFront's prefix list only, nothing from addresses.
+    let lists = ec2
+        .describe_managed_prefix_lists()
+        .filters(
+            Filter::builder()
+                .name("prefix-list-name")
+                .values("com.amazonaws.global.cloudfront.origin-facing")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("prefix lists");
+    let cloudfront = lists.prefix_lists()[0]
+        .prefix_list_id()
+        .expect("id")
+        .to_string();
+    assert_eq!(alb_ingress(&ec2).await, vec![(80, 0, vec![cloudfront])]);
+    // Its listener refuses by default and forwards only what carries the secret.
+    let (_, live) = groups_and_live(&elb).await;
+    let (default, values, target) = listener_gate(&elb).await;
+    assert_eq!(default, "fixed-response");
+    assert_eq!(values, vec![secret1.clone()]);
+    let (groups, _) = groups_and_live(&elb).await;
+    assert_eq!(target.as_deref(), Some(groups[0].as_str()), "{live:?}");
+
+    // A republish rotates the secret (the old one still admitted while CloudFront deploys)
+    // and invalidates the distribution.
+    edit_post(&w.site);
+    let second = w.publish();
+    assert_eq!(second["invalidated"], serde_json::json!(["/*"]), "{second}");
+    let (_, secret2) = cdn_origin(&cf, d.id()).await;
+    assert_ne!(secret2, secret1);
+    let (_, values, target) = listener_gate(&elb).await;
+    assert_eq!(values, vec![secret2, secret1]);
+    let (groups, _) = groups_and_live(&elb).await;
+    assert_eq!(groups.len(), 1);
+    assert_eq!(
+        target.as_deref(),
+        Some(groups[0].as_str()),
+        "forwards to the new release"
+    );
+    let invalidations = cf
+        .list_invalidations()
+        .distribution_id(d.id())
+        .send()
+        .await
+        .expect("invalidations");
+    assert!(!invalidations
+        .invalidation_list()
+        .expect("list")
+        .items()
+        .is_empty());
+
+    // Destroy disables and deletes the distribution and the secret.
+    let run = w.galley(&["destroy", "--site", path(&w.site)]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let list = cf.list_distributions().send().await.expect("distributions");
+    assert!(list
+        .distribution_list()
+        .map(|l| l.items().is_empty())
+        .unwrap_or(true));
+    assert!(aws_sdk_ssm::Client::new(&sdk)
+        .get_parameter()
+        .name("/galley/blog/origin-secret")
+        .send()
+        .await
+        .is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_cloudfront_call_leaves_the_site_open_and_serving_the_live_release() {
+    let w = world();
+    let first = w.publish();
+    w.deploy_settings("  cdn: true\n");
+    edit_post(&w.site);
+    // CloudFront refuses to create the distribution.
+    let proxy = FaultProxy::start(w.moto.endpoint(), |r| {
+        (r.method == "POST" && r.path.contains("/distribution")).then_some(400)
+    });
+    let run = w.galley_via(Some(proxy.url()), &["publish", path(&w.site), "--insecure"]);
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{err}");
+    assert!(err.contains("preparing the CDN"), "{err}");
+    assert!(proxy.injected() >= 1);
+    assert_eq!(w.status()["live"]["digest"], first["digest"]);
+    let sdk = w.sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    // Still open to everyone (not locked to a CDN that does not exist), no gate rule, no
+    // new release.
+    assert!(alb_ingress(&ec2)
+        .await
+        .iter()
+        .all(|(_, cidrs, lists)| *cidrs > 0 && lists.is_empty()));
+    let (default, values, _) =
+        listener_gate(&aws_sdk_elasticloadbalancingv2::Client::new(&sdk)).await;
+    assert_eq!(default, "forward");
+    assert!(values.is_empty());
+    assert_eq!(
+        scaling_groups(&aws_sdk_autoscaling::Client::new(&sdk))
+            .await
+            .len(),
+        1
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_aws_error_mid_rollout_leaves_the_old_release_serving_and_nothing_new() {
     let w = world();

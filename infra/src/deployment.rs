@@ -11,6 +11,8 @@ use crate::rollout::{Outcome, RolloutError};
 pub struct Report {
     pub url: String,
     pub outcome: Outcome,
+    /// The CDN paths this release invalidated (none without a CDN).
+    pub invalidated: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -49,6 +49,8 @@ pub struct Published {
     pub image: String,
     pub targets: Vec<rollout::Target>,
     pub previous: Option<rollout::Live>,
+    /// The CDN paths invalidated (none without `deploy: cdn:`).
+    pub invalidated: Vec<String>,
     pub steps: Vec<Step>,
     pub seconds: f64,
 }
@@ -64,6 +66,7 @@ impl Published {
             image: release.image,
             targets: report.outcome.targets,
             previous: report.outcome.previous,
+            invalidated: report.invalidated,
             steps,
             seconds,
         }

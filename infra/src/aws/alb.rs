@@ -8,12 +8,14 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ForwardActionConfig, Listener,
-    LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum, RedirectActionConfig,
-    RedirectActionStatusCodeEnum, Tag, TargetDescription, TargetGroupAttribute, TargetGroupTuple,
-    TargetHealthDescription, TargetHealthStateEnum,
+    Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ForwardActionConfig,
+    HttpHeaderConditionConfig, Listener, LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
+    ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum, Rule, RuleCondition, Tag,
+    TargetDescription, TargetGroupAttribute, TargetGroupTuple, TargetHealthDescription,
+    TargetHealthStateEnum,
 };
 
+use super::origin_secret::{self, Secrets};
 use super::{sdk_error, tag_pairs, Aws, TAG_RELEASE, TAG_SITE};
 use crate::release::Release;
 use crate::rollout::{HealthGate, HealthState, Live, LoadBalancer, Target, TargetHealth};
@@ -443,14 +445,28 @@ impl LoadBalancer for AlbBalancer {
             .r#type(ActionTypeEnum::Forward)
             .forward_config(config.build())
             .build();
-        self.aws
-            .elb
-            .modify_listener()
-            .listener_arn(&self.alb.listener)
-            .default_actions(action)
-            .send()
-            .await
-            .map_err(sdk_error("switching the listener"))?;
+        match gate_rule(&self.aws, &self.alb.listener).await? {
+            Some(rule) => {
+                self.aws
+                    .elb
+                    .modify_rule()
+                    .rule_arn(rule.rule_arn().unwrap_or_default())
+                    .actions(action)
+                    .send()
+                    .await
+                    .map_err(sdk_error("switching the listener rule"))?;
+            }
+            None => {
+                self.aws
+                    .elb
+                    .modify_listener()
+                    .listener_arn(&self.alb.listener)
+                    .default_actions(action)
+                    .send()
+                    .await
+                    .map_err(sdk_error("switching the listener"))?;
+            }
+        }
         Ok(())
     }
 
@@ -509,6 +525,112 @@ impl LoadBalancer for AlbBalancer {
     }
 }
 
+/// The priority of the rule that admits CloudFront (the only rule Galley makes).
+const GATE_PRIORITY: i32 = 1;
+
+/// Behind CloudFront: the rule that forwards requests carrying the origin secret, if any.
+async fn gate_rule(aws: &Aws, listener: &str) -> Result<Option<Rule>> {
+    let out = aws
+        .elb
+        .describe_rules()
+        .listener_arn(listener)
+        .send()
+        .await
+        .map_err(sdk_error("reading the listener's rules"))?;
+    Ok(out
+        .rules()
+        .iter()
+        .find(|r| r.priority() == Some(&GATE_PRIORITY.to_string()))
+        .cloned())
+}
+
+fn direct_access_refused() -> Action {
+    Action::builder()
+        .r#type(ActionTypeEnum::FixedResponse)
+        .fixed_response_config(
+            FixedResponseActionConfig::builder()
+                .status_code("403")
+                .content_type("text/plain")
+                .message_body("This site is served through its CDN.")
+                .build(),
+        )
+        .build()
+}
+
+fn secret_condition(secrets: &Secrets) -> RuleCondition {
+    RuleCondition::builder()
+        .field("http-header")
+        .http_header_config(
+            HttpHeaderConditionConfig::builder()
+                .http_header_name(origin_secret::HEADER)
+                .set_values(Some(secrets.accepted()))
+                .build(),
+        )
+        .build()
+}
+
+/// With `origin`: the listener's default action refuses (403) and one rule forwards what
+/// carries a secret, so only the site's distribution reaches the release. Without: the rule
+/// goes and the default action forwards again. Either way the live release's forward moves
+/// with it, so the site keeps serving while this changes.
+pub async fn ensure_origin_gate(aws: &Aws, listener: &str, origin: Option<&Secrets>) -> Result<()> {
+    let rule = gate_rule(aws, listener).await?;
+    match (origin, rule) {
+        (Some(secrets), Some(rule)) => {
+            aws.elb
+                .modify_rule()
+                .rule_arn(rule.rule_arn().unwrap_or_default())
+                .conditions(secret_condition(secrets))
+                .send()
+                .await
+                .map_err(sdk_error("updating the CDN's secret on the listener rule"))?;
+        }
+        (Some(secrets), None) => {
+            let out = aws
+                .elb
+                .describe_listeners()
+                .listener_arns(listener)
+                .send()
+                .await
+                .map_err(sdk_error("reading the listener"))?;
+            let forwarding = out
+                .listeners()
+                .first()
+                .and_then(|l| l.default_actions().first())
+                .filter(|a| a.r#type() == Some(&ActionTypeEnum::Forward))
+                .cloned()
+                .unwrap_or_else(no_release_yet);
+            aws.elb
+                .create_rule()
+                .listener_arn(listener)
+                .priority(GATE_PRIORITY)
+                .conditions(secret_condition(secrets))
+                .actions(forwarding)
+                .set_tags(Some(tags(aws.site(), "cdn-gate", None)))
+                .send()
+                .await
+                .map_err(sdk_error("creating the listener rule for the CDN"))?;
+            modify_action(aws, listener, direct_access_refused(), "listener").await?;
+        }
+        (None, Some(rule)) => {
+            let action = rule
+                .actions()
+                .first()
+                .cloned()
+                .unwrap_or_else(no_release_yet);
+            modify_action(aws, listener, action, "listener").await?;
+            aws.elb
+                .delete_rule()
+                .rule_arn(rule.rule_arn().unwrap_or_default())
+                .send()
+                .await
+                .map_err(sdk_error("removing the CDN's listener rule"))?;
+        }
+        (None, None) => {}
+    }
+    Ok(())
+}
+
 /// The group the listener forwards to with the most weight, and its release.
 pub async fn live(aws: &Aws, listener: &str) -> Result<Option<Live>> {
     let out = aws
@@ -518,11 +640,14 @@ pub async fn live(aws: &Aws, listener: &str) -> Result<Option<Live>> {
         .send()
         .await
         .map_err(sdk_error("reading the listener"))?;
-    let action = out
-        .listeners()
-        .first()
-        .and_then(|l| l.default_actions().first())
-        .cloned();
+    let action = match gate_rule(aws, listener).await? {
+        Some(rule) => rule.actions().first().cloned(),
+        None => out
+            .listeners()
+            .first()
+            .and_then(|l| l.default_actions().first())
+            .cloned(),
+    };
     let Some(action) = action else {
         return Ok(None);
     };

@@ -10,7 +10,10 @@ use super::alb::{self, AlbBalancer, AlbHealth};
 use super::compute::{self, GroupCompute};
 use super::domain::{self, DomainError};
 use super::launch_template::{self, Spec};
-use super::{history, iam, instances, lock, network, scaling_group, Aws, TAG_RELEASE};
+use super::network::Admit;
+use super::{
+    cdn, history, iam, instances, lock, network, origin_secret, scaling_group, Aws, TAG_RELEASE,
+};
 pub use crate::deployment::{DeployError, Report, Timing};
 use crate::release::Release;
 use crate::rollout::{self, HealthGate, LoadBalancer, Plan, Progress};
@@ -75,10 +78,21 @@ async fn deploy_locked(
     };
     let shared = async {
         let net = network::find_network(aws).await?;
-        let groups = network::ensure_security_groups(aws, &net.vpc).await?;
+        // The load balancer stays open to all until the distribution exists, so a
+        // CloudFront failure never leaves the site unreachable.
+        let behind_cdn = aws.settings.cdn && cdn::find(aws).await?.is_some();
+        let admit = if behind_cdn {
+            Admit::CloudFront
+        } else {
+            Admit::World
+        };
+        let groups = network::ensure_security_groups(aws, &net.vpc, admit).await?;
         let profile = iam::ensure_instance_profile(aws).await?;
         let subnet_ids: Vec<String> = net.subnets.iter().map(|s| s.id.clone()).collect();
         let lb = alb::ensure(aws, &subnet_ids, &groups.alb).await?;
+        if !aws.settings.cdn {
+            alb::ensure_origin_gate(aws, &lb.listener, None).await?;
+        }
         let ami = instances::current_ami(aws).await?;
         Ok((net, groups, profile, lb, ami))
     };
@@ -89,6 +103,25 @@ async fn deploy_locked(
     )
     .await
     .map_err(infra)?;
+    // The distribution is made (or pointed at the load balancer with the new secret) before
+    // the release, so a CloudFront failure leaves the live release as it was.
+    let distribution = if aws.settings.cdn {
+        let front = async {
+            // A new secret each publish; the load balancer takes it and the last one.
+            let secrets = origin_secret::rotate(aws).await?;
+            let distribution = cdn::ensure(aws, &lb.dns_name, &secrets).await?;
+            alb::ensure_origin_gate(aws, &lb.listener, Some(&secrets)).await?;
+            network::admit_to_load_balancer(aws, &groups.alb, Admit::CloudFront).await?;
+            Ok(distribution)
+        };
+        Some(
+            rollout::timed(progress, "preparing the CDN", front)
+                .await
+                .map_err(infra)?,
+        )
+    } else {
+        None
+    };
     let balancer = AlbBalancer {
         aws: aws.clone(),
         alb: lb.clone(),
@@ -141,9 +174,29 @@ async fn deploy_locked(
             .map_err(infra)?;
             format!("https://{}/", d.name)
         }
-        None => format!("http://{}/", lb.dns_name),
+        None => match &distribution {
+            Some(d) => format!("https://{}/", d.domain),
+            None => format!("http://{}/", lb.dns_name),
+        },
     };
-    Ok(Report { url, outcome })
+    let mut invalidated = Vec::new();
+    if let Some(d) = &distribution {
+        // Every path for now: the changed paths need the previous release's file list.
+        let all = ["/*".to_string()];
+        match rollout::timed(progress, "invalidating the CDN", cdn::invalidate(aws, &d.id, &all))
+            .await
+        {
+            Ok(paths) => invalidated = paths,
+            Err(e) => progress.waiting(&format!(
+                "the release is live but the CDN was not invalidated ({e:#}); cached copies expire by their Cache-Control"
+            )),
+        }
+    }
+    Ok(Report {
+        url,
+        outcome,
+        invalidated,
+    })
 }
 
 /// Removes releases that are not live: what a killed publish (or a failed cleanup) left.

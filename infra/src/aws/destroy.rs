@@ -10,12 +10,22 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{alb, compute, domain, history, iam, instances, lock, network, sdk_error, Aws};
+use super::{
+    alb, cdn, compute, domain, history, iam, instances, lock, network, origin_secret, sdk_error,
+    Aws,
+};
 
 pub async fn destroy(aws: &Aws, mut progress: impl FnMut(&str)) -> Result<()> {
     progress("deleting Auto Scaling groups, launch templates and instances");
     compute::remove_release(aws, None).await?;
     wait_instances_gone(aws).await?;
+    if cdn::find(aws).await?.is_some() {
+        progress("disabling and deleting the CloudFront distribution");
+        if !cdn::remove(aws, Duration::from_secs(5), 120).await? {
+            progress("the distribution is disabled; AWS allows deleting it once deployed: run destroy again later");
+        }
+    }
+    origin_secret::delete(aws).await?;
     if let Some((arn, _)) = alb::find(aws).await? {
         progress("deleting the load balancer");
         aws.elb

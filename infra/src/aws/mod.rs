@@ -7,6 +7,7 @@
 //! at capacity by Auto Scaling), [`compute`] (the two as the rollout's `Compute`),
 //! [`instances`] (AMI, instance lookups), [`status`] and [`plan`] (read-only views),
 //! [`scale`] (`galley scale`), [`domain`] (certificate and DNS for `deploy: domain:`),
+//! [`cdn`] and [`origin_secret`] (CloudFront in front, for `deploy: cdn:`),
 //! [`lock`] (one publish at a time), [`history`] (the releases list), [`destroy`].
 //!
 //! Where moto accepts what AWS refuses (one-subnet ALBs, deleting referenced security
@@ -14,6 +15,7 @@
 
 pub mod access;
 pub mod alb;
+pub mod cdn;
 pub mod compute;
 pub mod deploy;
 pub mod destroy;
@@ -24,6 +26,7 @@ pub mod instances;
 pub mod launch_template;
 pub mod lock;
 pub mod network;
+pub mod origin_secret;
 pub mod plan;
 pub mod scale;
 pub mod scaling_group;
@@ -57,6 +60,7 @@ pub async fn sdk_config(region: Option<&str>, timeouts: access::Timeouts) -> aws
 pub struct Aws {
     pub ec2: aws_sdk_ec2::Client,
     pub acm: aws_sdk_acm::Client,
+    pub cloudfront: aws_sdk_cloudfront::Client,
     pub route53: aws_sdk_route53::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
@@ -84,6 +88,7 @@ impl Aws {
         Aws {
             ec2: aws_sdk_ec2::Client::new(&sdk),
             acm: aws_sdk_acm::Client::new(&sdk),
+            cloudfront: aws_sdk_cloudfront::Client::new(&sdk),
             route53: aws_sdk_route53::Client::new(&sdk),
             autoscaling: aws_sdk_autoscaling::Client::new(&sdk),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),

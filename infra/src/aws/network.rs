@@ -4,7 +4,8 @@
 
 use anyhow::{bail, Context, Result};
 use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, TagSpecification, UserIdGroupPair,
+    Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, TagSpecification,
+    UserIdGroupPair,
 };
 
 use super::{sdk_error, Aws, TAG_ROLE, TAG_SITE};
@@ -117,7 +118,7 @@ pub async fn find_group(aws: &Aws, role: &str) -> Result<Option<String>> {
 /// The two groups, created when missing, and their ingress rules converged: a rule that
 /// is missing (a failed publish, a hand edit) is added, and one that Galley did not make
 /// (port 22 opened by hand) is revoked, so instances stay reachable only from the ALB.
-pub async fn ensure_security_groups(aws: &Aws, vpc: &str) -> Result<SecurityGroups> {
+pub async fn ensure_security_groups(aws: &Aws, vpc: &str, admit: Admit) -> Result<SecurityGroups> {
     let alb = ensure_group(
         aws,
         vpc,
@@ -132,22 +133,60 @@ pub async fn ensure_security_groups(aws: &Aws, vpc: &str) -> Result<SecurityGrou
         "Galley instances: 8080 from the load balancer only",
     )
     .await?;
-    let world: Vec<Rule> = [80, 443]
-        .into_iter()
-        .flat_map(|port| {
-            [
-                Rule::new(port, Source::Cidr("0.0.0.0/0".into())),
-                Rule::new(port, Source::Cidr6("::/0".into())),
-            ]
-        })
-        .collect();
-    converge_ingress(aws, &alb, &world, "the load balancer's group").await?;
+    admit_to_load_balancer(aws, &alb, admit).await?;
     let from_alb = [Rule::new(
         i32::from(galley_image::config::PORT),
         Source::Group(alb.clone()),
     )];
     converge_ingress(aws, &instances, &from_alb, "the instances' group").await?;
     Ok(SecurityGroups { alb, instances })
+}
+
+/// Who may reach the load balancer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admit {
+    /// Anyone, on 80 and 443.
+    World,
+    /// CloudFront's edges only, on 80 (the site is behind its distribution).
+    CloudFront,
+}
+
+/// Converges the load balancer's group to admit `who`.
+pub async fn admit_to_load_balancer(aws: &Aws, group: &str, who: Admit) -> Result<()> {
+    let rules: Vec<Rule> = match who {
+        Admit::CloudFront => vec![Rule::new(
+            80,
+            Source::PrefixList(cloudfront_prefix_list(aws).await?),
+        )],
+        Admit::World => [80, 443]
+            .into_iter()
+            .flat_map(|port| {
+                [
+                    Rule::new(port, Source::Cidr("0.0.0.0/0".into())),
+                    Rule::new(port, Source::Cidr6("::/0".into())),
+                ]
+            })
+            .collect(),
+    };
+    converge_ingress(aws, group, &rules, "the load balancer's group").await
+}
+
+/// The AWS-managed prefix list of CloudFront's origin-facing addresses.
+pub const CLOUDFRONT_PREFIX_LIST: &str = "com.amazonaws.global.cloudfront.origin-facing";
+
+pub async fn cloudfront_prefix_list(aws: &Aws) -> Result<String> {
+    let out = aws
+        .ec2
+        .describe_managed_prefix_lists()
+        .filters(filter("prefix-list-name", CLOUDFRONT_PREFIX_LIST))
+        .send()
+        .await
+        .map_err(sdk_error("finding CloudFront's prefix list"))?;
+    out.prefix_lists()
+        .first()
+        .and_then(|p| p.prefix_list_id())
+        .map(str::to_string)
+        .with_context(|| format!("this region has no managed prefix list {CLOUDFRONT_PREFIX_LIST}"))
 }
 
 async fn ensure_group(aws: &Aws, vpc: &str, role: &str, description: &str) -> Result<String> {
@@ -163,6 +202,7 @@ enum Source {
     Cidr(String),
     Cidr6(String),
     Group(String),
+    PrefixList(String),
 }
 
 /// One TCP port from one source: rules compared one by one, however AWS grouped them.
@@ -194,6 +234,9 @@ impl Rule {
             Source::Cidr6(c) => p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).build()),
             Source::Group(g) => {
                 p.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).build())
+            }
+            Source::PrefixList(id) => {
+                p.prefix_list_ids(PrefixListId::builder().prefix_list_id(id).build())
             }
         }
         .build()
@@ -227,6 +270,12 @@ fn rules_of(permissions: &[IpPermission]) -> Vec<Rule> {
                 .iter()
                 .filter_map(|g| g.group_id())
                 .map(|g| rule(Source::Group(g.into()))),
+        );
+        out.extend(
+            p.prefix_list_ids()
+                .iter()
+                .filter_map(|l| l.prefix_list_id())
+                .map(|l| rule(Source::PrefixList(l.into()))),
         );
     }
     out

@@ -60,6 +60,15 @@ pub async fn plan(aws: &Aws) -> Result<Vec<String>> {
             "serve HTTPS on 443 with it, redirect 80, and point {name} (alias) at the load balancer"
         ));
     }
+    if aws.settings.cdn {
+        lines.push(match crate::aws::cdn::find(aws).await? {
+            Some(d) => format!(
+                "keep CloudFront distribution {} ({}), with a new origin secret; invalidate after the switch",
+                d.id, d.domain
+            ),
+            None => "create a CloudFront distribution in front of the load balancer, and admit only CloudFront (its prefix list and a secret header) to the load balancer".into(),
+        });
+    }
     let status = status(aws).await?;
     let live_id = status.live.as_ref().map(|r| r.id.clone());
     lines.push(format!(

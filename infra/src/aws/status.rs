@@ -25,6 +25,11 @@ pub async fn status(aws: &Aws) -> Result<Status> {
         });
     };
     let serving = serving(aws, &arn).await?;
+    let distribution = if aws.settings.cdn {
+        super::cdn::find(aws).await?
+    } else {
+        None
+    };
     let https = serving.as_ref().is_some_and(|(_, https)| *https);
     let live = match &serving {
         Some((l, _)) => alb::live(aws, l).await?,
@@ -85,6 +90,12 @@ pub async fn status(aws: &Aws) -> Result<Status> {
     Ok(Status {
         target: StatusTarget::Aws,
         url: Some(match (&aws.settings.domain, https) {
+            _ if distribution.is_some() => {
+                format!(
+                    "https://{}/",
+                    distribution.map(|d| d.domain).unwrap_or_default()
+                )
+            }
             (Some(domain), true) => format!("https://{domain}/"),
             // A certificate of the author's own names their domain, which Galley does not
             // know; the ALB's name redirects to HTTPS.

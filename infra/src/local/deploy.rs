@@ -100,6 +100,7 @@ pub async fn deploy(
     Ok(Report {
         url: admin.url(),
         outcome,
+        invalidated: Vec::new(),
     })
 }
 

@@ -41,6 +41,10 @@ pub struct DeploySettings {
     /// whose name is the longest suffix of the domain when unset.
     #[serde(default)]
     pub hosted_zone: Option<String>,
+    /// A CloudFront distribution in front of the load balancer, which then admits only
+    /// CloudFront (its origin-facing prefix list and a secret header).
+    #[serde(default)]
+    pub cdn: bool,
     /// Seconds to wait for ACM to issue the domain's certificate.
     #[serde(default = "default_certificate_timeout")]
     pub certificate_timeout: u64,
@@ -127,6 +131,11 @@ impl DeploySettings {
                     "deploy.domain and deploy.certificate_arn: set one (with domain, Galley requests and renews the certificate)".into(),
                 );
             }
+        }
+        if self.cdn && (self.domain.is_some() || self.certificate_arn.is_some()) {
+            return Err(
+                "deploy.cdn with a domain or certificate is not supported yet: the distribution serves on its own cloudfront.net name for now".into(),
+            );
         }
         if let Some(c) = self.canary {
             if !(1..=99).contains(&c.percent) {

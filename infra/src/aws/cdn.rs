@@ -1,0 +1,329 @@
+//! `deploy: cdn: true`: a CloudFront distribution in front of the load balancer. HTTP/2 and
+//! HTTP/3 and IPv6 to viewers, compression, HTTPS for viewers (HTTP redirects), and
+//! AWS's managed cache policy that follows the origin's `Cache-Control`, so the server's
+//! lifetimes (HTML revalidated, fingerprinted files for a year) hold at the edge too.
+//! CloudFront adds the origin secret header; the load balancer admits only CloudFront's
+//! prefix list and that header. Found again by its `galley:site` tag.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use aws_sdk_cloudfront::types::{
+    AllowedMethods, CachedMethods, CustomHeaders, CustomOriginConfig, DefaultCacheBehavior,
+    DistributionConfig, DistributionConfigWithTags, HttpVersion, InvalidationBatch, Method, Origin,
+    OriginCustomHeader, OriginProtocolPolicy, Origins, Paths, Tag, Tags, ViewerProtocolPolicy,
+};
+
+use super::origin_secret::{self, Secrets};
+use super::{sdk_error, tag_pairs, Aws, TAG_SITE};
+
+/// AWS's managed cache policy "UseOriginCacheControlHeaders".
+pub const CACHE_POLICY_USE_ORIGIN_HEADERS: &str = "83da9c7e-98b4-4e11-a168-04f0df8e2c65";
+/// Above this many changed paths a publish invalidates `/*` (CloudFront bills paths).
+pub const MAX_INVALIDATION_PATHS: usize = 1000;
+const ORIGIN_ID: &str = "galley-alb";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Distribution {
+    pub id: String,
+    /// `d123.cloudfront.net`.
+    pub domain: String,
+    pub enabled: bool,
+    /// `InProgress` or `Deployed`.
+    pub status: String,
+}
+
+fn comment(aws: &Aws) -> String {
+    format!("galley:{}", aws.site())
+}
+
+/// The site's distribution, if it has one: found by its `galley:site` tag (moto's
+/// listing leaves out the comment).
+pub async fn find(aws: &Aws) -> Result<Option<Distribution>> {
+    let mut pages = aws.cloudfront.list_distributions().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(sdk_error("listing CloudFront distributions"))?;
+        let items = page
+            .distribution_list()
+            .map(|l| l.items().to_vec())
+            .unwrap_or_default();
+        for d in items {
+            let tags = aws
+                .cloudfront
+                .list_tags_for_resource()
+                .resource(d.arn())
+                .send()
+                .await
+                .map_err(sdk_error("reading a distribution's tags"))?;
+            let ours = tags.tags().is_some_and(|t| {
+                t.items()
+                    .iter()
+                    .any(|t| t.key() == TAG_SITE && t.value() == Some(aws.site()))
+            });
+            if ours {
+                return Ok(Some(read(aws, d.id()).await?));
+            }
+        }
+    }
+    Ok(None)
+}
+
+async fn read(aws: &Aws, id: &str) -> Result<Distribution> {
+    let out = aws
+        .cloudfront
+        .get_distribution()
+        .id(id)
+        .send()
+        .await
+        .map_err(sdk_error("reading the distribution"))?;
+    let d = out
+        .distribution()
+        .context("CloudFront returned no distribution")?;
+    Ok(Distribution {
+        id: d.id().to_string(),
+        domain: d.domain_name().to_string(),
+        enabled: d.distribution_config().is_some_and(|c| c.enabled()),
+        status: d.status().to_string(),
+    })
+}
+
+fn origin(origin_domain: &str, secret: &str) -> Result<Origin> {
+    Ok(Origin::builder()
+        .id(ORIGIN_ID)
+        .domain_name(origin_domain)
+        .custom_headers(
+            CustomHeaders::builder()
+                .quantity(1)
+                .items(
+                    OriginCustomHeader::builder()
+                        .header_name(origin_secret::HEADER)
+                        .header_value(secret)
+                        .build()?,
+                )
+                .build()?,
+        )
+        .custom_origin_config(
+            CustomOriginConfig::builder()
+                .http_port(80)
+                .https_port(443)
+                // The load balancer has no certificate for its own name.
+                .origin_protocol_policy(OriginProtocolPolicy::HttpOnly)
+                .build()?,
+        )
+        .build()?)
+}
+
+fn config(
+    aws: &Aws,
+    reference: &str,
+    origin_domain: &str,
+    secret: &str,
+) -> Result<DistributionConfig> {
+    let get_head = || -> Result<AllowedMethods> {
+        Ok(AllowedMethods::builder()
+            .quantity(2)
+            .items(Method::Get)
+            .items(Method::Head)
+            .cached_methods(
+                CachedMethods::builder()
+                    .quantity(2)
+                    .items(Method::Get)
+                    .items(Method::Head)
+                    .build()?,
+            )
+            .build()?)
+    };
+    Ok(DistributionConfig::builder()
+        .caller_reference(reference)
+        .comment(comment(aws))
+        .enabled(true)
+        .http_version(HttpVersion::Http2and3)
+        .is_ipv6_enabled(true)
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(origin(origin_domain, secret)?)
+                .build()?,
+        )
+        .default_cache_behavior(
+            DefaultCacheBehavior::builder()
+                .target_origin_id(ORIGIN_ID)
+                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                .allowed_methods(get_head()?)
+                .compress(true)
+                .cache_policy_id(CACHE_POLICY_USE_ORIGIN_HEADERS)
+                .build()?,
+        )
+        .build()?)
+}
+
+/// Creates the site's distribution in front of `origin_domain`, or points the existing one
+/// there with the current secret.
+pub async fn ensure(aws: &Aws, origin_domain: &str, secrets: &Secrets) -> Result<Distribution> {
+    if let Some(found) = find(aws).await? {
+        let out = aws
+            .cloudfront
+            .get_distribution_config()
+            .id(&found.id)
+            .send()
+            .await
+            .map_err(sdk_error("reading the distribution's settings"))?;
+        let etag = out.e_tag().unwrap_or_default().to_string();
+        let current = out
+            .distribution_config()
+            .context("CloudFront returned no settings")?;
+        let wanted = config(
+            aws,
+            current.caller_reference(),
+            origin_domain,
+            &secrets.current,
+        )?;
+        if !same_origin(current, &wanted) || !current.enabled() {
+            aws.cloudfront
+                .update_distribution()
+                .id(&found.id)
+                .if_match(etag)
+                .distribution_config(wanted)
+                .send()
+                .await
+                .map_err(sdk_error("updating the distribution"))?;
+        }
+        return Ok(find(aws).await?.unwrap_or(found));
+    }
+    let reference = format!("galley-{}-{}", aws.site(), chrono::Utc::now().timestamp());
+    let tags = tag_pairs(aws.site(), "cdn", None)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()?;
+    let out = aws
+        .cloudfront
+        .create_distribution_with_tags()
+        .distribution_config_with_tags(
+            DistributionConfigWithTags::builder()
+                .distribution_config(config(aws, &reference, origin_domain, &secrets.current)?)
+                .tags(Tags::builder().set_items(Some(tags)).build())
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(sdk_error("creating the CloudFront distribution"))?;
+    let d = out
+        .distribution()
+        .context("CloudFront returned no distribution")?;
+    Ok(Distribution {
+        id: d.id().to_string(),
+        domain: d.domain_name().to_string(),
+        enabled: true,
+        status: d.status().to_string(),
+    })
+}
+
+/// Whether the distribution already sends to `wanted`'s origin with its secret.
+fn same_origin(current: &DistributionConfig, wanted: &DistributionConfig) -> bool {
+    let key = |c: &DistributionConfig| {
+        c.origins().and_then(|o| o.items().first()).map(|o| {
+            (
+                o.domain_name().to_string(),
+                o.custom_headers()
+                    .map(|h| {
+                        h.items()
+                            .iter()
+                            .map(|i| (i.header_name().to_string(), i.header_value().to_string()))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default(),
+            )
+        })
+    };
+    key(current) == key(wanted)
+}
+
+/// Asks CloudFront to drop its copies of `paths` (`/*` when there are more than
+/// [`MAX_INVALIDATION_PATHS`]); returns the paths sent.
+pub async fn invalidate(aws: &Aws, distribution: &str, paths: &[String]) -> Result<Vec<String>> {
+    let paths: Vec<String> = if paths.len() > MAX_INVALIDATION_PATHS {
+        vec!["/*".to_string()]
+    } else {
+        paths.to_vec()
+    };
+    if paths.is_empty() {
+        return Ok(paths);
+    }
+    let quantity = i32::try_from(paths.len()).context("too many paths")?;
+    aws.cloudfront
+        .create_invalidation()
+        .distribution_id(distribution)
+        .invalidation_batch(
+            InvalidationBatch::builder()
+                .caller_reference(format!("galley-{}", chrono::Utc::now().timestamp_millis()))
+                .paths(
+                    Paths::builder()
+                        .quantity(quantity)
+                        .set_items(Some(paths.clone()))
+                        .build()?,
+                )
+                .build()?,
+        )
+        .send()
+        .await
+        .map_err(sdk_error("invalidating the CDN's copies"))?;
+    Ok(paths)
+}
+
+/// Disables the site's distribution and deletes it once AWS allows (disabled and
+/// deployed, which takes minutes on AWS; moto would delete an enabled one). Returns
+/// whether it is gone; if not, a later `destroy` finishes.
+pub async fn remove(aws: &Aws, poll: Duration, tries: usize) -> Result<bool> {
+    let Some(found) = find(aws).await? else {
+        return Ok(true);
+    };
+    if found.enabled {
+        let out = aws
+            .cloudfront
+            .get_distribution_config()
+            .id(&found.id)
+            .send()
+            .await
+            .map_err(sdk_error("reading the distribution's settings"))?;
+        let etag = out.e_tag().unwrap_or_default().to_string();
+        let mut config = out
+            .distribution_config()
+            .context("CloudFront returned no settings")?
+            .clone();
+        config.enabled = false;
+        aws.cloudfront
+            .update_distribution()
+            .id(&found.id)
+            .if_match(etag)
+            .distribution_config(config)
+            .send()
+            .await
+            .map_err(sdk_error("disabling the distribution"))?;
+    }
+    for _ in 0..tries {
+        let out = aws
+            .cloudfront
+            .get_distribution()
+            .id(&found.id)
+            .send()
+            .await
+            .map_err(sdk_error("reading the distribution"))?;
+        let d = out.distribution().context("no distribution")?;
+        let disabled = d.distribution_config().is_some_and(|c| !c.enabled());
+        if disabled && d.status() == "Deployed" {
+            aws.cloudfront
+                .delete_distribution()
+                .id(&found.id)
+                .if_match(out.e_tag().unwrap_or_default())
+                .send()
+                .await
+                .map_err(sdk_error("deleting the distribution"))?;
+            return Ok(true);
+        }
+        tokio::time::sleep(poll).await;
+    }
+    if tries == 0 {
+        bail!("no attempt made to delete the distribution");
+    }
+    Ok(false)
+}

@@ -1,0 +1,101 @@
+//! The secret CloudFront sends the load balancer in a header, so that only the site's own
+//! distribution reaches it (CloudFront's prefix list admits every distribution). Kept in
+//! an SSM SecureString; each publish makes a new one and the load balancer accepts the new
+//! and the previous one, while CloudFront takes minutes to deploy the change.
+
+use anyhow::{Context, Result};
+use aws_sdk_ssm::types::ParameterType;
+use serde::{Deserialize, Serialize};
+
+use super::{sdk_error, Aws};
+
+/// The request header CloudFront adds and the load balancer checks.
+pub const HEADER: &str = "x-galley-origin";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Secrets {
+    /// What CloudFront sends from this publish on.
+    pub current: String,
+    /// What it sent before (accepted until the next publish).
+    pub previous: Option<String>,
+}
+
+impl Secrets {
+    /// Every value the load balancer accepts.
+    pub fn accepted(&self) -> Vec<String> {
+        std::iter::once(self.current.clone())
+            .chain(self.previous.clone())
+            .collect()
+    }
+}
+
+pub fn parameter(aws: &Aws) -> String {
+    format!("/galley/{}/origin-secret", aws.site())
+}
+
+/// The stored secrets, if any.
+pub async fn read(aws: &Aws) -> Result<Option<Secrets>> {
+    match aws
+        .ssm
+        .get_parameter()
+        .name(parameter(aws))
+        .with_decryption(true)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let text = out.parameter().and_then(|p| p.value()).unwrap_or("{}");
+            Ok(serde_json::from_str(text).ok())
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(sdk_error("reading the origin secret")(e)),
+    }
+}
+
+/// A new current secret; the old current becomes the previous one.
+pub async fn rotate(aws: &Aws) -> Result<Secrets> {
+    let old = read(aws).await?;
+    let secrets = Secrets {
+        current: random_hex()?,
+        previous: old.map(|o| o.current),
+    };
+    aws.ssm
+        .put_parameter()
+        .name(parameter(aws))
+        .value(serde_json::to_string(&secrets)?)
+        .r#type(ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .map_err(sdk_error("storing the origin secret"))?;
+    Ok(secrets)
+}
+
+pub async fn delete(aws: &Aws) -> Result<()> {
+    match aws.ssm.delete_parameter().name(parameter(aws)).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(sdk_error("deleting the origin secret")(e)),
+    }
+}
+
+/// 32 random hex digits from the kernel.
+fn random_hex() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").context("opening /dev/urandom")?,
+        &mut bytes,
+    )
+    .context("reading /dev/urandom")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
