@@ -5,6 +5,7 @@
 # one post, publishes again, and prints the second publish's steps and total.
 #
 #   bench/publish-emulator.sh [GALLEY]     (default: target/release/galley, else debug)
+#   FRONT=cdn bench/publish-emulator.sh    (CloudFront in front instead of the domain)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 galley=${1:-}
@@ -52,7 +53,11 @@ EOF
 
 cp -r content "$work/site"
 sed -i 's/^  region: .*/  region: us-east-1/' "$work/site/_config.yml"
-printf '  domain: blog.example.com\n' >> "$work/site/_config.yml"
+if [ "${FRONT:-domain}" = cdn ]; then
+  printf '  cdn: true\n' >> "$work/site/_config.yml"
+else
+  printf '  domain: blog.example.com\n' >> "$work/site/_config.yml"
+fi
 "$galley" publish "$work/site" --insecure --json > "$work/first.json"
 post=$(find "$work/site/_posts" -name '*.md' | sort | head -1)
 printf '\nOne more line.\n' >> "$post"
@@ -67,4 +72,5 @@ for step in report["steps"]:
 print(f'{"total (the report)":<52} {report["seconds"]:6.2f} s')
 print(f'{"wall (command start to exit)":<52} {float(sys.argv[3]) - float(sys.argv[2]):6.2f} s')
 print("live:", report["url"])
+print("invalidated:", report.get("invalidated"))
 EOF

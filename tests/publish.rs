@@ -899,6 +899,49 @@ async fn listener_gate(
     (default, values, target)
 }
 
+/// The site built into a folder of its own.
+fn built(w: &World) -> tempfile::TempDir {
+    let out = tempfile::tempdir().expect("tempdir");
+    let dest = out.path().join("site");
+    let run = w.galley(&["build", path(&w.site), "--destination", path(&dest)]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    out
+}
+
+/// The URLs of the files that differ between two builds (changed, added, removed);
+/// `dir/index.html` is also `/dir/`.
+fn changed_urls_between(a: &Path, b: &Path) -> Vec<String> {
+    fn files(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).expect("read dir") {
+            let p = entry.expect("entry").path();
+            if p.is_dir() {
+                files(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).expect("under root");
+                let rel = rel.to_str().expect("utf-8").to_string();
+                if rel != ".galley-output" {
+                    out.insert(rel, std::fs::read(&p).expect("read"));
+                }
+            }
+        }
+    }
+    let (mut old, mut new) = Default::default();
+    files(&a.join("site"), &a.join("site"), &mut old);
+    files(&b.join("site"), &b.join("site"), &mut new);
+    let mut urls = std::collections::BTreeSet::new();
+    for f in old.keys().chain(new.keys()) {
+        if old.get(f) != new.get(f) {
+            urls.insert(format!("/{f}"));
+            if f == "index.html" {
+                urls.insert("/".into());
+            } else if let Some(d) = f.strip_suffix("/index.html") {
+                urls.insert(format!("/{d}/"));
+            }
+        }
+    }
+    urls.into_iter().collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cdn_fronts_the_load_balancer_which_admits_only_cloudfront_and_its_secret() {
     let w = world();
@@ -972,10 +1015,22 @@ async fn a_cdn_fronts_the_load_balancer_which_admits_only_cloudfront_and_its_sec
     assert_eq!(target.as_deref(), Some(groups[0].as_str()), "{live:?}");
 
     // A republish rotates the secret (the old one still admitted while CloudFront deploys)
-    // and invalidates the distribution.
+    // and invalidates exactly the URLs whose bytes changed, as two builds of the site
+    // before and after the edit show them.
+    let before = built(&w);
     edit_post(&w.site);
+    let after = built(&w);
+    let expected = changed_urls_between(before.path(), after.path());
+    assert!(
+        expected.iter().any(|u| u.contains("theme-post")),
+        "{expected:?}"
+    );
     let second = w.publish();
-    assert_eq!(second["invalidated"], serde_json::json!(["/*"]), "{second}");
+    assert_eq!(
+        second["invalidated"],
+        serde_json::json!(expected),
+        "{second}"
+    );
     let (_, secret2) = cdn_origin(&cf, d.id()).await;
     assert_ne!(secret2, secret1);
     let (_, values, target) = listener_gate(&elb).await;
@@ -1166,6 +1221,7 @@ async fn a_failing_health_gate_rolls_back_and_says_why() {
         digest: format!("sha256:{}", "ab".repeat(32)),
         repository: format!("{}/galley/blog", w.registry.host()),
         pull: galley_infra::user_data::Pull::Anonymous,
+        invalidate: None,
     };
     let timing = galley_infra::aws::deploy::Timing {
         poll: std::time::Duration::from_millis(20),

@@ -13,6 +13,7 @@
 pub mod blob;
 pub mod build;
 pub mod canonical_json;
+pub mod changes;
 pub mod config;
 pub mod docker;
 pub mod ecr;

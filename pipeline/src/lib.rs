@@ -19,6 +19,7 @@ pub mod bake;
 pub mod destination;
 pub mod failure;
 pub mod image;
+pub mod invalidation;
 pub mod preview;
 pub mod publish;
 pub mod scale;

@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::bake::{bake, Recipe};
 use crate::destination::{self, Destination};
 use crate::failure::Failure;
+use crate::invalidation;
 use crate::services::Services;
 use crate::steps::{Step, Steps};
 use crate::target;
@@ -106,10 +107,24 @@ pub async fn publish(
             let aws = target::aws(request.site, services).await?;
             let (out, digest) = bake_into_site(request, aws.site(), services, &steps)?;
             let dest = push(&aws, services, (&out, &digest), request.insecure, &steps).await?;
+            let invalidate = if aws.settings.cdn {
+                let layout = Layout::open(&out).map_err(Failure::site)?;
+                let client = Client::new(
+                    dest.reference.clone(),
+                    dest.credentials.clone(),
+                    request.insecure,
+                )
+                .map_err(Failure::usage)?;
+                invalidation::changed_paths(&aws, &client, &layout, |line| steps.waiting(line))
+                    .await
+            } else {
+                None
+            };
             let request = Request {
                 digest,
                 repository: dest.repository(),
                 pull: dest.pull,
+                invalidate,
             };
             go_live(&aws, &request, services, &steps).await
         }
@@ -147,6 +162,7 @@ pub async fn deploy_digest(
         digest: digest.to_string(),
         repository: dest.repository(),
         pull: dest.pull,
+        invalidate: None,
     };
     go_live(&aws, &request, services, &steps).await
 }
@@ -173,6 +189,7 @@ pub async fn rollback(
         digest: target.digest.clone(),
         repository: repository.to_string(),
         pull: destination::pull_for(&aws),
+        invalidate: None,
     };
     go_live(&aws, &request, services, &steps).await
 }

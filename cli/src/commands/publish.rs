@@ -143,6 +143,11 @@ fn print_published(published: &Published, json: bool) {
     }
     println!("live: {}", published.url);
     println!("release {} ({})", published.release, published.digest);
+    match published.invalidated.as_slice() {
+        [] => {}
+        [all] if all == "/*" => println!("invalidated every CDN path (/*)"),
+        paths => println!("invalidated {} CDN paths", paths.len()),
+    }
     for step in &published.steps {
         println!("  {:<45} {:>6.1}s", step.step, step.seconds);
     }

@@ -241,11 +241,7 @@ fn same_origin(current: &DistributionConfig, wanted: &DistributionConfig) -> boo
 /// Asks CloudFront to drop its copies of `paths` (`/*` when there are more than
 /// [`MAX_INVALIDATION_PATHS`]); returns the paths sent.
 pub async fn invalidate(aws: &Aws, distribution: &str, paths: &[String]) -> Result<Vec<String>> {
-    let paths: Vec<String> = if paths.len() > MAX_INVALIDATION_PATHS {
-        vec!["/*".to_string()]
-    } else {
-        paths.to_vec()
-    };
+    let paths = to_send(paths);
     if paths.is_empty() {
         return Ok(paths);
     }
@@ -268,6 +264,15 @@ pub async fn invalidate(aws: &Aws, distribution: &str, paths: &[String]) -> Resu
         .await
         .map_err(sdk_error("invalidating the CDN's copies"))?;
     Ok(paths)
+}
+
+/// The paths as sent: all of them, or `/*` past [`MAX_INVALIDATION_PATHS`].
+fn to_send(paths: &[String]) -> Vec<String> {
+    if paths.len() > MAX_INVALIDATION_PATHS {
+        vec!["/*".to_string()]
+    } else {
+        paths.to_vec()
+    }
 }
 
 /// Disables the site's distribution and deletes it once AWS allows (disabled and
@@ -326,4 +331,21 @@ pub async fn remove(aws: &Aws, poll: Duration, tries: usize) -> Result<bool> {
         bail!("no attempt made to delete the distribution");
     }
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn more_than_a_thousand_paths_become_one_wildcard() {
+        let few: Vec<String> = (0..MAX_INVALIDATION_PATHS)
+            .map(|i| format!("/{i}"))
+            .collect();
+        assert_eq!(to_send(&few), few);
+        let many: Vec<String> = (0..=MAX_INVALIDATION_PATHS)
+            .map(|i| format!("/{i}"))
+            .collect();
+        assert_eq!(to_send(&many), vec!["/*"]);
+    }
 }

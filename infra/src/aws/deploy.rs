@@ -31,6 +31,9 @@ pub struct Request {
     /// `host/repository` the instances pull from.
     pub repository: String,
     pub pull: Pull,
+    /// Behind a CDN: the URL paths whose bytes changed since the live release (`None`:
+    /// unknown, so everything is invalidated; empty: nothing is).
+    pub invalidate: Option<Vec<String>>,
 }
 
 pub async fn deploy(
@@ -181,9 +184,11 @@ async fn deploy_locked(
     };
     let mut invalidated = Vec::new();
     if let Some(d) = &distribution {
-        // Every path for now: the changed paths need the previous release's file list.
-        let all = ["/*".to_string()];
-        match rollout::timed(progress, "invalidating the CDN", cdn::invalidate(aws, &d.id, &all))
+        let paths = request
+            .invalidate
+            .clone()
+            .unwrap_or_else(|| vec!["/*".to_string()]);
+        match rollout::timed(progress, "invalidating the CDN", cdn::invalidate(aws, &d.id, &paths))
             .await
         {
             Ok(paths) => invalidated = paths,
