@@ -6,6 +6,7 @@
 #
 #   bench/publish-emulator.sh [GALLEY]     (default: target/release/galley, else debug)
 #   FRONT=cdn bench/publish-emulator.sh    (CloudFront in front instead of the domain)
+#   FRONT=both bench/publish-emulator.sh   (CloudFront in front, on the domain)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 galley=${1:-}
@@ -53,11 +54,11 @@ EOF
 
 cp -r content "$work/site"
 sed -i 's/^  region: .*/  region: us-east-1/' "$work/site/_config.yml"
-if [ "${FRONT:-domain}" = cdn ]; then
-  printf '  cdn: true\n' >> "$work/site/_config.yml"
-else
-  printf '  domain: blog.example.com\n' >> "$work/site/_config.yml"
-fi
+case "${FRONT:-domain}" in
+  cdn) printf '  cdn: true\n' >> "$work/site/_config.yml" ;;
+  both) printf '  cdn: true\n  domain: blog.example.com\n' >> "$work/site/_config.yml" ;;
+  *) printf '  domain: blog.example.com\n' >> "$work/site/_config.yml" ;;
+esac
 "$galley" publish "$work/site" --insecure --json > "$work/first.json"
 post=$(find "$work/site/_posts" -name '*.md' | sort | head -1)
 printf '\nOne more line.\n' >> "$post"

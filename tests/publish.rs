@@ -1071,6 +1071,139 @@ async fn a_cdn_fronts_the_load_balancer_which_admits_only_cloudfront_and_its_sec
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_cdn_on_the_sites_domain_serves_its_name_and_reaches_the_origin_over_https() {
+    let w = world();
+    let zone = w.hosted_zone("example.com").await;
+    w.deploy_settings("  cdn: true\n  domain: blog.example.com\n");
+    let published = w.publish();
+    assert_eq!(published["url"], "https://blog.example.com/", "{published}");
+    assert_eq!(w.status()["url"], "https://blog.example.com/");
+    let sdk = w.sdk().await;
+    let cf = aws_sdk_cloudfront::Client::new(&sdk);
+    let acm = aws_sdk_acm::Client::new(&sdk);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let r53 = aws_sdk_route53::Client::new(&sdk);
+
+    // Two certificates, both issued: the domain's for CloudFront (us-east-1, as moto's
+    // region is) and origin.<domain>'s for the load balancer.
+    let mut certs = std::collections::BTreeMap::new();
+    for c in acm
+        .list_certificates()
+        .send()
+        .await
+        .expect("certs")
+        .certificate_summary_list()
+    {
+        certs.insert(
+            c.domain_name().expect("name").to_string(),
+            c.certificate_arn().expect("arn").to_string(),
+        );
+    }
+    assert_eq!(
+        certs.keys().collect::<Vec<_>>(),
+        vec!["blog.example.com", "origin.blog.example.com"]
+    );
+
+    // The distribution answers for the domain with its certificate and reaches the load
+    // balancer over HTTPS by origin.<domain>.
+    let list = cf.list_distributions().send().await.expect("distributions");
+    let d = &list.distribution_list().expect("list").items()[0];
+    let out = cf
+        .get_distribution_config()
+        .id(d.id())
+        .send()
+        .await
+        .expect("config");
+    let config = out.distribution_config().expect("config");
+    assert_eq!(
+        config.aliases().expect("aliases").items(),
+        ["blog.example.com".to_string()]
+    );
+    assert_eq!(
+        config
+            .viewer_certificate()
+            .and_then(|v| v.acm_certificate_arn()),
+        Some(certs["blog.example.com"].as_str())
+    );
+    let origin = &config.origins().expect("origins").items()[0];
+    assert_eq!(origin.domain_name(), "origin.blog.example.com");
+    assert_eq!(
+        origin
+            .custom_origin_config()
+            .map(|c| c.origin_protocol_policy().as_str()),
+        Some("https-only")
+    );
+
+    // DNS: the domain is an alias of the distribution, origin.<domain> of the load balancer.
+    let lb = elb.describe_load_balancers().send().await.expect("lbs");
+    let alb_dns = trimmed(lb.load_balancers()[0].dns_name().expect("dns"));
+    let records = zone_records(&r53, &zone).await;
+    let alias = |name: &str| {
+        records
+            .iter()
+            .find(|(n, kind, _)| trimmed(n) == name && kind == "A")
+            .map(|(_, _, v)| trimmed(v))
+    };
+    assert_eq!(
+        alias("blog.example.com"),
+        Some(trimmed(d.domain_name())),
+        "{records:?}"
+    );
+    assert_eq!(
+        alias("origin.blog.example.com"),
+        Some(alb_dns),
+        "{records:?}"
+    );
+
+    // The load balancer serves origin.<domain>'s certificate on 443, which alone admits
+    // CloudFront, and forwards only what carries the secret.
+    let listeners = elb
+        .describe_listeners()
+        .load_balancer_arn(lb.load_balancers()[0].load_balancer_arn().expect("arn"))
+        .send()
+        .await
+        .expect("listeners");
+    let https = listeners
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(443))
+        .expect("443");
+    assert_eq!(
+        https.certificates()[0].certificate_arn(),
+        Some(certs["origin.blog.example.com"].as_str())
+    );
+    let ingress = alb_ingress(&ec2).await;
+    assert_eq!(ingress.len(), 1, "{ingress:?}");
+    assert_eq!((ingress[0].0, ingress[0].1), (443, 0), "{ingress:?}");
+    let rules = elb
+        .describe_rules()
+        .listener_arn(https.listener_arn().expect("arn"))
+        .send()
+        .await
+        .expect("rules");
+    assert!(rules.rules().iter().any(|r| r.priority() == Some("1")));
+
+    // Destroy removes both certificates, the records and the distribution; the zone stays.
+    let run = w.galley(&["destroy", "--site", path(&w.site)]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(acm
+        .list_certificates()
+        .send()
+        .await
+        .expect("certs")
+        .certificate_summary_list()
+        .is_empty());
+    let records = zone_records(&r53, &zone).await;
+    assert!(
+        records
+            .iter()
+            .all(|(_, kind, _)| kind == "SOA" || kind == "NS"),
+        "{records:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_failing_cloudfront_call_leaves_the_site_open_and_serving_the_live_release() {
     let w = world();
     let first = w.publish();

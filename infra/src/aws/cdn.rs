@@ -9,11 +9,14 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use aws_sdk_cloudfront::types::{
-    AllowedMethods, CachedMethods, CustomHeaders, CustomOriginConfig, DefaultCacheBehavior,
-    DistributionConfig, DistributionConfigWithTags, HttpVersion, InvalidationBatch, Method, Origin,
-    OriginCustomHeader, OriginProtocolPolicy, Origins, Paths, Tag, Tags, ViewerProtocolPolicy,
+    Aliases, AllowedMethods, CachedMethods, CustomHeaders, CustomOriginConfig,
+    DefaultCacheBehavior, DistributionConfig, DistributionConfigWithTags, HttpVersion,
+    InvalidationBatch, Method, MinimumProtocolVersion, Origin as CfOrigin, OriginCustomHeader,
+    OriginProtocolPolicy, Origins, Paths, SslSupportMethod, Tag, Tags, ViewerCertificate,
+    ViewerProtocolPolicy,
 };
 
+use super::domain::Domain;
 use super::origin_secret::{self, Secrets};
 use super::{sdk_error, tag_pairs, Aws, TAG_SITE};
 
@@ -87,10 +90,43 @@ async fn read(aws: &Aws, id: &str) -> Result<Distribution> {
     })
 }
 
-fn origin(origin_domain: &str, secret: &str) -> Result<Origin> {
-    Ok(Origin::builder()
+/// Where CloudFront reaches the load balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// By the load balancer's own name, over HTTP (no certificate can name it).
+    Http(String),
+    /// By `origin.<domain>`, whose certificate the load balancer serves.
+    Https(String),
+}
+
+impl Origin {
+    fn name(&self) -> &str {
+        match self {
+            Origin::Http(n) | Origin::Https(n) => n,
+        }
+    }
+}
+
+/// CloudFront's fixed hosted zone for alias records.
+pub const HOSTED_ZONE: &str = "Z2FDTNDATAQYW2";
+
+/// Where the domain's alias records point: the distribution.
+pub fn alias_target(d: &Distribution) -> super::domain::records::Alias {
+    super::domain::records::Alias {
+        dns_name: d.domain.clone(),
+        hosted_zone: HOSTED_ZONE.to_string(),
+        ipv6: true,
+    }
+}
+
+fn origin(to: &Origin, secret: &str) -> Result<CfOrigin> {
+    let policy = match to {
+        Origin::Http(_) => OriginProtocolPolicy::HttpOnly,
+        Origin::Https(_) => OriginProtocolPolicy::HttpsOnly,
+    };
+    Ok(CfOrigin::builder()
         .id(ORIGIN_ID)
-        .domain_name(origin_domain)
+        .domain_name(to.name())
         .custom_headers(
             CustomHeaders::builder()
                 .quantity(1)
@@ -106,8 +142,7 @@ fn origin(origin_domain: &str, secret: &str) -> Result<Origin> {
             CustomOriginConfig::builder()
                 .http_port(80)
                 .https_port(443)
-                // The load balancer has no certificate for its own name.
-                .origin_protocol_policy(OriginProtocolPolicy::HttpOnly)
+                .origin_protocol_policy(policy)
                 .build()?,
         )
         .build()?)
@@ -116,7 +151,8 @@ fn origin(origin_domain: &str, secret: &str) -> Result<Origin> {
 fn config(
     aws: &Aws,
     reference: &str,
-    origin_domain: &str,
+    to: &Origin,
+    viewer: Option<&Domain>,
     secret: &str,
 ) -> Result<DistributionConfig> {
     let get_head = || -> Result<AllowedMethods> {
@@ -133,7 +169,19 @@ fn config(
             )
             .build()?)
     };
-    Ok(DistributionConfig::builder()
+    let mut config = DistributionConfig::builder();
+    if let Some(v) = viewer {
+        config = config
+            .aliases(Aliases::builder().quantity(1).items(&v.name).build()?)
+            .viewer_certificate(
+                ViewerCertificate::builder()
+                    .acm_certificate_arn(&v.certificate)
+                    .ssl_support_method(SslSupportMethod::SniOnly)
+                    .minimum_protocol_version(MinimumProtocolVersion::TlSv122021)
+                    .build(),
+            );
+    }
+    Ok(config
         .caller_reference(reference)
         .comment(comment(aws))
         .enabled(true)
@@ -142,7 +190,7 @@ fn config(
         .origins(
             Origins::builder()
                 .quantity(1)
-                .items(origin(origin_domain, secret)?)
+                .items(origin(to, secret)?)
                 .build()?,
         )
         .default_cache_behavior(
@@ -159,7 +207,12 @@ fn config(
 
 /// Creates the site's distribution in front of `origin_domain`, or points the existing one
 /// there with the current secret.
-pub async fn ensure(aws: &Aws, origin_domain: &str, secrets: &Secrets) -> Result<Distribution> {
+pub async fn ensure(
+    aws: &Aws,
+    to: &Origin,
+    viewer: Option<&Domain>,
+    secrets: &Secrets,
+) -> Result<Distribution> {
     if let Some(found) = find(aws).await? {
         let out = aws
             .cloudfront
@@ -175,10 +228,11 @@ pub async fn ensure(aws: &Aws, origin_domain: &str, secrets: &Secrets) -> Result
         let wanted = config(
             aws,
             current.caller_reference(),
-            origin_domain,
+            to,
+            viewer,
             &secrets.current,
         )?;
-        if !same_origin(current, &wanted) || !current.enabled() {
+        if !same(current, &wanted) || !current.enabled() {
             aws.cloudfront
                 .update_distribution()
                 .id(&found.id)
@@ -200,7 +254,7 @@ pub async fn ensure(aws: &Aws, origin_domain: &str, secrets: &Secrets) -> Result
         .create_distribution_with_tags()
         .distribution_config_with_tags(
             DistributionConfigWithTags::builder()
-                .distribution_config(config(aws, &reference, origin_domain, &secrets.current)?)
+                .distribution_config(config(aws, &reference, to, viewer, &secrets.current)?)
                 .tags(Tags::builder().set_items(Some(tags)).build())
                 .build(),
         )
@@ -218,11 +272,21 @@ pub async fn ensure(aws: &Aws, origin_domain: &str, secrets: &Secrets) -> Result
     })
 }
 
-/// Whether the distribution already sends to `wanted`'s origin with its secret.
-fn same_origin(current: &DistributionConfig, wanted: &DistributionConfig) -> bool {
+/// Whether the distribution already is as `wanted`: its origin, secret, names and
+/// certificate.
+fn same(current: &DistributionConfig, wanted: &DistributionConfig) -> bool {
     let key = |c: &DistributionConfig| {
+        let names: Vec<String> = c.aliases().map(|a| a.items().to_vec()).unwrap_or_default();
+        let certificate = c
+            .viewer_certificate()
+            .and_then(|v| v.acm_certificate_arn())
+            .map(str::to_string);
         c.origins().and_then(|o| o.items().first()).map(|o| {
             (
+                names.clone(),
+                certificate.clone(),
+                o.custom_origin_config()
+                    .map(|p| p.origin_protocol_policy().as_str().to_string()),
                 o.domain_name().to_string(),
                 o.custom_headers()
                     .map(|h| {

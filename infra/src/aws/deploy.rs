@@ -64,17 +64,18 @@ async fn deploy_locked(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Report, DeployError> {
     let infra = DeployError::Infra;
-    let domain = domain::certificate(aws, timing, progress)
+    let certificates = domain::certificates(aws, timing, progress)
         .await
         .map_err(|e| match e {
             DomainError::NotIssued(text) => DeployError::Certificate(text),
             DomainError::Infra(e) => DeployError::Infra(e),
         })?;
-    // The ALB's HTTPS listener serves the domain's certificate.
+    // The ALB's HTTPS listener serves the domain's certificate (`origin.<domain>`'s behind
+    // a CDN).
     let with_certificate;
-    let aws = match &domain {
-        Some(d) => {
-            with_certificate = aws.with_certificate(&d.certificate);
+    let aws = match &certificates {
+        Some(c) => {
+            with_certificate = aws.with_certificate(&c.load_balancer.certificate);
             &with_certificate
         }
         None => aws,
@@ -84,8 +85,9 @@ async fn deploy_locked(
         // The load balancer stays open to all until the distribution exists, so a
         // CloudFront failure never leaves the site unreachable.
         let behind_cdn = aws.settings.cdn && cdn::find(aws).await?.is_some();
+        let port = if certificates.is_some() { 443 } else { 80 };
         let admit = if behind_cdn {
-            Admit::CloudFront
+            Admit::CloudFront(port)
         } else {
             Admit::World
         };
@@ -112,9 +114,23 @@ async fn deploy_locked(
         let front = async {
             // A new secret each publish; the load balancer takes it and the last one.
             let secrets = origin_secret::rotate(aws).await?;
-            let distribution = cdn::ensure(aws, &lb.dns_name, &secrets).await?;
+            // With a domain, CloudFront reaches the load balancer over HTTPS by its
+            // `origin.` name; without, over HTTP by the load balancer's own name.
+            let (origin, viewer, port) = match &certificates {
+                Some(c) => {
+                    let target = alb::alias_target(aws, &lb.arn).await?;
+                    domain::point(aws, &c.load_balancer, &target).await?;
+                    (
+                        cdn::Origin::Https(c.load_balancer.name.clone()),
+                        c.viewer.as_ref(),
+                        443,
+                    )
+                }
+                None => (cdn::Origin::Http(lb.dns_name.clone()), None, 80),
+            };
+            let distribution = cdn::ensure(aws, &origin, viewer, &secrets).await?;
             alb::ensure_origin_gate(aws, &lb.listener, Some(&secrets)).await?;
-            network::admit_to_load_balancer(aws, &groups.alb, Admit::CloudFront).await?;
+            network::admit_to_load_balancer(aws, &groups.alb, Admit::CloudFront(port)).await?;
             Ok(distribution)
         };
         Some(
@@ -165,17 +181,24 @@ async fn deploy_locked(
         .await
         .map_err(DeployError::Rollout)?;
     history::record(aws, &release).await.map_err(infra)?;
-    let url = match &domain {
-        Some(d) => {
-            let target = alb::alias_target(aws, &lb.arn).await.map_err(infra)?;
+    let url = match &certificates {
+        Some(c) => {
+            // The domain points at the distribution when there is one, else at the ALB.
+            let (name, target) = match (&c.viewer, &distribution) {
+                (Some(viewer), Some(d)) => (viewer, cdn::alias_target(d)),
+                _ => (
+                    &c.load_balancer,
+                    alb::alias_target(aws, &lb.arn).await.map_err(infra)?,
+                ),
+            };
             rollout::timed(
                 progress,
-                &format!("pointing {} at the site", d.name),
-                domain::point(aws, d, &target),
+                &format!("pointing {} at the site", name.name),
+                domain::point(aws, name, &target),
             )
             .await
             .map_err(infra)?;
-            format!("https://{}/", d.name)
+            format!("https://{}/", name.name)
         }
         None => match &distribution {
             Some(d) => format!("https://{}/", d.domain),

@@ -60,6 +60,8 @@ pub async fn sdk_config(region: Option<&str>, timeouts: access::Timeouts) -> aws
 pub struct Aws {
     pub ec2: aws_sdk_ec2::Client,
     pub acm: aws_sdk_acm::Client,
+    /// ACM in us-east-1, where CloudFront takes its certificates from.
+    pub acm_global: aws_sdk_acm::Client,
     pub cloudfront: aws_sdk_cloudfront::Client,
     pub route53: aws_sdk_route53::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
@@ -88,6 +90,11 @@ impl Aws {
         Aws {
             ec2: aws_sdk_ec2::Client::new(&sdk),
             acm: aws_sdk_acm::Client::new(&sdk),
+            acm_global: aws_sdk_acm::Client::from_conf(
+                aws_sdk_acm::config::Builder::from(&sdk)
+                    .region(aws_config::Region::new("us-east-1"))
+                    .build(),
+            ),
             cloudfront: aws_sdk_cloudfront::Client::new(&sdk),
             route53: aws_sdk_route53::Client::new(&sdk),
             autoscaling: aws_sdk_autoscaling::Client::new(&sdk),

@@ -147,15 +147,17 @@ pub async fn ensure_security_groups(aws: &Aws, vpc: &str, admit: Admit) -> Resul
 pub enum Admit {
     /// Anyone, on 80 and 443.
     World,
-    /// CloudFront's edges only, on 80 (the site is behind its distribution).
-    CloudFront,
+    /// CloudFront's edges only, on one port (the site is behind its distribution): 443
+    /// when CloudFront reaches it over HTTPS, else 80. One port, because the prefix list
+    /// counts as ~55 rules against the group's 60.
+    CloudFront(i32),
 }
 
 /// Converges the load balancer's group to admit `who`.
 pub async fn admit_to_load_balancer(aws: &Aws, group: &str, who: Admit) -> Result<()> {
     let rules: Vec<Rule> = match who {
-        Admit::CloudFront => vec![Rule::new(
-            80,
+        Admit::CloudFront(port) => vec![Rule::new(
+            port,
             Source::PrefixList(cloudfront_prefix_list(aws).await?),
         )],
         Admit::World => [80, 443]

@@ -48,7 +48,7 @@ pub async fn plan(aws: &Aws) -> Result<Vec<String>> {
     });
     if let Some(name) = &aws.settings.domain {
         let zone = domain::zone::find(aws, name).await?;
-        let certs = domain::certificate::of_site(aws).await?;
+        let certs = domain::certificate::of_site(aws, &aws.acm).await?;
         lines.push(match certs.iter().find(|c| &c.domain == name) {
             Some(c) => format!("keep the certificate for {name} ({})", c.status.as_str()),
             None => format!(

@@ -90,7 +90,8 @@ pub async fn status(aws: &Aws) -> Result<Status> {
     Ok(Status {
         target: StatusTarget::Aws,
         url: Some(match (&aws.settings.domain, https) {
-            _ if distribution.is_some() => {
+            (Some(domain), _) if distribution.is_some() => format!("https://{domain}/"),
+            (None, _) if distribution.is_some() => {
                 format!(
                     "https://{}/",
                     distribution.map(|d| d.domain).unwrap_or_default()

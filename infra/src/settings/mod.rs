@@ -132,9 +132,9 @@ impl DeploySettings {
                 );
             }
         }
-        if self.cdn && (self.domain.is_some() || self.certificate_arn.is_some()) {
+        if self.cdn && self.certificate_arn.is_some() {
             return Err(
-                "deploy.cdn with a domain or certificate is not supported yet: the distribution serves on its own cloudfront.net name for now".into(),
+                "deploy.cdn with deploy.certificate_arn: use deploy.domain instead (the distribution needs a certificate of its own in us-east-1, which Galley requests for the domain)".into(),
             );
         }
         if let Some(c) = self.canary {

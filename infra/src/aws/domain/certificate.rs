@@ -4,6 +4,7 @@
 
 use anyhow::{Context, Result};
 use aws_sdk_acm::types::{CertificateStatus, Tag, ValidationMethod};
+use aws_sdk_acm::Client;
 
 use super::super::{sdk_error, Aws, TAG_SITE};
 use super::records::Cname;
@@ -18,10 +19,11 @@ pub struct Certificate {
     pub validation: Vec<Cname>,
 }
 
-/// Every certificate Galley requested for the site (any domain, any status).
-pub async fn of_site(aws: &Aws) -> Result<Vec<Certificate>> {
+/// Every certificate Galley requested for the site in `acm`'s region (any domain, any
+/// status).
+pub async fn of_site(aws: &Aws, acm: &Client) -> Result<Vec<Certificate>> {
     let mut arns = Vec::new();
-    let mut pages = aws.acm.list_certificates().into_paginator().send();
+    let mut pages = acm.list_certificates().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(sdk_error("listing certificates"))?;
         arns.extend(
@@ -32,8 +34,7 @@ pub async fn of_site(aws: &Aws) -> Result<Vec<Certificate>> {
     }
     let mut found = Vec::new();
     for arn in arns {
-        let tags = aws
-            .acm
+        let tags = acm
             .list_tags_for_certificate()
             .certificate_arn(&arn)
             .send()
@@ -44,15 +45,14 @@ pub async fn of_site(aws: &Aws) -> Result<Vec<Certificate>> {
             .iter()
             .any(|t| t.key() == TAG_SITE && t.value() == Some(aws.site()));
         if ours {
-            found.push(describe(aws, &arn).await?);
+            found.push(describe(acm, &arn).await?);
         }
     }
     Ok(found)
 }
 
-pub async fn describe(aws: &Aws, arn: &str) -> Result<Certificate> {
-    let out = aws
-        .acm
+pub async fn describe(acm: &Client, arn: &str) -> Result<Certificate> {
+    let out = acm
         .describe_certificate()
         .certificate_arn(arn)
         .send()
@@ -81,9 +81,9 @@ pub async fn describe(aws: &Aws, arn: &str) -> Result<Certificate> {
 }
 
 /// Requests a certificate for `domain`, validated through DNS, tagged with the site.
-pub async fn request(aws: &Aws, domain: &str) -> Result<String> {
+pub async fn request(aws: &Aws, acm: &Client, domain: &str) -> Result<String> {
     // At most 32 word characters; the same token within an hour returns the same request.
-    let token: String = format!("galley{}", aws.site())
+    let token: String = format!("galley{}{domain}", aws.site())
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .take(32)
@@ -92,8 +92,7 @@ pub async fn request(aws: &Aws, domain: &str) -> Result<String> {
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect::<Result<Vec<_>, _>>()?;
-    let out = aws
-        .acm
+    let out = acm
         .request_certificate()
         .domain_name(domain)
         .validation_method(ValidationMethod::Dns)
@@ -107,9 +106,8 @@ pub async fn request(aws: &Aws, domain: &str) -> Result<String> {
         .context("ACM returned no certificate ARN")
 }
 
-pub async fn delete(aws: &Aws, arn: &str) -> Result<()> {
-    aws.acm
-        .delete_certificate()
+pub async fn delete(acm: &Client, arn: &str) -> Result<()> {
+    acm.delete_certificate()
         .certificate_arn(arn)
         .send()
         .await
