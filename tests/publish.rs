@@ -1231,6 +1231,15 @@ async fn a_failing_cloudfront_call_leaves_the_site_open_and_serving_the_live_rel
         listener_gate(&aws_sdk_elasticloadbalancingv2::Client::new(&sdk)).await;
     assert_eq!(default, "forward");
     assert!(values.is_empty());
+    assert!(
+        aws_sdk_ssm::Client::new(&sdk)
+            .get_parameter()
+            .name("/galley/blog/origin-secret")
+            .send()
+            .await
+            .is_err(),
+        "no secret stored for a distribution that does not exist"
+    );
     assert_eq!(
         scaling_groups(&aws_sdk_autoscaling::Client::new(&sdk))
             .await

@@ -112,8 +112,15 @@ async fn deploy_locked(
     // the release, so a CloudFront failure leaves the live release as it was.
     let distribution = if aws.settings.cdn {
         let front = async {
-            // A new secret each publish; the load balancer takes it and the last one.
-            let secrets = origin_secret::rotate(aws).await?;
+            // A new secret each publish; the load balancer takes it and the last one. An
+            // existing distribution gets it only after the listener accepts it; a new one
+            // is made first, so a CloudFront failure leaves nothing stored or gated.
+            let secrets = origin_secret::next(aws).await?;
+            let existing = cdn::find(aws).await?.is_some();
+            if existing {
+                origin_secret::store(aws, &secrets).await?;
+                alb::ensure_origin_gate(aws, &lb.listener, Some(&secrets)).await?;
+            }
             // With a domain, CloudFront reaches the load balancer over HTTPS by its
             // `origin.` name; without, over HTTP by the load balancer's own name.
             let (origin, viewer, port) = match &certificates {
@@ -129,7 +136,10 @@ async fn deploy_locked(
                 None => (cdn::Origin::Http(lb.dns_name.clone()), None, 80),
             };
             let distribution = cdn::ensure(aws, &origin, viewer, &secrets).await?;
-            alb::ensure_origin_gate(aws, &lb.listener, Some(&secrets)).await?;
+            if !existing {
+                origin_secret::store(aws, &secrets).await?;
+                alb::ensure_origin_gate(aws, &lb.listener, Some(&secrets)).await?;
+            }
             network::admit_to_load_balancer(aws, &groups.alb, Admit::CloudFront(port)).await?;
             Ok(distribution)
         };

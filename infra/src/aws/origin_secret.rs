@@ -57,23 +57,27 @@ pub async fn read(aws: &Aws) -> Result<Option<Secrets>> {
     }
 }
 
-/// A new current secret; the old current becomes the previous one.
-pub async fn rotate(aws: &Aws) -> Result<Secrets> {
+/// A new current secret, the stored current one becoming the previous one; not stored
+/// yet (see [`store`]).
+pub async fn next(aws: &Aws) -> Result<Secrets> {
     let old = read(aws).await?;
-    let secrets = Secrets {
+    Ok(Secrets {
         current: random_hex()?,
         previous: old.map(|o| o.current),
-    };
+    })
+}
+
+pub async fn store(aws: &Aws, secrets: &Secrets) -> Result<()> {
     aws.ssm
         .put_parameter()
         .name(parameter(aws))
-        .value(serde_json::to_string(&secrets)?)
+        .value(serde_json::to_string(secrets)?)
         .r#type(ParameterType::SecureString)
         .overwrite(true)
         .send()
         .await
         .map_err(sdk_error("storing the origin secret"))?;
-    Ok(secrets)
+    Ok(())
 }
 
 pub async fn delete(aws: &Aws) -> Result<()> {
