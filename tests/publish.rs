@@ -1400,6 +1400,54 @@ async fn a_failing_health_gate_rolls_back_and_says_why() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_group_whose_instances_never_get_healthy_exits_4_and_leaves_nothing_new() {
+    let w = world();
+    let first = w.publish();
+    let config = w.site.join("_config.yml");
+    let text_now = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        text_now.replace("health_timeout: 20", "health_timeout: 2"),
+    )
+    .expect("write config");
+    edit_post(&w.site);
+    // The load balancer reports no healthy target in the new group, as when the
+    // instances' server never starts (moto would call them healthy at once).
+    let proxy = FaultProxy::start_with_body(w.moto.endpoint(), |r| {
+        String::from_utf8_lossy(r.body)
+            .contains("Action=DescribeTargetHealth")
+            .then(|| {
+                (
+                    200,
+                    "<DescribeTargetHealthResponse xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\"><DescribeTargetHealthResult><TargetHealthDescriptions></TargetHealthDescriptions></DescribeTargetHealthResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeTargetHealthResponse>".to_string(),
+                )
+            })
+    });
+    let run = w.galley_via(Some(proxy.url()), &["publish", path(&w.site), "--insecure"]);
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("health gate") && err.contains("rolled back"),
+        "{err}"
+    );
+    assert!(proxy.injected() >= 1);
+    drop(proxy);
+    let status = w.status();
+    assert_eq!(status["live"]["digest"], first["digest"], "{status}");
+    let sdk = w.sdk().await;
+    let groups = scaling_groups(&aws_sdk_autoscaling::Client::new(&sdk)).await;
+    assert_eq!(groups.len(), 1, "the new group was removed");
+    assert_eq!(
+        group_tag(&groups[0], "galley:release"),
+        first["release"].as_str()
+    );
+    assert_eq!(launch_templates(&aws_sdk_ec2::Client::new(&sdk)).await, 1);
+    let (target_groups, _) =
+        groups_and_live(&aws_sdk_elasticloadbalancingv2::Client::new(&sdk)).await;
+    assert_eq!(target_groups.len(), 1, "the new target group was removed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_publish_killed_mid_way_is_converged_by_the_next_and_a_held_lock_refuses_a_second() {
     let w = world();
     let first = w.publish();
