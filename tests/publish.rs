@@ -1054,6 +1054,36 @@ async fn a_cdn_fronts_the_load_balancer_which_admits_only_cloudfront_and_its_sec
         .items()
         .is_empty());
 
+    // Turning the CDN off reopens the load balancer to everyone, forwards by default again
+    // and removes the distribution.
+    let config = w.site.join("_config.yml");
+    let now = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, now.replace("  cdn: true\n", "")).expect("write config");
+    let third = w.publish();
+    assert!(
+        third["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("http://galley-blog")),
+        "{third}"
+    );
+    assert!(cf
+        .list_distributions()
+        .send()
+        .await
+        .expect("distributions")
+        .distribution_list()
+        .map(|l| l.items().is_empty())
+        .unwrap_or(true));
+    let (default, values, _) = listener_gate(&elb).await;
+    assert_eq!(default, "forward");
+    assert!(values.is_empty());
+    assert!(alb_ingress(&ec2)
+        .await
+        .iter()
+        .all(|(_, cidrs, lists)| *cidrs > 0 && lists.is_empty()));
+    w.deploy_settings("  cdn: true\n");
+    w.publish();
+
     // Destroy disables and deletes the distribution and the secret.
     let run = w.galley(&["destroy", "--site", path(&w.site)]);
     assert!(run.status.success(), "{}", text(&run.stderr));

@@ -215,6 +215,11 @@ async fn deploy_locked(
             None => format!("http://{}/", lb.dns_name),
         },
     };
+    if !aws.settings.cdn {
+        // `cdn` turned off: the load balancer was reopened before the release and the
+        // domain now points at it, so the distribution goes (deleted once AWS allows).
+        retire_cdn(aws, timing, progress).await.map_err(infra)?;
+    }
     let mut invalidated = Vec::new();
     if let Some(d) = &distribution {
         let paths = request
@@ -294,4 +299,23 @@ pub(crate) async fn capacity(aws: &Aws, live: Option<&str>) -> Result<usize> {
         Some(g) if g.configured == Some(configured) && g.desired >= 2 => g.desired,
         _ => configured,
     })
+}
+
+/// Disables and deletes the distribution of a site whose `deploy:` no longer asks for one,
+/// and its secret; a distribution AWS is still deploying is left disabled for the next
+/// publish or `destroy` to delete.
+async fn retire_cdn(aws: &Aws, timing: &Timing, progress: &dyn Progress) -> Result<()> {
+    if cdn::find(aws).await?.is_none() {
+        return Ok(());
+    }
+    let gone = rollout::timed(
+        progress,
+        "removing the CDN (deploy.cdn is off)",
+        cdn::remove(aws, timing.poll, 3),
+    )
+    .await?;
+    if !gone {
+        progress.waiting("the distribution is disabled; it is deleted once AWS allows");
+    }
+    origin_secret::delete(aws).await
 }
