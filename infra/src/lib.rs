@@ -12,6 +12,7 @@ pub mod release;
 pub mod rollout;
 pub mod settings;
 pub mod status;
+pub mod token;
 pub mod user_data;
 
 pub use release::Release;

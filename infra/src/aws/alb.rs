@@ -525,6 +525,22 @@ impl LoadBalancer for AlbBalancer {
     }
 }
 
+/// What the listener does with a request no rule takes.
+async fn default_action(aws: &Aws, listener: &str) -> Result<Option<Action>> {
+    let out = aws
+        .elb
+        .describe_listeners()
+        .listener_arns(listener)
+        .send()
+        .await
+        .map_err(sdk_error("reading the listener"))?;
+    Ok(out
+        .listeners()
+        .first()
+        .and_then(|l| l.default_actions().first())
+        .cloned())
+}
+
 /// The priority of the rule that admits CloudFront (the only rule Galley makes).
 const GATE_PRIORITY: i32 = 1;
 
@@ -586,19 +602,9 @@ pub async fn ensure_origin_gate(aws: &Aws, listener: &str, origin: Option<&Secre
                 .map_err(sdk_error("updating the CDN's secret on the listener rule"))?;
         }
         (Some(secrets), None) => {
-            let out = aws
-                .elb
-                .describe_listeners()
-                .listener_arns(listener)
-                .send()
-                .await
-                .map_err(sdk_error("reading the listener"))?;
-            let forwarding = out
-                .listeners()
-                .first()
-                .and_then(|l| l.default_actions().first())
+            let forwarding = default_action(aws, listener)
+                .await?
                 .filter(|a| a.r#type() == Some(&ActionTypeEnum::Forward))
-                .cloned()
                 .unwrap_or_else(no_release_yet);
             aws.elb
                 .create_rule()
@@ -633,20 +639,9 @@ pub async fn ensure_origin_gate(aws: &Aws, listener: &str, origin: Option<&Secre
 
 /// The group the listener forwards to with the most weight, and its release.
 pub async fn live(aws: &Aws, listener: &str) -> Result<Option<Live>> {
-    let out = aws
-        .elb
-        .describe_listeners()
-        .listener_arns(listener)
-        .send()
-        .await
-        .map_err(sdk_error("reading the listener"))?;
     let action = match gate_rule(aws, listener).await? {
         Some(rule) => rule.actions().first().cloned(),
-        None => out
-            .listeners()
-            .first()
-            .and_then(|l| l.default_actions().first())
-            .cloned(),
+        None => default_action(aws, listener).await?,
     };
     let Some(action) = action else {
         return Ok(None);

@@ -79,15 +79,52 @@ async fn read(aws: &Aws, id: &str) -> Result<Distribution> {
         .send()
         .await
         .map_err(sdk_error("reading the distribution"))?;
-    let d = out
-        .distribution()
-        .context("CloudFront returned no distribution")?;
+    summary(out.distribution())
+}
+
+/// Galley's view of a distribution CloudFront returned.
+fn summary(d: Option<&aws_sdk_cloudfront::types::Distribution>) -> Result<Distribution> {
+    let d = d.context("CloudFront returned no distribution")?;
     Ok(Distribution {
         id: d.id().to_string(),
         domain: d.domain_name().to_string(),
         enabled: d.distribution_config().is_some_and(|c| c.enabled()),
         status: d.status().to_string(),
     })
+}
+
+/// A distribution's settings and the ETag an update must name.
+async fn settings(aws: &Aws, id: &str) -> Result<(DistributionConfig, String)> {
+    let out = aws
+        .cloudfront
+        .get_distribution_config()
+        .id(id)
+        .send()
+        .await
+        .map_err(sdk_error("reading the distribution's settings"))?;
+    let config = out
+        .distribution_config()
+        .context("CloudFront returned no settings")?
+        .clone();
+    Ok((config, out.e_tag().unwrap_or_default().to_string()))
+}
+
+async fn put_settings(
+    aws: &Aws,
+    id: &str,
+    etag: String,
+    config: DistributionConfig,
+    what: &str,
+) -> Result<()> {
+    aws.cloudfront
+        .update_distribution()
+        .id(id)
+        .if_match(etag)
+        .distribution_config(config)
+        .send()
+        .await
+        .map_err(sdk_error(what.to_string()))?;
+    Ok(())
 }
 
 /// Where CloudFront reaches the load balancer.
@@ -205,26 +242,17 @@ fn config(
         .build()?)
 }
 
-/// Creates the site's distribution in front of `origin_domain`, or points the existing one
-/// there with the current secret.
+/// Brings `found` (the site's distribution, from [`find`]) to the origin `to` (serving
+/// `viewer`'s name with its certificate, if any) with the current secret, or creates it.
 pub async fn ensure(
     aws: &Aws,
+    found: Option<&Distribution>,
     to: &Origin,
     viewer: Option<&Domain>,
     secrets: &Secrets,
 ) -> Result<Distribution> {
-    if let Some(found) = find(aws).await? {
-        let out = aws
-            .cloudfront
-            .get_distribution_config()
-            .id(&found.id)
-            .send()
-            .await
-            .map_err(sdk_error("reading the distribution's settings"))?;
-        let etag = out.e_tag().unwrap_or_default().to_string();
-        let current = out
-            .distribution_config()
-            .context("CloudFront returned no settings")?;
+    if let Some(found) = found {
+        let (current, etag) = settings(aws, &found.id).await?;
         let wanted = config(
             aws,
             current.caller_reference(),
@@ -232,17 +260,10 @@ pub async fn ensure(
             viewer,
             &secrets.current,
         )?;
-        if !same(current, &wanted) || !current.enabled() {
-            aws.cloudfront
-                .update_distribution()
-                .id(&found.id)
-                .if_match(etag)
-                .distribution_config(wanted)
-                .send()
-                .await
-                .map_err(sdk_error("updating the distribution"))?;
+        if !same(&current, &wanted) || !current.enabled() {
+            put_settings(aws, &found.id, etag, wanted, "updating the distribution").await?;
         }
-        return Ok(find(aws).await?.unwrap_or(found));
+        return read(aws, &found.id).await;
     }
     let reference = format!("galley-{}-{}", aws.site(), chrono::Utc::now().timestamp());
     let tags = tag_pairs(aws.site(), "cdn", None)
@@ -261,15 +282,7 @@ pub async fn ensure(
         .send()
         .await
         .map_err(sdk_error("creating the CloudFront distribution"))?;
-    let d = out
-        .distribution()
-        .context("CloudFront returned no distribution")?;
-    Ok(Distribution {
-        id: d.id().to_string(),
-        domain: d.domain_name().to_string(),
-        enabled: true,
-        status: d.status().to_string(),
-    })
+    summary(out.distribution())
 }
 
 /// Whether the distribution already is as `wanted`: its origin, secret, names and
@@ -339,35 +352,14 @@ fn to_send(paths: &[String]) -> Vec<String> {
     }
 }
 
-/// Disables the site's distribution and deletes it once AWS allows (disabled and
-/// deployed, which takes minutes on AWS; moto would delete an enabled one). Returns
-/// whether it is gone; if not, a later `destroy` finishes.
-pub async fn remove(aws: &Aws, poll: Duration, tries: usize) -> Result<bool> {
-    let Some(found) = find(aws).await? else {
-        return Ok(true);
-    };
+/// Disables `found` (the site's distribution, from [`find`]) and deletes it once AWS
+/// allows (disabled and deployed, which takes minutes on AWS; moto would delete an enabled
+/// one). Returns whether it is gone; if not, a later `destroy` finishes.
+pub async fn remove(aws: &Aws, found: &Distribution, poll: Duration, tries: usize) -> Result<bool> {
     if found.enabled {
-        let out = aws
-            .cloudfront
-            .get_distribution_config()
-            .id(&found.id)
-            .send()
-            .await
-            .map_err(sdk_error("reading the distribution's settings"))?;
-        let etag = out.e_tag().unwrap_or_default().to_string();
-        let mut config = out
-            .distribution_config()
-            .context("CloudFront returned no settings")?
-            .clone();
+        let (mut config, etag) = settings(aws, &found.id).await?;
         config.enabled = false;
-        aws.cloudfront
-            .update_distribution()
-            .id(&found.id)
-            .if_match(etag)
-            .distribution_config(config)
-            .send()
-            .await
-            .map_err(sdk_error("disabling the distribution"))?;
+        put_settings(aws, &found.id, etag, config, "disabling the distribution").await?;
     }
     for _ in 0..tries {
         let out = aws

@@ -84,7 +84,9 @@ async fn deploy_locked(
         let net = network::find_network(aws).await?;
         // The load balancer stays open to all until the distribution exists, so a
         // CloudFront failure never leaves the site unreachable.
-        let behind_cdn = aws.settings.cdn && cdn::find(aws).await?.is_some();
+        // Looked up on every publish: also to retire one when `cdn` was turned off.
+        let distribution = cdn::find(aws).await?;
+        let behind_cdn = aws.settings.cdn && distribution.is_some();
         let port = if certificates.is_some() { 443 } else { 80 };
         let admit = if behind_cdn {
             Admit::CloudFront(port)
@@ -99,9 +101,9 @@ async fn deploy_locked(
             alb::ensure_origin_gate(aws, &lb.listener, None).await?;
         }
         let ami = instances::current_ami(aws).await?;
-        Ok((net, groups, profile, lb, ami))
+        Ok((net, groups, profile, lb, ami, distribution))
     };
-    let (net, groups, profile, lb, ami) = rollout::timed(
+    let (net, groups, profile, lb, ami, existing) = rollout::timed(
         progress,
         "preparing the network, role and load balancer",
         shared,
@@ -116,8 +118,7 @@ async fn deploy_locked(
             // existing distribution gets it only after the listener accepts it; a new one
             // is made first, so a CloudFront failure leaves nothing stored or gated.
             let secrets = origin_secret::next(aws).await?;
-            let existing = cdn::find(aws).await?.is_some();
-            if existing {
+            if existing.is_some() {
                 origin_secret::store(aws, &secrets).await?;
                 alb::ensure_origin_gate(aws, &lb.listener, Some(&secrets)).await?;
             }
@@ -135,8 +136,9 @@ async fn deploy_locked(
                 }
                 None => (cdn::Origin::Http(lb.dns_name.clone()), None, 80),
             };
-            let distribution = cdn::ensure(aws, &origin, viewer, &secrets).await?;
-            if !existing {
+            let distribution =
+                cdn::ensure(aws, existing.as_ref(), &origin, viewer, &secrets).await?;
+            if existing.is_none() {
                 origin_secret::store(aws, &secrets).await?;
                 alb::ensure_origin_gate(aws, &lb.listener, Some(&secrets)).await?;
             }
@@ -215,10 +217,12 @@ async fn deploy_locked(
             None => format!("http://{}/", lb.dns_name),
         },
     };
-    if !aws.settings.cdn {
+    if let (false, Some(old)) = (aws.settings.cdn, &existing) {
         // `cdn` turned off: the load balancer was reopened before the release and the
         // domain now points at it, so the distribution goes (deleted once AWS allows).
-        retire_cdn(aws, timing, progress).await.map_err(infra)?;
+        retire_cdn(aws, old, timing, progress)
+            .await
+            .map_err(infra)?;
     }
     let mut invalidated = Vec::new();
     if let Some(d) = &distribution {
@@ -304,14 +308,16 @@ pub(crate) async fn capacity(aws: &Aws, live: Option<&str>) -> Result<usize> {
 /// Disables and deletes the distribution of a site whose `deploy:` no longer asks for one,
 /// and its secret; a distribution AWS is still deploying is left disabled for the next
 /// publish or `destroy` to delete.
-async fn retire_cdn(aws: &Aws, timing: &Timing, progress: &dyn Progress) -> Result<()> {
-    if cdn::find(aws).await?.is_none() {
-        return Ok(());
-    }
+async fn retire_cdn(
+    aws: &Aws,
+    distribution: &cdn::Distribution,
+    timing: &Timing,
+    progress: &dyn Progress,
+) -> Result<()> {
     let gone = rollout::timed(
         progress,
         "removing the CDN (deploy.cdn is off)",
-        cdn::remove(aws, timing.poll, 3),
+        cdn::remove(aws, distribution, timing.poll, 3),
     )
     .await?;
     if !gone {

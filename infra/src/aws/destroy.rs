@@ -19,9 +19,9 @@ pub async fn destroy(aws: &Aws, mut progress: impl FnMut(&str)) -> Result<()> {
     progress("deleting Auto Scaling groups, launch templates and instances");
     compute::remove_release(aws, None).await?;
     wait_instances_gone(aws).await?;
-    if cdn::find(aws).await?.is_some() {
+    if let Some(distribution) = cdn::find(aws).await? {
         progress("disabling and deleting the CloudFront distribution");
-        if !cdn::remove(aws, Duration::from_secs(5), 120).await? {
+        if !cdn::remove(aws, &distribution, Duration::from_secs(5), 120).await? {
             progress("the distribution is disabled; AWS allows deleting it once deployed: run destroy again later");
         }
     }

@@ -131,14 +131,5 @@ fn holder_is_dead(text: &str) -> bool {
 }
 
 pub async fn release(aws: &Aws) -> Result<()> {
-    match aws.ssm.delete_parameter().name(parameter(aws)).send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_parameter_not_found()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(sdk_error("releasing the publish lock")(e)),
-    }
+    super::delete_parameter(aws, &parameter(aws), "releasing the publish lock").await
 }

@@ -143,6 +143,20 @@ impl Aws {
     }
 }
 
+/// Deletes an SSM parameter; one already gone is not an error.
+pub async fn delete_parameter(aws: &Aws, name: &str, what: &str) -> anyhow::Result<()> {
+    match aws.ssm.delete_parameter().name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(sdk_error(what.to_string())(e)),
+    }
+}
+
 /// The tags every Galley resource carries.
 pub fn tag_pairs(site: &str, role: &str, release: Option<&str>) -> Vec<(String, String)> {
     let mut tags = vec![

@@ -3,7 +3,7 @@
 //! an SSM SecureString; each publish makes a new one and the load balancer accepts the new
 //! and the previous one, while CloudFront takes minutes to deploy the change.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use aws_sdk_ssm::types::ParameterType;
 use serde::{Deserialize, Serialize};
 
@@ -62,7 +62,7 @@ pub async fn read(aws: &Aws) -> Result<Option<Secrets>> {
 pub async fn next(aws: &Aws) -> Result<Secrets> {
     let old = read(aws).await?;
     Ok(Secrets {
-        current: random_hex()?,
+        current: crate::token::random_hex("the origin secret")?,
         previous: old.map(|o| o.current),
     })
 }
@@ -81,25 +81,5 @@ pub async fn store(aws: &Aws, secrets: &Secrets) -> Result<()> {
 }
 
 pub async fn delete(aws: &Aws) -> Result<()> {
-    match aws.ssm.delete_parameter().name(parameter(aws)).send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_parameter_not_found()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(sdk_error("deleting the origin secret")(e)),
-    }
-}
-
-/// 32 random hex digits from the kernel.
-fn random_hex() -> Result<String> {
-    let mut bytes = [0u8; 16];
-    std::io::Read::read_exact(
-        &mut std::fs::File::open("/dev/urandom").context("opening /dev/urandom")?,
-        &mut bytes,
-    )
-    .context("reading /dev/urandom")?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    super::delete_parameter(aws, &parameter(aws), "deleting the origin secret").await
 }

@@ -203,7 +203,7 @@ pub async fn run(config: Config) -> Result<()> {
     let admin = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .context("listening for the control API")?;
-    let token = token()?;
+    let token = crate::token::random_hex("the control token")?;
     let info = BalancerInfo {
         pid: std::process::id(),
         listen: proxy.local_addr()?,
@@ -288,16 +288,6 @@ pub async fn run(config: Config) -> Result<()> {
         () = tokio::time::sleep(DRAIN_TIMEOUT) => {}
     }
     Ok(())
-}
-
-/// 32 random hex digits from the kernel.
-fn token() -> Result<String> {
-    use std::io::Read;
-    let mut bytes = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("reading /dev/urandom for the control token")?;
-    Ok(galley_image::blob::to_hex(&bytes))
 }
 
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
