@@ -714,26 +714,12 @@ async fn a_domain_gets_a_validated_certificate_https_and_alias_records_and_destr
                 && trimmed(value) == dns),
         "{records:?}"
     );
-    let listeners = elb
-        .describe_listeners()
-        .load_balancer_arn(lb.load_balancer_arn().expect("arn"))
-        .send()
-        .await
-        .expect("listeners");
-    let https = listeners
-        .listeners()
-        .iter()
-        .find(|l| l.port() == Some(443))
-        .expect("HTTPS listener");
+    let https = listener_on(&elb, 443).await;
     assert_eq!(
         https.certificates()[0].certificate_arn(),
         Some(arn.as_str())
     );
-    let http = listeners
-        .listeners()
-        .iter()
-        .find(|l| l.port() == Some(80))
-        .expect("HTTP listener");
+    let http = listener_on(&elb, 80).await;
     assert_eq!(
         http.default_actions()[0].r#type().map(|t| t.as_str()),
         Some("redirect")
@@ -855,10 +841,11 @@ async fn cdn_origin(cf: &aws_sdk_cloudfront::Client, id: &str) -> (String, Strin
     )
 }
 
-/// The serving listener's default action type and its rules' header values and targets.
-async fn listener_gate(
+/// The site's load balancer's listener on `port`.
+async fn listener_on(
     elb: &aws_sdk_elasticloadbalancingv2::Client,
-) -> (String, Vec<String>, Option<String>) {
+    port: i32,
+) -> aws_sdk_elasticloadbalancingv2::types::Listener {
     let lbs = elb.describe_load_balancers().send().await.expect("lbs");
     let listeners = elb
         .describe_listeners()
@@ -866,11 +853,19 @@ async fn listener_gate(
         .send()
         .await
         .expect("listeners");
-    let listener = listeners
+    listeners
         .listeners()
         .iter()
-        .find(|l| l.port() == Some(80))
-        .expect("listener on 80");
+        .find(|l| l.port() == Some(port))
+        .unwrap_or_else(|| panic!("a listener on {port}"))
+        .clone()
+}
+
+/// The serving listener's default action type and its rules' header values and targets.
+async fn listener_gate(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+) -> (String, Vec<String>, Option<String>) {
+    let listener = listener_on(elb, 80).await;
     let default = listener.default_actions()[0]
         .r#type()
         .map(|t| t.as_str().to_string())
@@ -1188,17 +1183,7 @@ async fn a_cdn_on_the_sites_domain_serves_its_name_and_reaches_the_origin_over_h
 
     // The load balancer serves origin.<domain>'s certificate on 443, which alone admits
     // CloudFront, and forwards only what carries the secret.
-    let listeners = elb
-        .describe_listeners()
-        .load_balancer_arn(lb.load_balancers()[0].load_balancer_arn().expect("arn"))
-        .send()
-        .await
-        .expect("listeners");
-    let https = listeners
-        .listeners()
-        .iter()
-        .find(|l| l.port() == Some(443))
-        .expect("443");
+    let https = listener_on(&elb, 443).await;
     assert_eq!(
         https.certificates()[0].certificate_arn(),
         Some(certs["origin.blog.example.com"].as_str())

@@ -411,11 +411,7 @@ fn killing_or_docker_killing_either_container_under_load_fails_no_request_and_it
             "the killed container to be back and healthy",
             std::time::Duration::from_secs(60),
             || {
-                let s = site.status();
-                let healths: Vec<&str> = s["containers"]
-                    .as_array()
-                    .map(|cs| cs.iter().filter_map(|c| c["health"].as_str()).collect())
-                    .unwrap_or_default();
+                let healths = healths(&site.status());
                 // Healthy, and the restart shows (not "exited" as before).
                 healths.len() == 2
                     && healths.iter().all(|h| h.starts_with("healthy"))
@@ -442,11 +438,7 @@ fn killing_or_docker_killing_either_container_under_load_fails_no_request_and_it
             "the docker-killed container to be started again and healthy",
             std::time::Duration::from_secs(60),
             || {
-                let s = site.status();
-                let healths: Vec<&str> = s["containers"]
-                    .as_array()
-                    .map(|cs| cs.iter().filter_map(|c| c["health"].as_str()).collect())
-                    .unwrap_or_default();
+                let healths = healths(&site.status());
                 started_at(victim) != started_before
                     && healths.len() == 2
                     && healths.iter().all(|h| h.starts_with("healthy"))
@@ -465,6 +457,18 @@ fn killing_or_docker_killing_either_container_under_load_fails_no_request_and_it
     );
     assert!(seen.len() > 10, "the load ran: {}", seen.len());
     assert!(seen.iter().all(|r| r.as_deref() == Ok("v1")));
+}
+
+/// Each container's health, as `status --json` reports it.
+fn healths(status: &serde_json::Value) -> Vec<String> {
+    status["containers"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c["health"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// When the engine last started the container.
