@@ -258,6 +258,96 @@ fn the_same_site_in_two_folders_gives_the_same_digest_and_an_edit_changes_only_t
     assert_eq!(assets["files"], 1);
 }
 
+fn reused(doc: &serde_json::Value) -> BTreeMap<String, bool> {
+    doc["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| {
+            (
+                l["name"].as_str().unwrap_or("").to_string(),
+                l["reused"].as_bool().expect("reused"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_rebuild_compresses_only_changed_layers_and_gives_the_digest_of_a_build_from_nothing() {
+    let (tmp, site) = site();
+    // A page big enough for precompressed variants in the image, which a rebuild keeps.
+    let big: String = (0..3000)
+        .map(|i| format!("<p>Line {i} of a long archive page.</p>\n"))
+        .collect();
+    std::fs::write(site.join("archive.html"), format!("---\n---\n{big}")).expect("big page");
+    let out = tmp.path().join("image");
+    let first = built_json(&site, &out);
+    assert!(
+        reused(&first).values().all(|r| !r),
+        "nothing to reuse the first time: {first}"
+    );
+    let again = built_json(&site, &out);
+    assert_eq!(again["digest"], first["digest"]);
+    assert!(reused(&again).values().all(|r| *r), "{again}");
+
+    edit_post(&site);
+    let edited = built_json(&site, &out);
+    let flags = reused(&edited);
+    assert_eq!(
+        (flags["server"], flags["assets"], flags["pages-2019"]),
+        (true, true, true)
+    );
+    assert!(
+        !flags["pages-2024"],
+        "the edited post's layer is made again"
+    );
+
+    // The same edited site from nothing, with reuse off: the same image, byte for byte.
+    let fresh_out = tmp.path().join("fresh");
+    let fresh = image_build(&site, &fresh_out, &["--json", "--no-reuse"]);
+    assert!(fresh.status.success(), "{}", text(&fresh.stderr));
+    let fresh: serde_json::Value = serde_json::from_slice(&fresh.stdout).expect("json");
+    assert_eq!(fresh["digest"], edited["digest"]);
+    assert_eq!(layer_digests(&fresh), layer_digests(&edited));
+    let blobs = |dir: &Path| -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(dir.join("blobs/sha256"))
+            .expect("blobs")
+            .flatten()
+            .map(|e| {
+                let bytes = std::fs::read(e.path()).expect("blob");
+                (e.file_name().to_string_lossy().into_owned(), bytes)
+            })
+            .collect()
+    };
+    assert!(
+        blobs(&out) == blobs(&fresh_out),
+        "the same blobs, byte for byte"
+    );
+
+    // Other compression settings: nothing is reused (the bytes would differ).
+    let other = image_build(&site, &out, &["--json", "--brotli-quality", "5"]);
+    assert!(other.status.success(), "{}", text(&other.stderr));
+    let other: serde_json::Value = serde_json::from_slice(&other.stdout).expect("json");
+    assert!(reused(&other).values().all(|r| !r), "{other}");
+
+    // A damaged blob in the previous image is not reused: the build makes it again.
+    let rebuilt = built_json(&site, &out);
+    let damaged = rebuilt["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .find(|l| l["name"] == "pages-2019")
+        .and_then(|l| l["digest"].as_str())
+        .expect("pages-2019")
+        .trim_start_matches("sha256:")
+        .to_string();
+    std::fs::write(out.join("blobs/sha256").join(&damaged), b"not a layer").expect("damage");
+    let repaired = built_json(&site, &out);
+    assert_eq!(repaired["digest"], fresh["digest"]);
+    assert!(!reused(&repaired)["pages-2019"]);
+    assert!(reused(&repaired)["pages-2024"]);
+}
+
 #[test]
 fn without_source_date_epoch_a_site_outside_git_still_builds_reproducibly() {
     let (tmp_a, site_a) = site();

@@ -1,9 +1,10 @@
 //! `galley-bench image`: baking and pushing the synthetic blog.
 //!
-//! Per site size: `galley image build` (render + layers + variants) against `tar czf` of the
-//! same built site (the floor), image size against that tarball, then pushes to a loopback
-//! `docker-registry`: first, again with no change, and after a one-post edit, with bytes
-//! uploaded each time.
+//! Per site size: `galley image build` from nothing (render + layers + variants) and again
+//! after a one-post edit (unchanged layers taken from the previous image), each against
+//! `galley build` of the same site and `tar czf` of its output (the floor); then pushes to a
+//! loopback `docker-registry`: first, again with no change, after an edit of the newest and
+//! of the oldest post and after a new post, with bytes uploaded each time.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,8 @@ pub struct Options {
     pub work: PathBuf,
     pub counts: Vec<usize>,
     pub brotli_quality: u32,
+    /// Runs of each build (the median is reported).
+    pub runs: usize,
 }
 
 struct Registry(Child, u16);
@@ -69,9 +72,21 @@ fn json(cmd: &mut Command, label: &str) -> Result<(serde_json::Value, Duration)>
     Ok((serde_json::from_slice(&out.stdout)?, took))
 }
 
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Appends a line to a post, so its page (and the lists showing it) change.
+fn edit(post: &Path, note: &str) -> Result<()> {
+    let text = std::fs::read_to_string(post)?;
+    std::fs::write(post, format!("{text}\n{note}\n"))?;
+    Ok(())
+}
+
 pub fn run(o: &Options) -> Result<()> {
-    println!("| posts | `tar czf` (floor) | `galley image build` | ratio | tarball | image | image − tarball |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| posts | `galley build` | `tar czf` of it | image build, cold | vs site build | rebuild after a one-post edit | vs site build | tarball | image |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut push_rows = Vec::new();
     for &n in &o.counts {
         let base = o.work.join(format!("image-{n}"));
@@ -80,9 +95,14 @@ pub fn run(o: &Options) -> Result<()> {
         let posts = crate::synth::posts(n);
         crate::sites::galley(&site, &posts)?;
         let built = base.join("built");
-        let mut b = Command::new(&o.galley);
-        b.arg("build").arg(&site).arg("--destination").arg(&built);
-        measure::run(b, "galley build")?;
+        let mut builds = Vec::new();
+        for _ in 0..o.runs {
+            let _ = std::fs::remove_dir_all(&built);
+            let mut b = Command::new(&o.galley);
+            b.arg("build").arg(&site).arg("--destination").arg(&built);
+            builds.push(measure::run(b, "galley build")?.wall);
+        }
+        let site_build = median(builds);
         let tarball = base.join("site.tar.gz");
         let mut t = Command::new("tar");
         t.arg("czf").arg(&tarball).arg("-C").arg(&built).arg(".");
@@ -101,17 +121,41 @@ pub fn run(o: &Options) -> Result<()> {
                 .env("SOURCE_DATE_EPOCH", "1700000000");
             c
         };
-        let (doc, took) = json(&mut image_cmd(), "galley image build")?;
+        let mut colds = Vec::new();
+        let mut doc = serde_json::Value::Null;
+        for _ in 0..o.runs {
+            let _ = std::fs::remove_dir_all(&out);
+            let (d, took) = json(&mut image_cmd(), "galley image build")?;
+            colds.push(took);
+            doc = d;
+        }
+        let cold = median(colds);
+        let mut post_paths: Vec<PathBuf> = std::fs::read_dir(site.join("_posts"))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .collect();
+        post_paths.sort();
+        let newest = post_paths.last().context("no posts")?.clone();
+        let oldest = post_paths.first().context("no posts")?.clone();
+        let mut rebuilds = Vec::new();
+        for i in 0..o.runs {
+            edit(&newest, &format!("Rebuild {i}."))?;
+            rebuilds.push(json(&mut image_cmd(), "galley image build (edit)")?.1);
+        }
+        let rebuild = median(rebuilds);
         let image_size = doc["size"].as_u64().unwrap_or(0);
         let tar_size = std::fs::metadata(&tarball)?.len();
+        let secs = |d: Duration| d.as_secs_f64();
         println!(
-            "| {n} | {:.2} s | {:.2} s | {:.1}× | {:.1} MB | {:.1} MB | {:+.1} MB |",
-            tar.wall.as_secs_f64(),
-            took.as_secs_f64(),
-            took.as_secs_f64() / tar.wall.as_secs_f64(),
+            "| {n} | {:.2} s | {:.2} s | {:.2} s | {:.2}× | {:.2} s | {:.2}× | {:.1} MB | {:.1} MB |",
+            secs(site_build),
+            secs(tar.wall),
+            secs(cold),
+            secs(cold) / secs(site_build),
+            secs(rebuild),
+            secs(rebuild) / secs(site_build),
             tar_size as f64 / 1e6,
             image_size as f64 / 1e6,
-            (image_size as f64 - tar_size as f64) / 1e6,
         );
 
         let reg = registry(&base.join("registry"))?;
@@ -129,22 +173,28 @@ pub fn run(o: &Options) -> Result<()> {
             .arg(&out);
             json(&mut c, "galley image push")
         };
-        let (first, t1) = push("v1")?;
-        let (again, t2) = push("v1")?;
-        let post = std::fs::read_dir(site.join("_posts"))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .min()
-            .context("no posts")?;
-        let text = std::fs::read_to_string(&post)?;
-        std::fs::write(&post, format!("{text}\nEdited for the benchmark.\n"))?;
-        let (_, rebuild) = json(&mut image_cmd(), "galley image build (edit)")?;
-        let (edited, t3) = push("v2")?;
-        for (label, r, t) in [
-            ("first push", &first, t1),
-            ("no change", &again, t2),
-            ("one-post edit", &edited, t3),
-        ] {
+        let mut pushes = vec![("first push", push("v1")?), ("no change", push("v1")?)];
+        edit(&newest, "Edited for the benchmark.")?;
+        json(&mut image_cmd(), "galley image build (newest post edited)")?;
+        pushes.push(("edit of the newest post", push("v2")?));
+        edit(&oldest, "Edited for the benchmark.")?;
+        json(&mut image_cmd(), "galley image build (oldest post edited)")?;
+        pushes.push(("edit of the oldest post", push("v3")?));
+        let new_post = newest.with_file_name(format!(
+            "{}-a-new-post.md",
+            newest
+                .file_name()
+                .and_then(|f| f.to_str())
+                .and_then(|f| f.get(..10))
+                .context("a dated post name")?
+        ));
+        std::fs::write(
+            &new_post,
+            "---\ntitle: A new post\ntags: [rust]\ncategories: [notes]\n---\n\nJust published.\n",
+        )?;
+        json(&mut image_cmd(), "galley image build (new post)")?;
+        pushes.push(("a new post", push("v4")?));
+        for (label, (r, t)) in &pushes {
             push_rows.push(format!(
                 "| {n} | {label} | {:.2} s | {} of {} | {:.2} MB |",
                 t.as_secs_f64(),
@@ -153,10 +203,6 @@ pub fn run(o: &Options) -> Result<()> {
                 r["bytes_uploaded"].as_u64().unwrap_or(0) as f64 / 1e6
             ));
         }
-        push_rows.push(format!(
-            "| {n} | (rebuild after the edit) | {:.2} s | | |",
-            rebuild.as_secs_f64()
-        ));
     }
     println!();
     println!("| posts | push | time | blobs uploaded | bytes uploaded |");

@@ -1,12 +1,13 @@
 //! `galley-bench`: Galley side by side with its peers, in one run, reported as ratios.
 //!
 //! `galley-bench site-build --posts 1000,10000` generates the synthetic blog for Galley,
-//! Hugo and Jekyll and builds each, printing a markdown table for BENCHMARKS.md.
+//! Zola, Hugo and Jekyll and builds each, printing a markdown table for BENCHMARKS.md.
 
 mod image;
 mod measure;
 mod paced;
 mod serving;
+mod site_build;
 mod sites;
 mod synth;
 
@@ -39,9 +40,16 @@ enum Cmd {
         /// Scratch folder for the generated sites and outputs.
         #[arg(long, default_value = "bench/out")]
         work: PathBuf,
-        /// Leave Jekyll out (it takes minutes at 10k posts).
+        /// Leave Jekyll out (it takes minutes at 10k posts; above 10k it is always left out).
         #[arg(long)]
         skip_jekyll: bool,
+        /// Leave Hugo out (at 100k posts it needs ~15 GB).
+        #[arg(long)]
+        skip_hugo: bool,
+        /// The zola binary, built from its source (see the README's bench section); its
+        /// row is left out if it is not there.
+        #[arg(long, default_value = "zola")]
+        zola: PathBuf,
         /// Where the tools write their output. The default is tmpfs: this VM's disk slows
         /// down with every delete-and-rewrite cycle, which would measure the disk, not the
         /// generators. Pass a folder on disk to include disk writes.
@@ -98,6 +106,9 @@ enum Cmd {
         work: PathBuf,
         #[arg(long, default_value_t = 11)]
         brotli_quality: u32,
+        /// Runs of each build (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
     /// Only write the synthetic sites (for trying a peer by hand).
     Generate {
@@ -116,8 +127,19 @@ fn main() -> Result<()> {
             galley,
             work,
             skip_jekyll,
+            skip_hugo,
+            zola,
             output,
-        } => site_build(&posts, runs, &galley, &work, skip_jekyll, &output),
+        } => site_build::run(&site_build::Options {
+            counts: posts,
+            runs,
+            galley,
+            work,
+            output,
+            skip_jekyll,
+            skip_hugo,
+            zola: Some(zola),
+        }),
         Cmd::Serve {
             galley_server,
             work,
@@ -147,6 +169,7 @@ fn main() -> Result<()> {
             galley_server,
             work,
             brotli_quality,
+            runs,
         } => image::run(&image::Options {
             galley: galley
                 .canonicalize()
@@ -157,18 +180,20 @@ fn main() -> Result<()> {
             work,
             counts: posts,
             brotli_quality,
+            runs: runs.max(1),
         }),
         Cmd::Generate { posts, work } => generate(posts, &work).map(|_| ()),
     }
 }
 
-struct Sites {
+pub(crate) struct Sites {
     galley: PathBuf,
     hugo: PathBuf,
     jekyll: PathBuf,
+    zola: PathBuf,
 }
 
-fn generate(n: usize, work: &std::path::Path) -> Result<Sites> {
+pub(crate) fn generate(n: usize, work: &std::path::Path) -> Result<Sites> {
     let base = work.join(format!("{n}"));
     let _ = std::fs::remove_dir_all(&base);
     let posts = synth::posts(n);
@@ -176,115 +201,16 @@ fn generate(n: usize, work: &std::path::Path) -> Result<Sites> {
         galley: base.join("galley"),
         hugo: base.join("hugo"),
         jekyll: base.join("jekyll"),
+        zola: base.join("zola"),
     };
     sites::galley(&s.galley, &posts)?;
     sites::hugo(&s.hugo, &posts)?;
     sites::jekyll(&s.jekyll, &posts)?;
+    sites::zola(&s.zola, &posts)?;
     Ok(s)
 }
 
-fn site_build(
-    counts: &[usize],
-    runs: usize,
-    galley: &std::path::Path,
-    work: &std::path::Path,
-    skip_jekyll: bool,
-    output: &std::path::Path,
-) -> Result<()> {
-    let galley = galley
-        .canonicalize()
-        .context("the galley binary (build it with `cargo build --release -p galley-cli`)")?;
-    let hugo_version = version("hugo", &["version"]);
-    let jekyll_version = version("jekyll", &["--version"]);
-    println!("| posts | tool | wall time | peak memory | time vs Galley | memory vs Galley |");
-    println!("|---:|---|---:|---:|---:|---:|");
-    for &n in counts {
-        let sites = generate(n, work)?;
-        let out = output.join(format!("{n}"));
-        let mut tools = vec![
-            measure::Tool {
-                label: "Galley".into(),
-                runs,
-                make: Box::new(|| {
-                    let mut c = Command::new(&galley);
-                    c.arg("build")
-                        .arg(&sites.galley)
-                        .arg("--destination")
-                        .arg(&out);
-                    c
-                }),
-            },
-            // The very site Jekyll builds (Liquid templates, jekyll-feed), unchanged.
-            measure::Tool {
-                label: "Galley (Jekyll's Liquid site)".into(),
-                runs,
-                make: Box::new(|| {
-                    let mut c = Command::new(&galley);
-                    c.arg("build")
-                        .arg(&sites.jekyll)
-                        .arg("--destination")
-                        .arg(&out);
-                    c
-                }),
-            },
-            measure::Tool {
-                label: format!("Hugo {hugo_version}"),
-                runs,
-                make: Box::new(|| {
-                    let mut c = Command::new("hugo");
-                    c.arg("--quiet")
-                        .arg("-s")
-                        .arg(&sites.hugo)
-                        .arg("-d")
-                        .arg(std::path::absolute(&out).unwrap_or(out.clone()));
-                    c
-                }),
-            },
-        ];
-        if !skip_jekyll {
-            tools.push(measure::Tool {
-                label: format!("Jekyll {jekyll_version}"),
-                runs: if n > 2000 { 1 } else { runs },
-                make: Box::new(|| {
-                    let mut c = Command::new("jekyll");
-                    c.arg("build")
-                        .arg("--quiet")
-                        .arg("-s")
-                        .arg(&sites.jekyll)
-                        .arg("-d")
-                        .arg(&out);
-                    c
-                }),
-            });
-        }
-        let samples = measure::interleaved(&tools, &out)?;
-        for (tool, sample) in tools.iter().zip(&samples) {
-            row(n, &tool.label, *sample, samples[0]);
-        }
-        if let (Some(liquid), Some(jekyll)) = (samples.get(1), samples.get(3)) {
-            // The same Liquid site: Jekyll's time and memory against Galley's.
-            eprintln!(
-                "{n} posts, Jekyll's site: Jekyll {:.2}x Galley's time, {:.2}x its memory; Galley Liquid {:.2}x Galley Tera",
-                jekyll.wall.as_secs_f64() / liquid.wall.as_secs_f64(),
-                jekyll.max_rss_kib as f64 / liquid.max_rss_kib.max(1) as f64,
-                liquid.wall.as_secs_f64() / samples[0].wall.as_secs_f64(),
-            );
-        }
-    }
-    Ok(())
-}
-
-fn row(n: usize, tool: &str, s: measure::Sample, galley: measure::Sample) {
-    println!(
-        "| {n} | {tool} | {:.2} s | {:.0} MiB | {:.2}× | {:.2}× |",
-        s.wall.as_secs_f64(),
-        s.max_rss_kib as f64 / 1024.0,
-        s.wall.as_secs_f64() / galley.wall.as_secs_f64(),
-        s.max_rss_kib as f64 / galley.max_rss_kib.max(1) as f64,
-    );
-}
-
-fn version(cmd: &str, args: &[&str]) -> String {
+pub(crate) fn version(cmd: &str, args: &[&str]) -> String {
     Command::new(cmd)
         .args(args)
         .output()

@@ -11,6 +11,8 @@ use anyhow::{bail, Context, Result};
 pub struct Sample {
     pub wall: Duration,
     pub max_rss_kib: u64,
+    /// Bytes the tool wrote to its output folder (0 where not measured).
+    pub output_bytes: u64,
 }
 
 /// Runs `cmd` once with output discarded; fails if it exits non-zero.
@@ -35,6 +37,7 @@ pub fn run(mut cmd: Command, label: &str) -> Result<Sample> {
     Ok(Sample {
         wall,
         max_rss_kib: usage.ru_maxrss as u64,
+        output_bytes: 0,
     })
 }
 
@@ -82,7 +85,8 @@ pub fn interleaved(tools: &[Tool], out: &Path) -> Result<Vec<Sample>> {
             // Flush the previous run's writes so no tool pays for another's writeback.
             // SAFETY: sync(2) takes no arguments and cannot fail.
             unsafe { libc::sync() };
-            let sample = run((tool.make)(), &tool.label)?;
+            let mut sample = run((tool.make)(), &tool.label)?;
+            sample.output_bytes = dir_size(out);
             eprintln!(
                 "{}: {:.2} s, {} KiB",
                 tool.label,
@@ -99,7 +103,19 @@ pub fn interleaved(tools: &[Tool], out: &Path) -> Result<Vec<Sample>> {
             Sample {
                 wall: s[s.len() / 2].wall,
                 max_rss_kib: s.iter().map(|x| x.max_rss_kib).max().unwrap_or(0),
+                output_bytes: s.iter().map(|x| x.output_bytes).max().unwrap_or(0),
             }
         })
         .collect())
+}
+
+/// Bytes in the regular files under `dir` (what a tool wrote).
+pub fn dir_size(dir: &Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
 }

@@ -65,8 +65,11 @@ pub struct Post {
     pub body: String,
 }
 
+/// `n` posts, all dated in the past: one a day from 1990 up to 10,000 posts (so the 1k and
+/// 10k corpora stay what earlier runs measured), several a day beyond, hours apart.
 pub fn posts(n: usize) -> Vec<Post> {
-    (0..n).map(post).collect()
+    let per_day = n.div_ceil(10_000).max(1);
+    (0..n).map(|i| post(i, per_day)).collect()
 }
 
 fn sentence(rng: &mut Lcg, words: usize) -> String {
@@ -91,10 +94,9 @@ fn paragraph(rng: &mut Lcg) -> String {
         .join(" ")
 }
 
-fn post(i: usize) -> Post {
+fn post(i: usize, per_day: usize) -> Post {
     let mut rng = Lcg::new(i as u64 + 1);
-    // Spread over ~27 years, one post every day or so, deterministic.
-    let day = i as i64;
+    let day = (i / per_day) as i64;
     let (y, m, d) = civil(7305 + day); // 1990-01-01 + i days: all in the past
     let slug = format!("post-{i:05}-{}-{}", rng.pick(WORDS), rng.pick(WORDS));
     let title = format!("Post {i}: {}", sentence(&mut rng, 5).trim_end_matches('.'));
@@ -145,7 +147,16 @@ fn post(i: usize) -> Post {
         stem: format!("{y:04}-{m:02}-{d:02}-{slug}"),
         slug,
         title,
-        date: format!("{y:04}-{m:02}-{d:02}"),
+        date: if per_day == 1 {
+            format!("{y:04}-{m:02}-{d:02}")
+        } else {
+            let minutes = (i % per_day) * (24 * 60 / per_day);
+            format!(
+                "{y:04}-{m:02}-{d:02} {:02}:{:02}:00",
+                minutes / 60,
+                minutes % 60
+            )
+        },
         category,
         tags,
         body,
@@ -177,5 +188,8 @@ mod tests {
         let b = posts(3);
         assert_eq!(a[2].body, b[2].body);
         assert_eq!(a[1].date, "1990-01-02");
+        let many = posts(100_000);
+        assert_eq!(many[1].date, "1990-01-01 02:24:00");
+        assert!(many.last().is_some_and(|p| p.date.as_str() < "2018"));
     }
 }

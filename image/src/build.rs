@@ -1,6 +1,6 @@
 //! The recipe: site files and a server binary in, an [`Image`] (blobs in memory) out.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use galley_server::precompress;
 use rayon::prelude::*;
@@ -9,7 +9,8 @@ use crate::blob::Blob;
 use crate::config;
 use crate::error::{ImageError, Result};
 use crate::input::{Content, ImageInput};
-use crate::layer::{self, Entry, Layer, LayerKind, SITE_DIR};
+use crate::layer::{self, Entry, Layer, LayerKind, Tar, SITE_DIR};
+use crate::reuse::{self, Previous};
 use crate::server_binary;
 
 /// An image: its manifest, config and layers, each a blob with its digest. What `layout`
@@ -21,6 +22,9 @@ pub struct Image {
     pub layers: Vec<Layer>,
     /// `name:tag`.
     pub tag: String,
+    /// How its blobs were compressed ([`reuse::settings`]): written beside it, so the next
+    /// build knows whether it may reuse them.
+    pub compression: String,
 }
 
 impl Image {
@@ -58,6 +62,11 @@ pub fn build(input: &ImageInput) -> Result<Image> {
         },
     ];
     let mtime = input.epoch.tar_mtime();
+    let compression = reuse::settings(input.brotli_quality, input.precompress_above);
+    let previous = input
+        .reuse_from
+        .as_deref()
+        .and_then(|dir| Previous::open(dir, &compression));
     let mut parts = vec![
         (LayerKind::Server, None, server_layer),
         (LayerKind::Assets, None, assets),
@@ -71,13 +80,24 @@ pub fn build(input: &ImageInput) -> Result<Image> {
     let mut layers = parts
         .into_par_iter()
         .map(|(kind, part, entries)| {
+            let history = layer::created_by(kind, part.as_deref());
             let entries = match kind {
-                LayerKind::Pages => {
-                    with_variants(entries, input.brotli_quality, input.precompress_above)
-                }
+                LayerKind::Pages => with_variants(entries, input, || {
+                    previous
+                        .as_ref()
+                        .map(|p| p.large_files(&history, input.precompress_above))
+                        .unwrap_or_default()
+                }),
                 _ => entries,
             };
-            let mut layer = layer::write(kind, entries, mtime)?;
+            let tar = Tar::write(kind, entries, mtime)?;
+            let mut layer = match previous.as_ref().and_then(|p| p.layer(&tar.diff_id)) {
+                Some(blob) => tar.into_layer(blob, true),
+                None => {
+                    let blob = tar.gzip()?;
+                    tar.into_layer(blob, false)
+                }
+            };
             layer.part = part;
             Ok(layer)
         })
@@ -91,6 +111,7 @@ pub fn build(input: &ImageInput) -> Result<Image> {
         config,
         layers,
         tag: input.tag.clone(),
+        compression,
     })
 }
 
@@ -167,31 +188,61 @@ fn read_site(input: &ImageInput) -> Result<Vec<Entry>> {
 }
 
 /// Adds `.br` and `.gz` beside every text file of at least `above` bytes worth compressing
-/// that does not have them already (the server compresses the smaller ones at start).
-fn with_variants(pages: Vec<Entry>, brotli_quality: u32, above: usize) -> Vec<Entry> {
+/// that does not have them already (the server compresses the smaller ones at start). A
+/// file whose bytes the previous image's version of this layer (`previous`, read only if
+/// some file needs variants) has unchanged keeps that image's variants.
+fn with_variants(
+    pages: Vec<Entry>,
+    input: &ImageInput,
+    previous: impl FnOnce() -> HashMap<String, Vec<u8>>,
+) -> Vec<Entry> {
+    let above = input.precompress_above;
     let existing: HashSet<&str> = pages.iter().map(|e| e.path.as_str()).collect();
-    let variants: Vec<Entry> = pages
-        .par_iter()
+    let wanted: Vec<(&Entry, bool, bool)> = pages
+        .iter()
         .filter(|e| {
             e.bytes.len() >= above && precompress::worth_compressing(&e.path, e.bytes.len())
         })
-        .flat_map_iter(|e| {
+        .map(|e| {
             let want_br = !existing.contains(format!("{}.br", e.path).as_str());
             let want_gz = !existing.contains(format!("{}.gz", e.path).as_str());
-            let br = want_br
-                .then(|| precompress::brotli(&e.bytes, brotli_quality))
-                .flatten();
-            let gz = want_gz.then(|| precompress::gzip(&e.bytes)).flatten();
-            [("br", br), ("gz", gz)]
-                .into_iter()
-                .filter_map(|(ext, v)| {
-                    precompress::keep_if_smaller(v, e.bytes.len()).map(|bytes| Entry {
-                        path: format!("{}.{ext}", e.path),
-                        bytes,
-                        mode: 0o644,
-                    })
+            (e, want_br, want_gz)
+        })
+        .filter(|(_, br, gz)| *br || *gz)
+        .collect();
+    let previous = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        previous()
+    };
+    let variants: Vec<Entry> = wanted
+        .into_par_iter()
+        .flat_map_iter(|(e, want_br, want_gz)| {
+            // Compression is deterministic: the same bytes with the same settings give the
+            // same variants, or none where the previous build kept none.
+            let unchanged = previous.get(&e.path) == Some(&e.bytes);
+            let make = |ext: &str, want: bool, compress: &dyn Fn() -> Option<Vec<u8>>| {
+                let path = format!("{}.{ext}", e.path);
+                let bytes = match (want, unchanged) {
+                    (false, _) => None,
+                    (true, true) => previous.get(&path).cloned(),
+                    (true, false) => precompress::keep_if_smaller(compress(), e.bytes.len()),
+                };
+                bytes.map(|bytes| Entry {
+                    path,
+                    bytes,
+                    mode: 0o644,
                 })
-                .collect::<Vec<_>>()
+            };
+            [
+                make("br", want_br, &|| {
+                    precompress::brotli(&e.bytes, input.brotli_quality)
+                }),
+                make("gz", want_gz, &|| precompress::gzip(&e.bytes)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
         })
         .collect();
     let mut all = pages;
@@ -209,6 +260,68 @@ mod tests {
             bytes: Vec::new(),
             mode: 0o644,
         }
+    }
+
+    fn input(precompress_above: usize) -> ImageInput {
+        ImageInput {
+            server_binary: "galley-server".into(),
+            files: Vec::new(),
+            metadata: Default::default(),
+            epoch: crate::epoch::Epoch {
+                seconds: 1,
+                source: crate::epoch::EpochSource::Fixed,
+            },
+            tag: "t:latest".into(),
+            brotli_quality: 11,
+            precompress_above,
+            reuse_from: None,
+        }
+    }
+
+    fn text(path: &str, body: &str) -> Entry {
+        Entry {
+            path: format!("{SITE_DIR}/{path}"),
+            bytes: body.as_bytes().to_vec(),
+            mode: 0o644,
+        }
+    }
+
+    #[test]
+    fn an_unchanged_large_page_keeps_the_previous_variants_and_a_changed_one_is_compressed() {
+        let same = "same page ".repeat(200);
+        let changed = "changed page ".repeat(200);
+        let previous: HashMap<String, Vec<u8>> = [
+            ("site/same.html", same.as_bytes()),
+            ("site/same.html.br", b"previous br".as_slice()),
+            ("site/same.html.gz", b"previous gz".as_slice()),
+            ("site/changed.html", b"older bytes".as_slice()),
+            ("site/changed.html.br", b"stale br".as_slice()),
+        ]
+        .into_iter()
+        .map(|(p, b)| (p.to_string(), b.to_vec()))
+        .collect();
+        let out = with_variants(
+            vec![text("same.html", &same), text("changed.html", &changed)],
+            &input(1024),
+            || previous,
+        );
+        let by_path: HashMap<&str, &[u8]> = out
+            .iter()
+            .map(|e| (e.path.as_str(), e.bytes.as_slice()))
+            .collect();
+        assert_eq!(by_path["site/same.html.br"], b"previous br");
+        assert_eq!(by_path["site/same.html.gz"], b"previous gz");
+        let fresh = precompress::brotli(changed.as_bytes(), 11).unwrap();
+        assert_eq!(by_path["site/changed.html.br"], fresh.as_slice());
+        assert_eq!(out.len(), 6);
+    }
+
+    #[test]
+    fn the_previous_image_is_not_read_when_no_page_needs_variants() {
+        let out = with_variants(vec![text("small.html", "tiny")], &input(1024), || {
+            panic!("read the previous layer for nothing")
+        });
+        assert_eq!(out.len(), 1);
     }
 
     #[test]

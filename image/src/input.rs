@@ -44,6 +44,9 @@ pub struct ImageInput {
     /// shipping them for every small page would multiply the image's size (and every
     /// publish's upload) for a few percent of transfer size. 0 = every file.
     pub precompress_above: usize,
+    /// The image folder this build replaces: layers and variants whose inputs did not
+    /// change are taken from it instead of compressed again (see [`crate::reuse`]).
+    pub reuse_from: Option<PathBuf>,
 }
 
 /// Default for [`ImageInput::precompress_above`]: the large pages (home, archives, feeds,

@@ -100,67 +100,108 @@ pub struct Layer {
     pub diff_id: String,
     pub files: usize,
     pub uncompressed_size: u64,
+    /// Whether the blob was taken from the previous image instead of compressed again.
+    pub reused: bool,
 }
 
 /// Writes `entries` as a reproducible tar: sorted by path, parent directories included,
 /// owner 0:0, fixed modes, every mtime `mtime`, no user or group names, then gzips it with a
 /// fixed header and level.
-pub fn write(kind: LayerKind, mut entries: Vec<Entry>, mtime: u64) -> Result<Layer> {
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
-    if let Some(w) = entries.windows(2).find(|w| w[0].path == w[1].path) {
-        return Err(ImageError::Invalid(format!(
-            "two files at /{} in the {} layer",
-            w[0].path,
-            kind.name()
-        )));
-    }
-    let dirs: BTreeSet<String> = entries.iter().flat_map(|e| parents(&e.path)).collect();
-    // Directories and files in one sorted order: a parent always sorts before its children.
-    let mut items: Vec<(&str, Option<&Entry>)> = dirs.iter().map(|d| (d.as_str(), None)).collect();
-    items.extend(entries.iter().map(|e| (e.path.as_str(), Some(e))));
-    items.sort_by(|a, b| a.0.cmp(b.0));
+pub fn write(kind: LayerKind, entries: Vec<Entry>, mtime: u64) -> Result<Layer> {
+    let tar = Tar::write(kind, entries, mtime)?;
+    let blob = tar.gzip()?;
+    Ok(tar.into_layer(blob, false))
+}
 
-    let tar_err =
-        |e: std::io::Error| ImageError::Invalid(format!("writing the {} layer: {e}", kind.name()));
-    let mut tar = tar::Builder::new(Vec::new());
-    for (path, entry) in &items {
-        let mut header = tar::Header::new_gnu();
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_mtime(mtime);
-        match entry {
-            None => {
-                header.set_entry_type(tar::EntryType::Directory);
-                header.set_mode(0o755);
-                header.set_size(0);
-                tar.append_data(&mut header, format!("{path}/"), std::io::empty())
-                    .map_err(tar_err)?;
-            }
-            Some(e) => {
-                header.set_entry_type(tar::EntryType::Regular);
-                header.set_mode(e.mode);
-                header.set_size(e.bytes.len() as u64);
-                tar.append_data(&mut header, path, &e.bytes[..])
-                    .map_err(tar_err)?;
+/// A layer's uncompressed tar and its digest: enough to tell whether the previous image
+/// already has this layer compressed.
+pub struct Tar {
+    pub kind: LayerKind,
+    pub bytes: Vec<u8>,
+    pub diff_id: String,
+    pub files: usize,
+}
+
+impl Tar {
+    /// The reproducible tar of `entries` (see [`write`]).
+    pub fn write(kind: LayerKind, mut entries: Vec<Entry>, mtime: u64) -> Result<Tar> {
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        if let Some(w) = entries.windows(2).find(|w| w[0].path == w[1].path) {
+            return Err(ImageError::Invalid(format!(
+                "two files at /{} in the {} layer",
+                w[0].path,
+                kind.name()
+            )));
+        }
+        let dirs: BTreeSet<String> = entries.iter().flat_map(|e| parents(&e.path)).collect();
+        // Directories and files in one sorted order: a parent always sorts before its children.
+        let mut items: Vec<(&str, Option<&Entry>)> =
+            dirs.iter().map(|d| (d.as_str(), None)).collect();
+        items.extend(entries.iter().map(|e| (e.path.as_str(), Some(e))));
+        items.sort_by(|a, b| a.0.cmp(b.0));
+
+        let size: usize =
+            entries.iter().map(|e| e.bytes.len() + 1024).sum::<usize>() + dirs.len() * 512 + 1024;
+        let mut tar = tar::Builder::new(Vec::with_capacity(size));
+        for (path, entry) in &items {
+            let mut header = tar::Header::new_gnu();
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_mtime(mtime);
+            match entry {
+                None => {
+                    header.set_entry_type(tar::EntryType::Directory);
+                    header.set_mode(0o755);
+                    header.set_size(0);
+                    tar.append_data(&mut header, format!("{path}/"), std::io::empty())
+                        .map_err(|e| tar_error(kind, e))?;
+                }
+                Some(e) => {
+                    header.set_entry_type(tar::EntryType::Regular);
+                    header.set_mode(e.mode);
+                    header.set_size(e.bytes.len() as u64);
+                    tar.append_data(&mut header, path, &e.bytes[..])
+                        .map_err(|e| tar_error(kind, e))?;
+                }
             }
         }
+        let bytes = tar.into_inner().map_err(|e| tar_error(kind, e))?;
+        Ok(Tar {
+            kind,
+            diff_id: sha256_digest(&bytes),
+            bytes,
+            files: entries.len(),
+        })
     }
-    let tar_bytes = tar.into_inner().map_err(tar_err)?;
-    let diff_id = sha256_digest(&tar_bytes);
-    let mut gz = flate2::GzBuilder::new().write(
-        Vec::with_capacity(tar_bytes.len() / 2),
-        flate2::Compression::new(LAYER_GZIP_LEVEL),
-    );
-    gz.write_all(&tar_bytes).map_err(tar_err)?;
-    let compressed = gz.finish().map_err(tar_err)?;
-    Ok(Layer {
-        kind,
-        part: None,
-        blob: Blob::new(compressed),
-        diff_id,
-        files: entries.len(),
-        uncompressed_size: tar_bytes.len() as u64,
-    })
+
+    /// The layer blob: the tar gzipped with a fixed header and level.
+    pub fn gzip(&self) -> Result<Blob> {
+        let mut gz = flate2::GzBuilder::new().write(
+            Vec::with_capacity(self.bytes.len() / 4),
+            flate2::Compression::new(LAYER_GZIP_LEVEL),
+        );
+        gz.write_all(&self.bytes)
+            .map_err(|e| tar_error(self.kind, e))?;
+        Ok(Blob::new(gz.finish().map_err(|e| tar_error(self.kind, e))?))
+    }
+
+    /// The layer with `blob` as its compressed form (made now, or `reused` from the
+    /// previous image).
+    pub fn into_layer(self, blob: Blob, reused: bool) -> Layer {
+        Layer {
+            kind: self.kind,
+            part: None,
+            blob,
+            diff_id: self.diff_id,
+            files: self.files,
+            uncompressed_size: self.bytes.len() as u64,
+            reused,
+        }
+    }
+}
+
+fn tar_error(kind: LayerKind, e: std::io::Error) -> ImageError {
+    ImageError::Invalid(format!("writing the {} layer: {e}", kind.name()))
 }
 
 impl Layer {
@@ -174,12 +215,18 @@ impl Layer {
 
     /// What the layer's history entry says made it.
     pub fn created_by(&self) -> String {
-        match &self.part {
-            Some(part) => {
-                format!("galley image: site pages and text under /{part}/, with .br/.gz variants")
-            }
-            None => self.kind.created_by().to_string(),
+        created_by(self.kind, self.part.as_deref())
+    }
+}
+
+/// The history entry of a layer of `kind` (and year `part`): it names the layer, so a
+/// rebuild finds the previous version of a layer by it.
+pub fn created_by(kind: LayerKind, part: Option<&str>) -> String {
+    match part {
+        Some(part) => {
+            format!("galley image: site pages and text under /{part}/, with .br/.gz variants")
         }
+        None => kind.created_by().to_string(),
     }
 }
 

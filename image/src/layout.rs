@@ -59,6 +59,7 @@ fn write_into(image: &Image, dir: &Path) -> Result<()> {
             "annotations": {
                 "org.opencontainers.image.ref.name": tag,
                 "io.containerd.image.name": image.tag,
+                crate::reuse::SETTINGS_ANNOTATION: image.compression,
             },
         }],
     });
@@ -104,6 +105,8 @@ pub struct Layout {
     pub manifest: ImageManifest,
     /// `name:tag` from `index.json`.
     pub tag: Option<String>,
+    /// The manifest's annotations in `index.json`.
+    annotations: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Layout {
@@ -131,6 +134,10 @@ impl Layout {
         let tag = entry["annotations"]["io.containerd.image.name"]
             .as_str()
             .map(str::to_string);
+        let annotations = entry["annotations"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         let manifest_bytes = std::fs::read(blob_path(dir, &digest))
             .map_err(|e| ImageError::io(blob_path(dir, &digest), e))?;
         if sha256_digest(&manifest_bytes) != digest {
@@ -144,7 +151,16 @@ impl Layout {
             manifest_bytes,
             manifest,
             tag,
+            annotations,
         })
+    }
+
+    /// One of the manifest's annotations in `index.json`.
+    pub fn annotation(&self, name: &str) -> Option<String> {
+        self.annotations
+            .get(name)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
     }
 
     /// Config first, then layers: every blob the manifest names, as (digest, size).

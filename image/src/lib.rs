@@ -23,6 +23,7 @@ pub mod input;
 pub mod layer;
 pub mod layout;
 pub mod registry;
+pub mod reuse;
 pub mod server_binary;
 
 pub use build::{build, Image};

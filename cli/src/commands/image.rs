@@ -44,6 +44,10 @@ pub struct BuildArgs {
     /// server compresses smaller ones at start. 0 = every file (larger image).
     #[arg(long, default_value_t = galley_image::input::PRECOMPRESS_ABOVE)]
     pub precompress_above: usize,
+    /// Compress every layer again instead of taking unchanged ones (and unchanged pages'
+    /// variants) from the image already in --out. The image is the same either way.
+    #[arg(long)]
+    pub no_reuse: bool,
     /// Print digest, layers and sizes as JSON.
     #[arg(long)]
     pub json: bool,
@@ -104,6 +108,7 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
         program: std::env::current_exe().ok(),
         brotli_quality: args.brotli_quality,
         precompress_above: args.precompress_above,
+        reuse: !args.no_reuse,
         options: edge::build_options()?,
     };
     let baked = bake(&recipe).map_err(exit)?;
@@ -119,6 +124,7 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
                     "size": l.blob.size(),
                     "diff_id": l.diff_id,
                     "files": l.files,
+                    "reused": l.reused,
                 })
             })
             .collect();
@@ -143,11 +149,12 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
     );
     for l in &image.layers {
         eprintln!(
-            "  layer {:<7} {:>6} files {:>10}  {}",
+            "  layer {:<7} {:>6} files {:>10}  {}{}",
             l.name(),
             l.files,
             human(l.blob.size()),
-            &l.blob.digest[..19]
+            &l.blob.digest[..19],
+            if l.reused { "  (reused)" } else { "" }
         );
     }
     eprintln!("  tag {}", image.tag);

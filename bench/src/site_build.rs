@@ -1,0 +1,197 @@
+//! `galley-bench site-build`: Galley (its Tera site, and Jekyll's Liquid site unchanged),
+//! Zola, Hugo and Jekyll build the same synthetic blog in one interleaved run; then
+//! Galley's rebuild after a one-post edit into the output it already wrote.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::measure::{self, Sample, Tool};
+use crate::{generate, version};
+
+pub struct Options {
+    pub counts: Vec<usize>,
+    pub runs: usize,
+    pub galley: PathBuf,
+    pub work: PathBuf,
+    pub output: PathBuf,
+    pub skip_jekyll: bool,
+    pub skip_hugo: bool,
+    /// The `zola` binary (built from its source: see the README's bench section).
+    pub zola: Option<PathBuf>,
+}
+
+/// Jekyll above this many posts takes hours (its list pages grow with the site), so it
+/// is measured up to here only.
+const JEKYLL_MAX_POSTS: usize = 10_000;
+
+pub fn run(o: &Options) -> Result<()> {
+    let galley = o
+        .galley
+        .canonicalize()
+        .context("the galley binary (build it with `cargo build --release -p galley-cli`)")?;
+    let zola = o.zola.as_ref().filter(|z| {
+        let found = Command::new(z).arg("--version").output().is_ok();
+        if !found {
+            eprintln!("zola not found at {}: its row is left out", z.display());
+        }
+        found
+    });
+    let hugo_version = version("hugo", &["version"]);
+    let jekyll_version = version("jekyll", &["--version"]);
+    let zola_version = zola.map(|z| version(&z.to_string_lossy(), &["--version"]));
+    println!(
+        "| posts | tool | wall time | peak memory | output | time vs Galley | memory vs Galley |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|");
+    for &n in &o.counts {
+        let sites = generate(n, &o.work)?;
+        let out = std::path::absolute(o.output.join(format!("{n}")))?;
+        let galley_on = |site: PathBuf| {
+            let galley = galley.clone();
+            let out = out.clone();
+            move || {
+                let mut c = Command::new(&galley);
+                c.arg("build").arg(&site).arg("--destination").arg(&out);
+                c
+            }
+        };
+        let mut tools = vec![
+            Tool {
+                label: "Galley".into(),
+                runs: o.runs,
+                make: Box::new(galley_on(sites.galley.clone())),
+            },
+            Tool {
+                label: "Galley (Jekyll's Liquid site)".into(),
+                runs: o.runs,
+                make: Box::new(galley_on(sites.jekyll.clone())),
+            },
+        ];
+        if let (Some(zola), Some(v)) = (zola, &zola_version) {
+            let (zola, site, out) = (zola.clone(), sites.zola.clone(), out.clone());
+            tools.push(Tool {
+                label: format!("Zola {v}"),
+                runs: o.runs,
+                make: Box::new(move || {
+                    let mut c = Command::new(&zola);
+                    c.arg("--root")
+                        .arg(&site)
+                        .arg("build")
+                        .arg("--output-dir")
+                        .arg(&out)
+                        .arg("--force");
+                    c
+                }),
+            });
+        }
+        if !o.skip_hugo {
+            let (site, out) = (sites.hugo.clone(), out.clone());
+            tools.push(Tool {
+                label: format!("Hugo {hugo_version}"),
+                runs: o.runs,
+                make: Box::new(move || {
+                    let mut c = Command::new("hugo");
+                    c.arg("--quiet").arg("-s").arg(&site).arg("-d").arg(&out);
+                    c
+                }),
+            });
+        }
+        if !o.skip_jekyll && n <= JEKYLL_MAX_POSTS {
+            let (site, out) = (sites.jekyll.clone(), out.clone());
+            tools.push(Tool {
+                label: format!("Jekyll {jekyll_version}"),
+                runs: if n > 2000 { 1 } else { o.runs },
+                make: Box::new(move || {
+                    let mut c = Command::new("jekyll");
+                    c.arg("build")
+                        .arg("--quiet")
+                        .arg("-s")
+                        .arg(&site)
+                        .arg("-d")
+                        .arg(&out);
+                    c
+                }),
+            });
+        } else if n > JEKYLL_MAX_POSTS {
+            eprintln!(
+                "{n} posts: Jekyll left out (over {JEKYLL_MAX_POSTS} posts it runs for hours)"
+            );
+        }
+        let samples = measure::interleaved(&tools, &out)?;
+        for (tool, sample) in tools.iter().zip(&samples) {
+            row(n, &tool.label, *sample, samples[0]);
+        }
+        let galley_time = samples[0].wall.as_secs_f64();
+        if let Some((label, fastest)) = tools
+            .iter()
+            .zip(&samples)
+            .skip(2)
+            .min_by_key(|(_, s)| s.wall)
+        {
+            println!(
+                "\n{n} posts: the fastest peer, {}, takes {:.2}× Galley's time.\n",
+                label.label,
+                fastest.wall.as_secs_f64() / galley_time
+            );
+        }
+        let rebuild = rebuild(&galley, &sites.galley, &out, o.runs)?;
+        println!(
+            "{n} posts, Galley: first build into an empty folder {galley_time:.2} s; rebuild after a one-post edit into that output {:.2} s ({:.2}×), {:.0} MiB\n",
+            rebuild.wall.as_secs_f64(),
+            rebuild.wall.as_secs_f64() / galley_time,
+            rebuild.max_rss_kib as f64 / 1024.0
+        );
+    }
+    Ok(())
+}
+
+fn row(n: usize, label: &str, s: Sample, galley: Sample) {
+    println!(
+        "| {n} | {label} | {:.2} s | {:.0} MiB | {:.0} MB | {:.2}× | {:.2}× |",
+        s.wall.as_secs_f64(),
+        s.max_rss_kib as f64 / 1024.0,
+        s.output_bytes as f64 / 1e6,
+        s.wall.as_secs_f64() / galley.wall.as_secs_f64(),
+        s.max_rss_kib as f64 / galley.max_rss_kib.max(1) as f64,
+    );
+}
+
+/// Galley's Tera site rebuilt into its own previous output after one post's edit, `runs`
+/// times (each edit different); median time, highest memory.
+fn rebuild(galley: &Path, site: &Path, out: &Path, runs: usize) -> Result<Sample> {
+    let build = || {
+        let mut c = Command::new(galley);
+        c.arg("build").arg(site).arg("--destination").arg(out);
+        c
+    };
+    let _ = std::fs::remove_dir_all(out);
+    measure::run(build(), "Galley first build")?;
+    let post = std::fs::read_dir(site.join("_posts"))?
+        .flatten()
+        .map(|e| e.path())
+        .max()
+        .context("a post to edit")?;
+    let original = std::fs::read_to_string(&post)?;
+    let mut samples = Vec::new();
+    for i in 0..runs.max(1) {
+        std::fs::write(&post, format!("{original}\nEdited for rebuild {i}.\n"))?;
+        // SAFETY: sync(2) takes no arguments and cannot fail.
+        unsafe { libc::sync() };
+        let s = measure::run(build(), "Galley rebuild")?;
+        eprintln!(
+            "Galley rebuild: {:.2} s, {} KiB",
+            s.wall.as_secs_f64(),
+            s.max_rss_kib
+        );
+        samples.push(s);
+    }
+    std::fs::write(&post, original)?;
+    samples.sort_by_key(|s| s.wall);
+    Ok(Sample {
+        wall: samples[samples.len() / 2].wall,
+        max_rss_kib: samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0),
+        output_bytes: 0,
+    })
+}
