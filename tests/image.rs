@@ -43,6 +43,20 @@ fn image_build(site: &Path, out: &Path, extra: &[&str]) -> Output {
         .expect("run galley image build")
 }
 
+/// Blobs a first push uploads: every layer and the config.
+fn blob_count(built: &serde_json::Value) -> u64 {
+    built["layers"].as_array().map_or(0, Vec::len) as u64 + 1
+}
+
+/// The number of layers the image's manifest names.
+fn raw_manifest_layers(out: &Path) -> usize {
+    galley_image::Layout::open(out)
+        .expect("layout")
+        .manifest
+        .layers()
+        .len()
+}
+
 fn built_json(site: &Path, out: &Path) -> serde_json::Value {
     let run = image_build(site, out, &["--json"]);
     assert!(run.status.success(), "{}", text(&run.stderr));
@@ -80,7 +94,13 @@ fn skopeo_and_umoci_accept_the_image_and_it_holds_exactly_the_site_and_the_serve
         .map(|i| format!(".rule-{i} {{ margin: {i}px; color: #{:06x}; }}\n", i * 977))
         .collect();
     assert!(css.len() > galley_image::input::PRECOMPRESS_ABOVE);
+    assert!(css.len() < galley_image::input::PRECOMPRESS_UP_TO);
     std::fs::write(site.join("big.css"), &css).expect("write big.css");
+    // A file past the upper bound (a sitemap of thousands of posts) gets none: the server
+    // compresses it at start in milliseconds, where the build's best quality costs seconds.
+    let huge = css.repeat(3);
+    assert!(huge.len() > galley_image::input::PRECOMPRESS_UP_TO);
+    std::fs::write(site.join("huge.css"), &huge).expect("write huge.css");
     let out = tmp.path().join("image");
     let run = image_build(&site, &out, &[]);
     assert!(run.status.success(), "{}", text(&run.stderr));
@@ -140,8 +160,11 @@ fn skopeo_and_umoci_accept_the_image_and_it_holds_exactly_the_site_and_the_serve
             "http://127.0.0.1:8080/healthz"
         ])
     );
-    // server, assets, pages-2019, pages-2024, pages.
-    assert_eq!(config["history"].as_array().map(Vec::len), Some(5));
+    // One history entry per layer: server, assets, pages-2019, pages-2024, the groups
+    // of other folders, pages.
+    let layers = raw_manifest_layers(&out);
+    assert!(layers > 5, "{layers} layers");
+    assert_eq!(config["history"].as_array().map(Vec::len), Some(layers));
 
     let bundle = tmp.path().join("bundle");
     let unpack = Command::new("umoci")
@@ -194,7 +217,12 @@ fn skopeo_and_umoci_accept_the_image_and_it_holds_exactly_the_site_and_the_serve
     let mut plain = Vec::new();
     brotli::BrotliDecompress(&mut &br[..], &mut plain).expect("brotli");
     assert_eq!(plain, css.as_bytes());
-    assert!(unpacked.contains_key("big.css.gz"));
+    assert!(
+        !unpacked.contains_key("big.css.gz"),
+        "no .gz in the image: the server makes it at start, and it would not compress again in the layer"
+    );
+    assert!(!unpacked.contains_key("huge.css.br"));
+    assert!(unpacked.contains_key("huge.css"));
     assert!(
         !unpacked.contains_key("index.html.br"),
         "small pages are compressed by the server at start, not shipped twice"
@@ -237,9 +265,29 @@ fn the_same_site_in_two_folders_gives_the_same_digest_and_an_edit_changes_only_t
         .iter()
         .filter_map(|l| l["name"].as_str())
         .collect();
-    assert_eq!(
-        names,
-        ["server", "assets", "pages-2019", "pages-2024", "pages"]
+    // Server, assets, a pages layer per year folder (oldest first), the groups of other
+    // folders (tag and category pages here, each by a fixed hash of its folder), then the
+    // root's pages.
+    assert_eq!(names[..4], ["server", "assets", "pages-2019", "pages-2024"]);
+    assert_eq!(names.last(), Some(&"pages"));
+    let groups = &names[4..names.len() - 1];
+    assert!(!groups.is_empty(), "{names:?}");
+    assert!(
+        groups.iter().all(|n| n.starts_with("pages-group-")),
+        "{names:?}"
+    );
+    // The post's edit changes its year's layer, and at most the root's pages and the
+    // groups of lists that show it: never another year, the server or the assets.
+    let changed: Vec<&String> = after
+        .iter()
+        .filter(|(name, digest)| before.get(*name) != Some(*digest))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        changed.iter().all(|n| n.as_str() == "pages-2024"
+            || n.as_str() == "pages"
+            || n.starts_with("pages-group-")),
+        "{changed:?}"
     );
     assert_eq!(before["server"], after["server"]);
     assert_eq!(before["assets"], after["assets"]);
@@ -276,9 +324,13 @@ fn reused(doc: &serde_json::Value) -> BTreeMap<String, bool> {
 fn a_rebuild_compresses_only_changed_layers_and_gives_the_digest_of_a_build_from_nothing() {
     let (tmp, site) = site();
     // A page big enough for precompressed variants in the image, which a rebuild keeps.
-    let big: String = (0..3000)
+    let big: String = (0..1000)
         .map(|i| format!("<p>Line {i} of a long archive page.</p>\n"))
         .collect();
+    assert!(
+        (galley_image::input::PRECOMPRESS_ABOVE..galley_image::input::PRECOMPRESS_UP_TO)
+            .contains(&big.len())
+    );
     std::fs::write(site.join("archive.html"), format!("---\n---\n{big}")).expect("big page");
     let out = tmp.path().join("image");
     let first = built_json(&site, &out);
@@ -514,9 +566,14 @@ fn push_uploads_only_what_the_registry_lacks() {
 
     let r1 = report(&push(&out, &reference, &[], &[]));
     assert_eq!(r1["digest"], first["digest"]);
+    let blobs = first["layers"].as_array().expect("layers").len() as u64 + 1;
+    assert!(
+        blobs > 6,
+        "server, assets, two years, groups, root pages: {first}"
+    );
     assert_eq!(
         (r1["blobs"].as_u64(), r1["blobs_uploaded"].as_u64()),
-        (Some(6), Some(6))
+        (Some(blobs), Some(blobs))
     );
     let inspect = Command::new("skopeo")
         .args(["inspect", "--tls-verify=false"])
@@ -579,7 +636,7 @@ fn a_transient_500_is_retried_and_a_persistent_one_fails_naming_the_step() {
     let registry = Registry::start();
     let (tmp, site) = site();
     let out = tmp.path().join("image");
-    built_json(&site, &out);
+    let blobs = blob_count(&built_json(&site, &out));
     let before = snapshot(&out);
 
     let upstream = format!("http://{}", registry.host());
@@ -597,7 +654,7 @@ fn a_transient_500_is_retried_and_a_persistent_one_fails_naming_the_step() {
         &[],
     ));
     assert_eq!(flaky.injected(), 1);
-    assert_eq!(r["blobs_uploaded"], 6); // five layers and the config
+    assert_eq!(r["blobs_uploaded"], blobs); // every layer and the config
 
     let broken = FaultProxy::start(upstream, |r| {
         (r.method == "PUT" && r.path.contains("/blobs/uploads/")).then_some(500)
@@ -630,7 +687,7 @@ fn a_transient_500_is_retried_and_a_persistent_one_fails_naming_the_step() {
 fn an_unreachable_registry_and_a_401_are_clear_errors() {
     let (tmp, site) = site();
     let out = tmp.path().join("image");
-    built_json(&site, &out);
+    let blobs = blob_count(&built_json(&site, &out));
     let before = snapshot(&out);
 
     let port = galley_tests::services::free_port();
@@ -673,7 +730,7 @@ fn an_unreachable_registry_and_a_401_are_clear_errors() {
         &right,
         &[],
     ));
-    assert_eq!(r["blobs_uploaded"], 6); // five layers and the config
+    assert_eq!(r["blobs_uploaded"], blobs); // every layer and the config
     assert_eq!(snapshot(&out), before);
 }
 
@@ -817,7 +874,7 @@ fn push_to_ecr_creates_an_immutable_scanned_repository_and_pushes() {
         text(&run.stderr)
     );
     assert_eq!(r["digest"], built["digest"]);
-    assert_eq!(r["blobs_uploaded"], 6); // five layers and the config
+    assert_eq!(r["blobs_uploaded"], blob_count(&built)); // every layer and the config
     let state = moto.state().to_string();
     assert!(state.contains("galley/blog"), "no repository in moto");
     assert!(

@@ -9,7 +9,7 @@ use crate::blob::Blob;
 use crate::config;
 use crate::error::{ImageError, Result};
 use crate::input::{Content, ImageInput};
-use crate::layer::{self, Entry, Layer, LayerKind, Tar, SITE_DIR};
+use crate::layer::{self, Entry, Layer, LayerKind, PagesPart, Tar, SITE_DIR};
 use crate::reuse::{self, Previous};
 use crate::server_binary;
 
@@ -62,7 +62,10 @@ pub fn build(input: &ImageInput) -> Result<Image> {
         },
     ];
     let mtime = input.epoch.tar_mtime();
-    let compression = reuse::settings(input.brotli_quality, input.precompress_above);
+    let compression = reuse::settings(
+        input.brotli_quality,
+        (input.precompress_above, input.precompress_up_to),
+    );
     let previous = input
         .reuse_from
         .as_deref()
@@ -116,16 +119,18 @@ pub fn build(input: &ImageInput) -> Result<Image> {
 }
 
 /// The pages layers in order: one per year folder, oldest first (the oldest merged into one
-/// past [`layer::MAX_YEAR_LAYERS`]), then the rest (always present, even empty, so every
-/// image has a `pages` layer). A file stays in its layer from build to build: its year is
-/// in its path.
+/// past [`layer::MAX_YEAR_LAYERS`]), then the non-empty groups of other folders, then the
+/// root's pages (always present, even empty, so every image has a `pages` layer). A file
+/// stays in its layer from build to build: its layer follows from its path alone.
 fn split_pages(pages: Vec<Entry>) -> Vec<(LayerKind, Option<String>, Vec<Entry>)> {
     let mut years: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+    let mut groups: BTreeMap<u8, Vec<Entry>> = BTreeMap::new();
     let mut rest = Vec::new();
     for e in pages {
         match layer::pages_part(strip_site(&e.path)) {
-            Some(year) => years.entry(year.to_string()).or_default().push(e),
-            None => rest.push(e),
+            PagesPart::Year(year) => years.entry(year.to_string()).or_default().push(e),
+            PagesPart::Group(g) => groups.entry(g).or_default().push(e),
+            PagesPart::Root => rest.push(e),
         }
     }
     // Past the cap, the oldest years share one layer (`pages-before-YYYY`): they change
@@ -146,6 +151,11 @@ fn split_pages(pages: Vec<Entry>) -> Vec<(LayerKind, Option<String>, Vec<Entry>)
         years
             .into_iter()
             .map(|(year, entries)| (LayerKind::Pages, Some(year), entries)),
+    );
+    out.extend(
+        groups
+            .into_iter()
+            .map(|(g, entries)| (LayerKind::Pages, Some(format!("group-{g:02}")), entries)),
     );
     out.push((LayerKind::Pages, None, rest));
     out
@@ -187,28 +197,29 @@ fn read_site(input: &ImageInput) -> Result<Vec<Entry>> {
         .collect()
 }
 
-/// Adds `.br` and `.gz` beside every text file of at least `above` bytes worth compressing
-/// that does not have them already (the server compresses the smaller ones at start). A
-/// file whose bytes the previous image's version of this layer (`previous`, read only if
-/// some file needs variants) has unchanged keeps that image's variants.
+/// Adds a `.br` beside every text file worth compressing of `precompress_above` to
+/// `precompress_up_to` bytes that does not have one already: the best-ratio brotli that
+/// only a build has time for. The server makes everything else at start, faster (brotli
+/// quality 5 and gzip): a `.gz` in the image would cost as much upload as the page itself,
+/// since compressed bytes do not compress again in the layer, and a best-quality brotli of
+/// the largest lists (a sitemap, a tag page of thousands of posts) costs seconds per
+/// megabyte at every build that changes them. A file whose
+/// bytes the previous image's version of this layer (`previous`, read only if some file
+/// needs a variant) has unchanged keeps that image's `.br`.
 fn with_variants(
     pages: Vec<Entry>,
     input: &ImageInput,
     previous: impl FnOnce() -> HashMap<String, Vec<u8>>,
 ) -> Vec<Entry> {
-    let above = input.precompress_above;
+    let (above, up_to) = (input.precompress_above, input.precompress_up_to);
     let existing: HashSet<&str> = pages.iter().map(|e| e.path.as_str()).collect();
-    let wanted: Vec<(&Entry, bool, bool)> = pages
+    let wanted: Vec<&Entry> = pages
         .iter()
         .filter(|e| {
-            e.bytes.len() >= above && precompress::worth_compressing(&e.path, e.bytes.len())
+            (above..=up_to).contains(&e.bytes.len())
+                && precompress::worth_compressing(&e.path, e.bytes.len())
+                && !existing.contains(format!("{}.br", e.path).as_str())
         })
-        .map(|e| {
-            let want_br = !existing.contains(format!("{}.br", e.path).as_str());
-            let want_gz = !existing.contains(format!("{}.gz", e.path).as_str());
-            (e, want_br, want_gz)
-        })
-        .filter(|(_, br, gz)| *br || *gz)
         .collect();
     let previous = if wanted.is_empty() {
         HashMap::new()
@@ -217,32 +228,23 @@ fn with_variants(
     };
     let variants: Vec<Entry> = wanted
         .into_par_iter()
-        .flat_map_iter(|(e, want_br, want_gz)| {
+        .filter_map(|e| {
+            let path = format!("{}.br", e.path);
             // Compression is deterministic: the same bytes with the same settings give the
-            // same variants, or none where the previous build kept none.
-            let unchanged = previous.get(&e.path) == Some(&e.bytes);
-            let make = |ext: &str, want: bool, compress: &dyn Fn() -> Option<Vec<u8>>| {
-                let path = format!("{}.{ext}", e.path);
-                let bytes = match (want, unchanged) {
-                    (false, _) => None,
-                    (true, true) => previous.get(&path).cloned(),
-                    (true, false) => precompress::keep_if_smaller(compress(), e.bytes.len()),
-                };
-                bytes.map(|bytes| Entry {
-                    path,
-                    bytes,
-                    mode: 0o644,
-                })
+            // same variant, or none where the previous build kept none.
+            let bytes = if previous.get(&e.path) == Some(&e.bytes) {
+                previous.get(&path).cloned()
+            } else {
+                precompress::keep_if_smaller(
+                    precompress::brotli(&e.bytes, input.brotli_quality),
+                    e.bytes.len(),
+                )
             };
-            [
-                make("br", want_br, &|| {
-                    precompress::brotli(&e.bytes, input.brotli_quality)
-                }),
-                make("gz", want_gz, &|| precompress::gzip(&e.bytes)),
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
+            bytes.map(|bytes| Entry {
+                path,
+                bytes,
+                mode: 0o644,
+            })
         })
         .collect();
     let mut all = pages;
@@ -274,6 +276,7 @@ mod tests {
             tag: "t:latest".into(),
             brotli_quality: 11,
             precompress_above,
+            precompress_up_to: 1 << 20,
             reuse_from: None,
         }
     }
@@ -293,7 +296,6 @@ mod tests {
         let previous: HashMap<String, Vec<u8>> = [
             ("site/same.html", same.as_bytes()),
             ("site/same.html.br", b"previous br".as_slice()),
-            ("site/same.html.gz", b"previous gz".as_slice()),
             ("site/changed.html", b"older bytes".as_slice()),
             ("site/changed.html.br", b"stale br".as_slice()),
         ]
@@ -310,10 +312,9 @@ mod tests {
             .map(|e| (e.path.as_str(), e.bytes.as_slice()))
             .collect();
         assert_eq!(by_path["site/same.html.br"], b"previous br");
-        assert_eq!(by_path["site/same.html.gz"], b"previous gz");
         let fresh = precompress::brotli(changed.as_bytes(), 11).unwrap();
         assert_eq!(by_path["site/changed.html.br"], fresh.as_slice());
-        assert_eq!(out.len(), 6);
+        assert_eq!(out.len(), 4, "a .br for each, no .gz: {:?}", by_path.keys());
     }
 
     #[test]
@@ -333,6 +334,9 @@ mod tests {
         ]);
         let names: Vec<Option<String>> = few.iter().map(|(_, p, _)| p.clone()).collect();
         assert_eq!(names, vec![Some("2019".into()), Some("2020".into()), None]);
+        let grouped = split_pages(vec![page("index.html"), page("tags/rust/index.html")]);
+        let names: Vec<Option<String>> = grouped.iter().map(|(_, p, _)| p.clone()).collect();
+        assert_eq!(names, vec![Some("group-05".into()), None]);
 
         let many: Vec<Entry> = (1980..2020).map(|y| page(&format!("{y}/p.html"))).collect();
         let parts = split_pages(many);

@@ -11,6 +11,8 @@ use std::io::Write;
 
 use galley_server::mime;
 
+use sha2::{Digest, Sha256};
+
 use crate::blob::{sha256_digest, Blob};
 use crate::error::{ImageError, Result};
 
@@ -46,24 +48,59 @@ impl LayerKind {
         match self {
             LayerKind::Server => "galley image: galley-server, /etc/passwd, /etc/group",
             LayerKind::Assets => "galley image: site assets (images, fonts, media)",
-            LayerKind::Pages => "galley image: site pages and text, with .br/.gz variants",
+            LayerKind::Pages => "galley image: the site's root pages and text, with .br variants",
         }
     }
 }
 
 /// At most this many year layers (the oldest years share the first): with the server, the
-/// assets and the rest of the pages, an image stays far under the ~128 layers overlay
-/// filesystems allow.
+/// assets, the groups and the rest of the pages, an image stays far under the ~128 layers
+/// overlay filesystems allow.
 pub const MAX_YEAR_LAYERS: usize = 32;
 
-/// The year layer of a page or text file (`path` relative to the site root): its first
-/// folder named with four digits (`2019/…`, or `notes/2019/…` under a category), else none
-/// (the last pages layer).
-pub fn pages_part(path: &str) -> Option<&str> {
-    let (folders, _file) = path.rsplit_once('/')?;
-    folders
+/// Pages outside year folders and the site's root are spread over this many group layers.
+pub const GROUPS: u8 = 16;
+
+/// Which pages layer a page or text file goes to (`path` relative to the site root).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PagesPart<'a> {
+    /// Its first folder named with four digits (`2019/…`, or `notes/2019/…` under a
+    /// category), as date permalinks lay posts out.
+    Year(&'a str),
+    /// Any other folder, by a stable hash of its [`group_key`]: a new post changes a few
+    /// tag pages and the pagination, and only their groups are uploaded again.
+    Group(u8),
+    /// A file at the root: home, feed, sitemap, 404 (the last pages layer).
+    Root,
+}
+
+pub fn pages_part(path: &str) -> PagesPart<'_> {
+    let Some((folders, _file)) = path.rsplit_once('/') else {
+        return PagesPart::Root;
+    };
+    if let Some(year) = folders
         .split('/')
         .find(|f| f.len() == 4 && f.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return PagesPart::Year(year);
+    }
+    let digest = Sha256::digest(group_key(folders).as_bytes());
+    PagesPart::Group(digest[0] % GROUPS)
+}
+
+/// What keeps files together in one group: the first folder, and the second when it is
+/// named rather than numbered. `tags/rust/…` and `tags/web/…` (which change apart) may go
+/// to different groups; `page/2/…` and `page/3/…` (pagination, which changes as a whole)
+/// stay in one.
+fn group_key(folders: &str) -> &str {
+    let mut parts = folders.splitn(3, '/');
+    let first = parts.next().unwrap_or("");
+    match parts.next() {
+        Some(second) if !second.bytes().all(|b| b.is_ascii_digit()) => {
+            &folders[..first.len() + 1 + second.len()]
+        }
+        _ => first,
+    }
 }
 
 /// The layer of a site file. `path` is relative to the site root; a variant (`x.css.br`)
@@ -94,7 +131,8 @@ pub struct Entry {
 #[derive(Debug, Clone)]
 pub struct Layer {
     pub kind: LayerKind,
-    /// The year of a year layer of pages (see [`pages_part`]).
+    /// Which pages layer: a year (`2019`, `before-1990`) or a group (`group-07`); `None`
+    /// for the root pages' layer and the other kinds (see [`pages_part`]).
     pub part: Option<String>,
     pub blob: Blob,
     pub diff_id: String,
@@ -223,8 +261,11 @@ impl Layer {
 /// rebuild finds the previous version of a layer by it.
 pub fn created_by(kind: LayerKind, part: Option<&str>) -> String {
     match part {
-        Some(part) => {
-            format!("galley image: site pages and text under /{part}/, with .br/.gz variants")
+        Some(group) if group.starts_with("group-") => format!(
+            "galley image: site pages and text in folders of {group} (of {GROUPS}), with .br variants"
+        ),
+        Some(year) => {
+            format!("galley image: site pages and text under /{year}/, with .br variants")
         }
         None => kind.created_by().to_string(),
     }
@@ -250,15 +291,52 @@ mod tests {
 
     #[test]
     fn year_folders_get_pages_layers_of_their_own() {
-        assert_eq!(pages_part("2019/03/04/older.html"), Some("2019"));
-        assert_eq!(pages_part("2019/03/04/older.html.br"), Some("2019"));
-        assert_eq!(pages_part("2019/index.html"), Some("2019"));
-        assert_eq!(pages_part("2019.html"), None);
-        assert_eq!(pages_part("index.html"), None);
-        assert_eq!(pages_part("notes/2019/03/04/older.html"), Some("2019"));
-        assert_eq!(pages_part("page/2/index.html"), None);
-        assert_eq!(pages_part("20190/index.html"), None);
-        assert_eq!(pages_part("v201/index.html"), None);
+        use PagesPart::*;
+        assert_eq!(pages_part("2019/03/04/older.html"), Year("2019"));
+        assert_eq!(pages_part("2019/03/04/older.html.br"), Year("2019"));
+        assert_eq!(pages_part("2019/index.html"), Year("2019"));
+        assert_eq!(pages_part("notes/2019/03/04/older.html"), Year("2019"));
+        assert_eq!(pages_part("2019.html"), Root);
+        assert_eq!(pages_part("index.html"), Root);
+        assert_eq!(pages_part("sitemap.xml.br"), Root);
+        assert!(matches!(pages_part("20190/index.html"), Group(_)));
+        assert!(matches!(pages_part("v201/index.html"), Group(_)));
+    }
+
+    #[test]
+    fn other_folders_go_to_groups_by_a_fixed_rule_that_keeps_pagination_together() {
+        // The rule is part of the image format: the same path lands in the same group on
+        // every machine and in every build, so these values must never change.
+        let group = |p: &str| match pages_part(p) {
+            PagesPart::Group(g) => g,
+            other => panic!("{p}: {other:?}"),
+        };
+        assert_eq!(group_key("page/2"), "page");
+        assert_eq!(group_key("tags/rust"), "tags/rust");
+        assert_eq!(group_key("tags/rust/page/2"), "tags/rust");
+        assert_eq!(group_key("about"), "about");
+        assert_eq!(group("page/2/index.html"), group("page/300/index.html"));
+        assert_eq!(
+            group("tags/rust/index.html"),
+            group("tags/rust/page/2/index.html")
+        );
+        let pinned: Vec<u8> = [
+            "page/2/index.html",
+            "tags/rust/index.html",
+            "tags/web/index.html",
+            "about/index.html",
+        ]
+        .iter()
+        .map(|p| group(p))
+        .collect();
+        let expected: Vec<u8> = ["page", "tags/rust", "tags/web", "about"]
+            .iter()
+            .map(|k| Sha256::digest(k.as_bytes())[0] % GROUPS)
+            .collect();
+        assert_eq!(pinned, expected);
+        // Worked out independently (Python's hashlib: sha256(key)[0] % 16).
+        assert_eq!(pinned, [6, 5, 13, 4]);
+        assert!(pinned.iter().all(|g| *g < GROUPS));
     }
 
     #[test]

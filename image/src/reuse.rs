@@ -23,11 +23,13 @@ use crate::layout::Layout;
 pub const SETTINGS_ANNOTATION: &str = "dev.galley.image.compression";
 
 /// How this build compresses: reuse needs the previous image to say the same.
-pub fn settings(brotli_quality: u32, precompress_above: usize) -> String {
+pub fn settings(brotli_quality: u32, precompress: (usize, usize)) -> String {
     format!(
-        "galley {}; layers gzip {}; variants brotli {brotli_quality} gzip best above {precompress_above}",
+        "galley {}; layers gzip {}; variants brotli {brotli_quality} from {} to {} bytes",
         env!("CARGO_PKG_VERSION"),
         crate::layer::LAYER_GZIP_LEVEL,
+        precompress.0,
+        precompress.1,
     )
 }
 
@@ -155,8 +157,9 @@ mod tests {
 
     #[test]
     fn settings_name_every_knob_that_changes_the_bytes() {
-        assert_ne!(settings(11, 16384), settings(9, 16384));
-        assert_ne!(settings(11, 16384), settings(11, 0));
-        assert!(settings(11, 0).contains(env!("CARGO_PKG_VERSION")));
+        assert_ne!(settings(11, (16384, 65536)), settings(9, (16384, 65536)));
+        assert_ne!(settings(11, (16384, 65536)), settings(11, (0, 65536)));
+        assert_ne!(settings(11, (16384, 65536)), settings(11, (16384, 1 << 20)));
+        assert!(settings(11, (0, 0)).contains(env!("CARGO_PKG_VERSION")));
     }
 }

@@ -22,6 +22,7 @@ pub struct Recipe<'a> {
     pub program: Option<PathBuf>,
     pub brotli_quality: u32,
     pub precompress_above: usize,
+    pub precompress_up_to: usize,
     /// Take unchanged layers and variants from the image already in `out` instead of
     /// compressing them again (same bytes either way; `false` proves it).
     pub reuse: bool,
@@ -98,6 +99,7 @@ pub fn bake(recipe: &Recipe) -> Result<Baked, Failure> {
             .unwrap_or_else(|| default_tag(recipe.site)),
         brotli_quality: recipe.brotli_quality,
         precompress_above: recipe.precompress_above,
+        precompress_up_to: recipe.precompress_up_to,
         reuse_from: recipe.reuse.then(|| recipe.out.to_path_buf()),
     };
     let image = galley_image::build(&input).map_err(Failure::site)?;

@@ -222,6 +222,7 @@ fn bake_into_site(
         program: Some(services.program.clone()),
         brotli_quality: 11,
         precompress_above: galley_image::input::PRECOMPRESS_ABOVE,
+        precompress_up_to: galley_image::input::PRECOMPRESS_UP_TO,
         reuse: true,
         options: request.build.clone(),
     };

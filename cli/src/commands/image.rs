@@ -40,10 +40,14 @@ pub struct BuildArgs {
     /// Brotli quality of the precompressed variants (0-11).
     #[arg(long, default_value_t = 11, value_parser = clap::value_parser!(u32).range(0..=11))]
     pub brotli_quality: u32,
-    /// Precompress (.br/.gz in the image) only files of at least this many bytes; the
+    /// Precompress (a .br in the image) only files of at least this many bytes; the
     /// server compresses smaller ones at start. 0 = every file (larger image).
     #[arg(long, default_value_t = galley_image::input::PRECOMPRESS_ABOVE)]
     pub precompress_above: usize,
+    /// ... and of at most this many: the server compresses larger ones (big lists,
+    /// sitemaps) at start, where a fast quality takes milliseconds a file.
+    #[arg(long, default_value_t = galley_image::input::PRECOMPRESS_UP_TO)]
+    pub precompress_up_to: usize,
     /// Compress every layer again instead of taking unchanged ones (and unchanged pages'
     /// variants) from the image already in --out. The image is the same either way.
     #[arg(long)]
@@ -108,6 +112,7 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
         program: std::env::current_exe().ok(),
         brotli_quality: args.brotli_quality,
         precompress_above: args.precompress_above,
+        precompress_up_to: args.precompress_up_to,
         reuse: !args.no_reuse,
         options: edge::build_options()?,
     };
@@ -149,7 +154,7 @@ fn build(args: BuildArgs) -> Result<(), ExitCode> {
     );
     for l in &image.layers {
         eprintln!(
-            "  layer {:<7} {:>6} files {:>10}  {}{}",
+            "  layer {:<14} {:>6} files {:>10}  {}{}",
             l.name(),
             l.files,
             human(l.blob.size()),
