@@ -64,8 +64,9 @@ pub const GROUPS: u8 = 16;
 /// Which pages layer a page or text file goes to (`path` relative to the site root).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PagesPart<'a> {
-    /// Its first folder named with four digits (`2019/…`, or `notes/2019/…` under a
-    /// category), as date permalinks lay posts out.
+    /// Its first folder named with four digits that holds more than an index
+    /// (`2019/03/04/slug/…`, `2019/slug.html`, or `notes/2019/…` under a category), as
+    /// date permalinks lay posts out.
     Year(&'a str),
     /// Any other folder, by a stable hash of its [`group_key`]: a new post changes a few
     /// tag pages and the pagination, and only their groups are uploaded again.
@@ -75,17 +76,28 @@ pub enum PagesPart<'a> {
 }
 
 pub fn pages_part(path: &str) -> PagesPart<'_> {
-    let Some((folders, _file)) = path.rsplit_once('/') else {
+    let Some((folders, file)) = path.rsplit_once('/') else {
         return PagesPart::Root;
     };
-    if let Some(year) = folders
-        .split('/')
-        .find(|f| f.len() == 4 && f.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return PagesPart::Year(year);
+    // A post lives below its year (`2019/03/04/slug/`) or in it (`2019/slug.html`). A
+    // numbered folder holding only its index is a list instead: pager page 2019
+    // (`page/2019/index.html`, at 20,000 posts), or a year's archive, which changes with
+    // every post of that year.
+    let mut segments = folders.split('/').peekable();
+    while let Some(folder) = segments.next() {
+        let numbered = folder.len() == 4 && folder.bytes().all(|b| b.is_ascii_digit());
+        if numbered && (segments.peek().is_some() || !is_index(file)) {
+            return PagesPart::Year(folder);
+        }
     }
     let digest = Sha256::digest(group_key(folders).as_bytes());
     PagesPart::Group(digest[0] % GROUPS)
+}
+
+/// `index.html` or one of its variants.
+fn is_index(file: &str) -> bool {
+    file.strip_prefix("index.html")
+        .is_some_and(|rest| rest.is_empty() || rest == ".br" || rest == ".gz")
 }
 
 /// What keeps files together in one group: the first folder, and the second when it is
@@ -294,8 +306,16 @@ mod tests {
         use PagesPart::*;
         assert_eq!(pages_part("2019/03/04/older.html"), Year("2019"));
         assert_eq!(pages_part("2019/03/04/older.html.br"), Year("2019"));
-        assert_eq!(pages_part("2019/index.html"), Year("2019"));
+        assert_eq!(pages_part("2019/slug.html"), Year("2019"));
         assert_eq!(pages_part("notes/2019/03/04/older.html"), Year("2019"));
+        // An index alone in a numbered folder is a list: a year's archive, or pager page
+        // 2019 of a blog of 20,000 posts.
+        assert!(matches!(pages_part("2019/index.html"), Group(_)));
+        assert!(matches!(pages_part("page/2019/index.html.br"), Group(_)));
+        assert_eq!(
+            pages_part("page/2019/index.html"),
+            pages_part("page/2/index.html")
+        );
         assert_eq!(pages_part("2019.html"), Root);
         assert_eq!(pages_part("index.html"), Root);
         assert_eq!(pages_part("sitemap.xml.br"), Root);
