@@ -20,15 +20,21 @@ pub fn run(mut cmd: Command, label: &str) -> Result<Sample> {
     cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     let started = Instant::now();
     let mut child = cmd.spawn().with_context(|| format!("starting {label}"))?;
-    let stderr = child.stderr.take();
+    // Read stderr while the child runs: a tool that writes more than the pipe holds would
+    // otherwise block on it forever.
+    let stderr = child.stderr.take().map(|mut s| {
+        std::thread::spawn(move || {
+            let mut err = String::new();
+            let _ = std::io::Read::read_to_string(&mut s, &mut err);
+            err
+        })
+    });
     let (status, usage) = wait(&child).with_context(|| format!("waiting for {label}"))?;
     let wall = started.elapsed();
+    let err = stderr
+        .and_then(|reader| reader.join().ok())
+        .unwrap_or_default();
     if !succeeded(status) {
-        let mut err = String::new();
-        if let Some(mut s) = stderr {
-            use std::io::Read;
-            let _ = s.read_to_string(&mut err);
-        }
         bail!(
             "{label} failed: {}",
             err.lines().take(20).collect::<Vec<_>>().join("\n")
