@@ -63,18 +63,21 @@ fn built_json(site: &Path, out: &Path) -> serde_json::Value {
     serde_json::from_slice(&run.stdout).expect("--json output")
 }
 
-fn layer_digests(doc: &serde_json::Value) -> BTreeMap<String, String> {
+/// Each layer's name and what `field` reads of it, from `galley image build --json`.
+fn per_layer<T>(
+    doc: &serde_json::Value,
+    field: impl Fn(&serde_json::Value) -> T,
+) -> BTreeMap<String, T> {
     doc["layers"]
         .as_array()
         .expect("layers")
         .iter()
-        .map(|l| {
-            (
-                l["name"].as_str().unwrap_or("").to_string(),
-                l["digest"].as_str().unwrap_or("").to_string(),
-            )
-        })
+        .map(|l| (l["name"].as_str().unwrap_or("").to_string(), field(l)))
         .collect()
+}
+
+fn layer_digests(doc: &serde_json::Value) -> BTreeMap<String, String> {
+    per_layer(doc, |l| l["digest"].as_str().unwrap_or("").to_string())
 }
 
 fn edit_post(site: &Path) {
@@ -307,17 +310,7 @@ fn the_same_site_in_two_folders_gives_the_same_digest_and_an_edit_changes_only_t
 }
 
 fn reused(doc: &serde_json::Value) -> BTreeMap<String, bool> {
-    doc["layers"]
-        .as_array()
-        .expect("layers")
-        .iter()
-        .map(|l| {
-            (
-                l["name"].as_str().unwrap_or("").to_string(),
-                l["reused"].as_bool().expect("reused"),
-            )
-        })
-        .collect()
+    per_layer(doc, |l| l["reused"].as_bool().expect("reused"))
 }
 
 #[test]
@@ -361,18 +354,9 @@ fn a_rebuild_compresses_only_changed_layers_and_gives_the_digest_of_a_build_from
     let fresh: serde_json::Value = serde_json::from_slice(&fresh.stdout).expect("json");
     assert_eq!(fresh["digest"], edited["digest"]);
     assert_eq!(layer_digests(&fresh), layer_digests(&edited));
-    let blobs = |dir: &Path| -> BTreeMap<String, Vec<u8>> {
-        std::fs::read_dir(dir.join("blobs/sha256"))
-            .expect("blobs")
-            .flatten()
-            .map(|e| {
-                let bytes = std::fs::read(e.path()).expect("blob");
-                (e.file_name().to_string_lossy().into_owned(), bytes)
-            })
-            .collect()
-    };
-    assert!(
-        blobs(&out) == blobs(&fresh_out),
+    assert_eq!(
+        tree(&out.join("blobs")),
+        tree(&fresh_out.join("blobs")),
         "the same blobs, byte for byte"
     );
 

@@ -656,6 +656,25 @@ async fn zone_records(r53: &aws_sdk_route53::Client, zone: &str) -> Vec<(String,
         .collect()
 }
 
+/// No ACM certificate left, and the zone holds only its own SOA and NS records: what
+/// Galley leaves after a destroy or a withdrawn request. `why` names the case.
+async fn assert_no_certificates_and_a_bare_zone(
+    acm: &aws_sdk_acm::Client,
+    r53: &aws_sdk_route53::Client,
+    zone: &str,
+    why: &str,
+) {
+    let certs = acm.list_certificates().send().await.expect("certs");
+    assert!(certs.certificate_summary_list().is_empty(), "{why}");
+    let records = zone_records(r53, zone).await;
+    assert!(
+        records
+            .iter()
+            .all(|(_, kind, _)| kind == "SOA" || kind == "NS"),
+        "{why}: {records:?}"
+    );
+}
+
 fn trimmed(name: &str) -> String {
     name.trim_end_matches('.').to_lowercase()
 }
@@ -739,15 +758,7 @@ async fn a_domain_gets_a_validated_certificate_https_and_alias_records_and_destr
     // Destroy removes the certificate and the records; the zone stays.
     let run = w.galley(&["destroy", "--site", path(&w.site)]);
     assert!(run.status.success(), "{}", text(&run.stderr));
-    let certs = acm.list_certificates().send().await.expect("certs");
-    assert!(certs.certificate_summary_list().is_empty());
-    let records = zone_records(&r53, &zone).await;
-    assert!(
-        records
-            .iter()
-            .all(|(_, kind, _)| kind == "SOA" || kind == "NS"),
-        "{records:?}"
-    );
+    assert_no_certificates_and_a_bare_zone(&acm, &r53, &zone, "after destroy").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -773,22 +784,13 @@ async fn a_certificate_that_never_validates_leaves_the_live_release_and_nothing_
         Some(true)
     );
     let sdk = w.sdk().await;
-    let certs = aws_sdk_acm::Client::new(&sdk)
-        .list_certificates()
-        .send()
-        .await
-        .expect("certs");
-    assert!(
-        certs.certificate_summary_list().is_empty(),
-        "the request was withdrawn"
-    );
-    let records = zone_records(&aws_sdk_route53::Client::new(&sdk), &zone).await;
-    assert!(
-        records
-            .iter()
-            .all(|(_, kind, _)| kind == "SOA" || kind == "NS"),
-        "{records:?}"
-    );
+    assert_no_certificates_and_a_bare_zone(
+        &aws_sdk_acm::Client::new(&sdk),
+        &aws_sdk_route53::Client::new(&sdk),
+        &zone,
+        "the request was withdrawn",
+    )
+    .await;
     assert_eq!(
         scaling_groups(&aws_sdk_autoscaling::Client::new(&sdk))
             .await
@@ -1202,20 +1204,7 @@ async fn a_cdn_on_the_sites_domain_serves_its_name_and_reaches_the_origin_over_h
     // Destroy removes both certificates, the records and the distribution; the zone stays.
     let run = w.galley(&["destroy", "--site", path(&w.site)]);
     assert!(run.status.success(), "{}", text(&run.stderr));
-    assert!(acm
-        .list_certificates()
-        .send()
-        .await
-        .expect("certs")
-        .certificate_summary_list()
-        .is_empty());
-    let records = zone_records(&r53, &zone).await;
-    assert!(
-        records
-            .iter()
-            .all(|(_, kind, _)| kind == "SOA" || kind == "NS"),
-        "{records:?}"
-    );
+    assert_no_certificates_and_a_bare_zone(&acm, &r53, &zone, "after destroy").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
