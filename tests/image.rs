@@ -163,8 +163,8 @@ fn skopeo_and_umoci_accept_the_image_and_it_holds_exactly_the_site_and_the_serve
             "http://127.0.0.1:8080/healthz"
         ])
     );
-    // One history entry per layer: server, assets, pages-2019, pages-2024, the groups
-    // of other folders, pages.
+    // One history entry per layer: server, assets, pages-2019, pages-2024-06 (the newest
+    // year goes by month), the groups of other folders, pages.
     let layers = raw_manifest_layers(&out);
     assert!(layers > 5, "{layers} layers");
     assert_eq!(config["history"].as_array().map(Vec::len), Some(layers));
@@ -268,10 +268,13 @@ fn the_same_site_in_two_folders_gives_the_same_digest_and_an_edit_changes_only_t
         .iter()
         .filter_map(|l| l["name"].as_str())
         .collect();
-    // Server, assets, a pages layer per year folder (oldest first), the groups of other
-    // folders (tag and category pages here, each by a fixed hash of its folder), then the
-    // root's pages.
-    assert_eq!(names[..4], ["server", "assets", "pages-2019", "pages-2024"]);
+    // Server, assets, a pages layer per year folder (oldest first; the newest year, 2024,
+    // one per month), the groups of other folders (tag and category pages here, each by a
+    // fixed hash of its folder), then the root's pages.
+    assert_eq!(
+        names[..4],
+        ["server", "assets", "pages-2019", "pages-2024-06"]
+    );
     assert_eq!(names.last(), Some(&"pages"));
     let groups = &names[4..names.len() - 1];
     assert!(!groups.is_empty(), "{names:?}");
@@ -287,7 +290,7 @@ fn the_same_site_in_two_folders_gives_the_same_digest_and_an_edit_changes_only_t
         .map(|(name, _)| name)
         .collect();
     assert!(
-        changed.iter().all(|n| n.as_str() == "pages-2024"
+        changed.iter().all(|n| n.as_str() == "pages-2024-06"
             || n.as_str() == "pages"
             || n.starts_with("pages-group-")),
         "{changed:?}"
@@ -295,7 +298,7 @@ fn the_same_site_in_two_folders_gives_the_same_digest_and_an_edit_changes_only_t
     assert_eq!(before["server"], after["server"]);
     assert_eq!(before["assets"], after["assets"]);
     assert_eq!(before["pages-2019"], after["pages-2019"]);
-    assert_ne!(before["pages-2024"], after["pages-2024"]);
+    assert_ne!(before["pages-2024-06"], after["pages-2024-06"]);
     assert_ne!(a["config"]["digest"], edited["config"]["digest"]);
     assert_ne!(a["digest"], edited["digest"]);
     // The asset really is in the assets layer, not a trivially empty one.
@@ -343,7 +346,7 @@ fn a_rebuild_compresses_only_changed_layers_and_gives_the_digest_of_a_build_from
         (true, true, true)
     );
     assert!(
-        !flags["pages-2024"],
+        !flags["pages-2024-06"],
         "the edited post's layer is made again"
     );
 
@@ -381,7 +384,7 @@ fn a_rebuild_compresses_only_changed_layers_and_gives_the_digest_of_a_build_from
     let repaired = built_json(&site, &out);
     assert_eq!(repaired["digest"], fresh["digest"]);
     assert!(!reused(&repaired)["pages-2019"]);
-    assert!(reused(&repaired)["pages-2024"]);
+    assert!(reused(&repaired)["pages-2024-06"]);
 }
 
 #[test]
@@ -595,7 +598,10 @@ fn push_uploads_only_what_the_registry_lacks() {
         })
         .collect();
     let changed_names: Vec<&str> = changed.iter().filter_map(|l| l["name"].as_str()).collect();
-    assert!(changed_names.contains(&"pages-2024"), "{changed_names:?}");
+    assert!(
+        changed_names.contains(&"pages-2024-06"),
+        "{changed_names:?}"
+    );
     for unchanged in ["server", "assets", "pages-2019"] {
         assert!(!changed_names.contains(&unchanged), "{changed_names:?}");
     }

@@ -119,16 +119,31 @@ pub fn build(input: &ImageInput) -> Result<Image> {
 }
 
 /// The pages layers in order: one per year folder, oldest first (the oldest merged into one
-/// past [`layer::MAX_YEAR_LAYERS`]), then the non-empty groups of other folders, then the
-/// root's pages (always present, even empty, so every image has a `pages` layer). A file
-/// stays in its layer from build to build: its layer follows from its path alone.
+/// past [`layer::MAX_YEAR_LAYERS`]), the newest year as one layer per month (where edits
+/// and new posts land, so a push uploads one month, not the year), then the non-empty
+/// groups of other folders, then the root's pages (always present, even empty, so every
+/// image has a `pages` layer). A file stays in its layer from build to build: its layer
+/// follows from its path and, once a year, from the newest year folder, when that year's
+/// months merge into one layer.
 fn split_pages(pages: Vec<Entry>) -> Vec<(LayerKind, Option<String>, Vec<Entry>)> {
+    let newest = pages
+        .iter()
+        .filter_map(|e| match layer::pages_part(strip_site(&e.path)) {
+            PagesPart::Year(year, _) => Some(year),
+            _ => None,
+        })
+        .max()
+        .map(str::to_string);
     let mut years: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+    let mut months: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
     let mut groups: BTreeMap<u8, Vec<Entry>> = BTreeMap::new();
     let mut rest = Vec::new();
     for e in pages {
         match layer::pages_part(strip_site(&e.path)) {
-            PagesPart::Year(year) => years.entry(year.to_string()).or_default().push(e),
+            PagesPart::Year(year, Some(month)) if Some(year) == newest.as_deref() => {
+                months.entry(format!("{year}-{month}")).or_default().push(e)
+            }
+            PagesPart::Year(year, _) => years.entry(year.to_string()).or_default().push(e),
             PagesPart::Group(g) => groups.entry(g).or_default().push(e),
             PagesPart::Root => rest.push(e),
         }
@@ -147,6 +162,8 @@ fn split_pages(pages: Vec<Entry>) -> Vec<(LayerKind, Option<String>, Vec<Entry>)
         ));
         years = newer;
     }
+    // `2024` sorts before `2024-01`: the newest year's own files, then its months.
+    years.extend(months);
     out.extend(
         years
             .into_iter()
@@ -353,5 +370,39 @@ mod tests {
         assert_eq!(parts[0].2.len(), 40 - (layer::MAX_YEAR_LAYERS - 1));
         assert_eq!(parts[1].1.as_deref(), Some(first_kept.to_string().as_str()));
         assert_eq!(parts.last().map(|p| p.1.clone()), Some(None));
+    }
+
+    #[test]
+    fn the_newest_year_goes_by_month_and_older_years_stay_whole() {
+        let names = |pages: Vec<Entry>| -> Vec<Option<String>> {
+            split_pages(pages).into_iter().map(|(_, p, _)| p).collect()
+        };
+        let site = vec![
+            page("2019/03/04/old/index.html"),
+            page("2019/11/30/older/index.html"),
+            page("2020/slug.html"),
+            page("2020/06/01/a/index.html"),
+            page("2020/06/02/b/index.html"),
+            page("2020/07/01/c/index.html"),
+            page("index.html"),
+        ];
+        assert_eq!(
+            names(site.clone()),
+            [
+                Some("2019"),
+                Some("2020"),
+                Some("2020-06"),
+                Some("2020-07"),
+                None
+            ]
+            .map(|n| n.map(String::from))
+        );
+        // The first post of a new year: 2020's months merge into its year layer, once.
+        let mut next_year = site;
+        next_year.push(page("2021/01/01/new/index.html"));
+        assert_eq!(
+            names(next_year),
+            [Some("2019"), Some("2020"), Some("2021-01"), None].map(|n| n.map(String::from))
+        );
     }
 }

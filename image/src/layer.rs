@@ -3,8 +3,9 @@
 //! Order matters for pushes: what changes least comes first. The server binary and the
 //! account files, then large and binary assets, then pages and text with their variants:
 //! first one layer per year folder (`2019/…` or `notes/2019/…`, as date permalinks lay posts out),
-//! oldest first, then everything else (home, lists, feed, other pages). A post edit then
-//! uploads its year and the lists that show it, not every page of the site.
+//! oldest first, the newest year split by month, then everything else (home, lists, feed,
+//! other pages). A post edit then uploads its year (its month, in the newest year) and the
+//! lists that show it, not every page of the site.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -53,9 +54,9 @@ impl LayerKind {
     }
 }
 
-/// At most this many year layers (the oldest years share the first): with the server, the
-/// assets, the groups and the rest of the pages, an image stays far under the ~128 layers
-/// overlay filesystems allow.
+/// At most this many year layers (the oldest years share the first): with the newest year's
+/// months, the server, the assets, the groups and the rest of the pages, an image stays far
+/// under the ~128 layers overlay filesystems allow.
 pub const MAX_YEAR_LAYERS: usize = 32;
 
 /// Pages outside year folders and the site's root are spread over this many group layers.
@@ -66,8 +67,9 @@ pub const GROUPS: u8 = 16;
 pub enum PagesPart<'a> {
     /// Its first folder named with four digits that holds more than an index
     /// (`2019/03/04/slug/…`, `2019/slug.html`, or `notes/2019/…` under a category), as
-    /// date permalinks lay posts out.
-    Year(&'a str),
+    /// date permalinks lay posts out; with its month folder when it has one
+    /// (`2019/03/…`), which splits the newest year (see [`month_of`]).
+    Year(&'a str, Option<&'a str>),
     /// Any other folder, by a stable hash of its [`group_key`]: a new post changes a few
     /// tag pages and the pagination, and only their groups are uploaded again.
     Group(u8),
@@ -87,11 +89,19 @@ pub fn pages_part(path: &str) -> PagesPart<'_> {
     while let Some(folder) = segments.next() {
         let numbered = folder.len() == 4 && folder.bytes().all(|b| b.is_ascii_digit());
         if numbered && (segments.peek().is_some() || !is_index(file)) {
-            return PagesPart::Year(folder);
+            return PagesPart::Year(folder, month_of(segments, file));
         }
     }
     let digest = Sha256::digest(group_key(folders).as_bytes());
     PagesPart::Group(digest[0] % GROUPS)
+}
+
+/// The month folder right below a year (`01`–`12`) when a post lives under it, not a
+/// month's archive (`2019/03/index.html`, a list that changes with every post of the month).
+fn month_of<'a>(mut below: impl Iterator<Item = &'a str>, file: &str) -> Option<&'a str> {
+    let month = below.next()?;
+    let is_month = month.len() == 2 && matches!(month.parse::<u8>(), Ok(1..=12));
+    (is_month && (below.next().is_some() || !is_index(file))).then_some(month)
 }
 
 /// `index.html` or one of its variants.
@@ -143,7 +153,8 @@ pub struct Entry {
 #[derive(Debug, Clone)]
 pub struct Layer {
     pub kind: LayerKind,
-    /// Which pages layer: a year (`2019`, `before-1990`) or a group (`group-07`); `None`
+    /// Which pages layer: a year (`2019`, `before-1990`), a month of the newest year
+    /// (`2026-03`) or a group (`group-07`); `None`
     /// for the root pages' layer and the other kinds (see [`pages_part`]).
     pub part: Option<String>,
     pub blob: Blob,
@@ -255,7 +266,8 @@ fn tar_error(kind: LayerKind, e: std::io::Error) -> ImageError {
 }
 
 impl Layer {
-    /// Its name in reports and `--json`: `server`, `assets`, `pages-2019`, `pages`.
+    /// Its name in reports and `--json`: `server`, `assets`, `pages-2019`, `pages-2026-03`,
+    /// `pages-group-07`, `pages`.
     pub fn name(&self) -> String {
         match &self.part {
             Some(part) => format!("{}-{part}", self.kind.name()),
@@ -304,10 +316,24 @@ mod tests {
     #[test]
     fn year_folders_get_pages_layers_of_their_own() {
         use PagesPart::*;
-        assert_eq!(pages_part("2019/03/04/older.html"), Year("2019"));
-        assert_eq!(pages_part("2019/03/04/older.html.br"), Year("2019"));
-        assert_eq!(pages_part("2019/slug.html"), Year("2019"));
-        assert_eq!(pages_part("notes/2019/03/04/older.html"), Year("2019"));
+        assert_eq!(
+            pages_part("2019/03/04/older.html"),
+            Year("2019", Some("03"))
+        );
+        assert_eq!(
+            pages_part("2019/03/04/older.html.br"),
+            Year("2019", Some("03"))
+        );
+        assert_eq!(pages_part("2019/03/slug.html"), Year("2019", Some("03")));
+        assert_eq!(pages_part("2019/slug.html"), Year("2019", None));
+        assert_eq!(
+            pages_part("notes/2019/11/04/older.html"),
+            Year("2019", Some("11"))
+        );
+        // Not a month: a month's archive (a list), or a folder numbered past 12.
+        assert_eq!(pages_part("2019/03/index.html"), Year("2019", None));
+        assert_eq!(pages_part("2019/13/04/x.html"), Year("2019", None));
+        assert_eq!(pages_part("2019/3/04/x.html"), Year("2019", None));
         // An index alone in a numbered folder is a list: a year's archive, or pager page
         // 2019 of a blog of 20,000 posts.
         assert!(matches!(pages_part("2019/index.html"), Group(_)));
