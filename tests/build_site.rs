@@ -1,8 +1,8 @@
 //! Building fixture sites end to end: the files produced, what they contain, and the
 //! guarantees (determinism, atomic replacement) around them.
 
-use galley_site_builder::{build, check, BuildOptions};
-use galley_tests::{copy_fixture, fixture, now, options, read, tree};
+use galley_site_builder::{build, check, render_site, BuildOptions};
+use galley_tests::{copy_fixture, fixture, now, options, read, sha256_hex, tree};
 
 fn build_fixture(name: &str, opts: &BuildOptions) -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -249,6 +249,30 @@ fn same_input_gives_same_bytes() {
     let (_c, t1) = build_fixture("sites/theme-blog", &options());
     let (_d, t2) = build_fixture("sites/theme-blog", &options());
     assert_eq!(tree(&t1), tree(&t2));
+}
+
+/// A build to disk frees each post's HTML once its page is written and, where no template
+/// reads `site.posts`, makes list entries on demand: it must write exactly what the
+/// in-memory build (the preview's) renders.
+#[test]
+fn a_streaming_build_writes_what_the_in_memory_build_renders() {
+    for name in ["sites/jekyll-blog", "sites/theme-blog"] {
+        let (_tmp, out) = build_fixture(name, &options());
+        let memory = render_site(&fixture(name), &options())
+            .unwrap_or_else(|e| panic!("render {name}: {e}"));
+        let on_disk = tree(&out);
+        let in_memory: std::collections::BTreeMap<String, String> = memory
+            .site
+            .files
+            .iter()
+            .map(|(path, file)| {
+                let bytes = file.bytes().unwrap_or_else(|e| panic!("{path}: {e}"));
+                (path.clone(), sha256_hex(&bytes))
+            })
+            .collect();
+        assert!(on_disk.len() > 10, "{name}: {on_disk:?}");
+        assert_eq!(on_disk, in_memory, "{name}");
+    }
 }
 
 #[test]

@@ -129,6 +129,50 @@ fn post_edits_rerender_the_post_its_neighbours_and_lists_only() {
     assert_same_as_full(&session, &root, "a parent layout edit");
 }
 
+/// A body edit changes only what derives from the post's text (its content, excerpt, word
+/// count): pages beside it or listing it are rendered again only when their layouts show
+/// such text. At 100,000 posts this is what keeps a save under 50 ms (a tag page lists
+/// 20,000 posts).
+#[test]
+fn a_text_only_edit_leaves_lists_and_neighbours_alone_unless_they_show_text() {
+    let tag = "tags/intro/index.html";
+    let neighbour = "2024/02/01/second/index.html";
+    let (_tmp, root) = copy_fixture("sites/jekyll-blog");
+    let mut session = Session::start(&root, &options()).expect("first build");
+    edit(&root, FIRST, |t| t + "\nOne more line.\n");
+    let update = rebuild(&mut session, FIRST);
+    assert_eq!(update.full, None);
+    assert!(update
+        .changed
+        .contains(&"news/2024/01/15/first-post/index.html".to_string()));
+    for unchanged in [tag, neighbour, "page/2/index.html"] {
+        assert!(
+            !update.changed.contains(&unchanged.to_string()),
+            "{unchanged} shows no post text: {:?}",
+            update.changed
+        );
+    }
+    assert_same_as_full(&session, &root, "a text-only edit");
+
+    // Tag pages that show excerpts are rendered again when the excerpt changes.
+    let (_tmp, root) = copy_fixture("sites/jekyll-blog");
+    edit(&root, "_layouts/tag.html", |t| {
+        t.replace("{{ post.title }}", "{{ post.title }}: {{ post.excerpt }}")
+    });
+    let mut session = Session::start(&root, &options()).expect("first build");
+    edit(&root, FIRST, |t| {
+        t.replace("Hello from", "Hello, in other words, from")
+    });
+    let update = rebuild(&mut session, FIRST);
+    assert_eq!(update.full, None);
+    assert!(
+        update.changed.contains(&tag.to_string()),
+        "{tag} shows the post's excerpt: {:?}",
+        update.changed
+    );
+    assert_same_as_full(&session, &root, "an excerpt edit");
+}
+
 #[test]
 fn edits_that_move_things_rebuild_everything_and_say_why() {
     let (_tmp, root) = copy_fixture("sites/jekyll-blog");

@@ -161,7 +161,7 @@ fn content_range(headers: &mut HeaderMap, value: &str) {
 fn health(site: &Site) -> Response<Bytes> {
     let body = serde_json::json!({
         "status": "ok",
-        "release": { "digest": site.digest, "built": site.built },
+        "release": { "digest": site.digest(), "built": site.built },
         "files": site.len(),
     });
     Response::builder()

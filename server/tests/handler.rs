@@ -83,7 +83,7 @@ fn health_names_the_release() {
     let r = get(&s, Method::GET, "/healthz", &[]);
     assert_eq!(r.status(), StatusCode::OK);
     let v: serde_json::Value = serde_json::from_slice(r.body()).expect("json");
-    assert_eq!(v["release"]["digest"], s.digest.as_str());
+    assert_eq!(v["release"]["digest"], s.digest());
     assert_eq!(v["files"], 5);
 }
 

@@ -15,10 +15,10 @@ use crate::document::{self, Collection, Document, Selection};
 use crate::error::Result;
 use crate::filters::{self, Filter};
 use crate::jekyll;
-use crate::lists::{Lists, Terms};
+use crate::lists::{Lists, Summaries, Terms};
 use crate::output::RenderedSite;
 use crate::plan::{self, Generated, Index, Site};
-use crate::render::{self, Converted, Inputs, Job};
+use crate::render::{self, Content, Converted, Inputs, Job};
 use crate::templates::Templates;
 use crate::{data, write};
 
@@ -125,6 +125,8 @@ pub(crate) struct State {
     pub index: Index,
     pub terms: Terms,
     pub layouts: Vec<Option<String>>,
+    /// Every document's converted content (after a streaming build, the posts' without
+    /// their HTML, which went to disk with their pages).
     pub converted: Vec<Converted>,
     /// `site.posts` entries with excerpts (what paginators and taxonomy pages show).
     pub summaries: Vec<Value>,
@@ -193,7 +195,12 @@ impl State {
     }
 
     pub fn lists(&self) -> Lists<'_> {
-        Lists::new(&self.summaries, &self.terms, &self.config.paginate_path)
+        Lists::new(
+            Summaries::Made(&self.summaries),
+            &self.docs[..self.index.posts],
+            &self.terms,
+            &self.config.paginate_path,
+        )
     }
 }
 
@@ -283,7 +290,16 @@ fn render_steps(
         tools: tools.as_ref(),
         jekyll: &jekyll,
     };
-    let (converted, meta) = t.step("markdown", || convert_in_order(&site, &inputs, meta))?;
+    let (mut converted, meta) = if destination.is_some() && tools.is_none() {
+        // Tera content sees no posts' content: convert in one pass, freeing each post's
+        // source as it goes.
+        let converted = t.step("markdown", || {
+            render::convert_all_releasing(&mut docs, index.posts, &inputs.with_site(&meta))
+        })?;
+        (converted, meta)
+    } else {
+        t.step("markdown", || convert_in_order(&site, &inputs, meta))?
+    };
     // A build that writes to disk keeps no preview state: `site` for content and the posts'
     // sources are done with (layouts see the posts' HTML; only a paginated page renders its
     // body again). `meta` is dropped, not shadowed: a shadowed value would live to the end.
@@ -297,7 +313,22 @@ fn render_steps(
         meta
     };
     let site = site!();
-    let summaries = site.summaries(Some(&converted));
+    // A streaming build of a site whose templates read no post list from `site` makes each
+    // post's summary when a list page shows it, instead of holding every post's.
+    let on_demand =
+        destination.is_some() && tools.is_none() && !config.jekyll && !index.wants.post_summaries();
+    let summaries = if on_demand {
+        Vec::new()
+    } else {
+        site.summaries(Some(&converted))
+    };
+    let made: Vec<std::sync::OnceLock<Value>> = if on_demand {
+        (0..index.posts)
+            .map(|_| std::sync::OnceLock::new())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let generated = site.generated(&summaries);
     let documents = site.documents(Some(&converted));
     // A build that streams keeps one copy of the posts' summaries (with every post's
@@ -310,10 +341,33 @@ fn render_steps(
         (site_context(site.value(&summaries, &documents)), summaries)
     };
     drop(documents);
+    let feeds = site.feeds(&converted)?;
+    // A streaming build hands each post's HTML to the job of its page, which lets go of it
+    // once the page is written: the build never holds every post's page and HTML at once.
+    let mut html: Vec<String> = if destination.is_some() {
+        converted[..index.posts]
+            .iter_mut()
+            .map(|c| std::mem::take(&mut c.html))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let empty = Converted::default();
-    let plan = t.step("plan", || {
+    let mut plan = t.step("plan", || {
         site.plan(&converted, &layouts, &generated, &empty)
     })?;
+    for job in &mut plan.jobs {
+        if let Some(h) = job.index.and_then(|i| html.get_mut(i)) {
+            let c = &job.converted;
+            job.converted = Content::Own(Box::new(Converted {
+                html: std::mem::take(h),
+                excerpt: c.excerpt.clone(),
+                toc: c.toc.clone(),
+                words: c.words,
+            }));
+        }
+    }
+    drop(html);
     let stream = destination
         .map(|d| open_stream(root, &config, d, options.force, &plan.jobs))
         .transpose()?;
@@ -325,17 +379,28 @@ fn render_steps(
             mentions: jekyll::mentions::base_url(&config),
             emoji: jekyll::emoji::source(&config),
         });
+        let summaries = (!moved).then(|| {
+            if on_demand {
+                Summaries::OnDemand {
+                    posts: &docs[..index.posts],
+                    converted: &converted[..index.posts],
+                    made: &made,
+                }
+            } else {
+                Summaries::Made(&summaries)
+            }
+        });
         render_pages(
-            &plan.jobs,
+            &mut plan.jobs,
             &templates,
             liquid.as_ref(),
             &mut base,
-            (!moved).then_some(&summaries[..]),
+            (summaries, &docs[..index.posts]),
             (&terms, &config.paginate_path),
             stream.as_ref(),
         )
     })?;
-    let rendered = t.step("assemble", || site.assemble(&plan, pages, &converted))?;
+    let rendered = t.step("assemble", || site.assemble(&plan, pages, feeds))?;
     drop(plan);
     let leftover = match stream {
         Some(stream) => t.step("write", || stream.finish(&rendered, &config.keep_files()))?,
@@ -371,15 +436,15 @@ fn render_steps(
 /// staging folder (then `None`). The lists read the posts' summaries from `summaries`, or,
 /// when the build moved them into `site` (`None`), from there.
 fn render_pages(
-    jobs: &[Job],
+    jobs: &mut [Job],
     templates: &Templates,
     liquid: Option<&render::Liquid>,
     base: &mut Context,
-    summaries: Option<&[Value]>,
+    (summaries, docs): (Option<Summaries>, &[Document]),
     (terms, paginate_path): (&Terms, &str),
     stream: Option<&write::Stream>,
 ) -> Result<Option<Vec<Vec<u8>>>> {
-    let render = |base: render::Base, lists: &Lists| {
+    let mut render = |base: render::Base, lists: &Lists| {
         let render = |sink: Option<&write::Sink>| {
             render::layout_all(jobs, templates, base, lists, liquid, sink)
         };
@@ -395,11 +460,11 @@ fn render_pages(
                 .and_then(|s| s.get("posts"))
                 .and_then(Value::as_array)
                 .map_or(&[][..], Vec::as_slice);
-            let lists = Lists::new(posts, terms, paginate_path);
+            let lists = Lists::new(Summaries::Made(posts), docs, terms, paginate_path);
             render(render::Base::Shared(base), &lists)
         }
         Some(summaries) => {
-            let lists = Lists::new(summaries, terms, paginate_path);
+            let lists = Lists::new(summaries, docs, terms, paginate_path);
             render(render::Base::Reusable(base), &lists)
         }
     }

@@ -83,6 +83,9 @@ pub struct Document {
     pub output: String,
     /// `published: false` or `draft: true`, or a file in `_drafts`.
     pub draft: bool,
+    /// `hidden: true`: jekyll-paginate leaves the post out of the pager. Read once here, as
+    /// a preview works out the pagination of every post on each save.
+    pub hidden: bool,
 }
 
 impl Document {
@@ -204,6 +207,7 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
     {
         return Ok(None);
     }
+    let hidden = front.get("hidden") == Some(&Value::Bool(true));
     Ok(Some(Document {
         rel: source.rel.clone(),
         abs: source.abs.clone(),
@@ -222,6 +226,7 @@ pub(crate) fn load(source: &Source, config: &Config) -> Result<Option<Document>,
         url,
         output,
         draft,
+        hidden,
     }))
 }
 
@@ -662,6 +667,7 @@ impl Document {
             url: url.to_string(),
             output: permalink::output_path(url),
             draft: false,
+            hidden: false,
         }
     }
 }

@@ -6,7 +6,7 @@
 //! whose date, URL, tags or categories moved) rebuilds everything. Either way the bytes are
 //! the ones a full build gives, which the tests check.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use crate::build::{render_state, site_context, BuildOptions, State};
@@ -252,6 +252,23 @@ fn may_read_text(body: &str) -> bool {
         .any(|word| body.contains(word))
 }
 
+/// What in a layout may show another post's text (its content, excerpt, word count): by
+/// name, erring towards yes. A layout's own `{{ content }}` is the page's, not a listed
+/// post's, so it does not count; `post.content` does.
+const SHOWS_TEXT: [&str; 11] = [
+    ".content",
+    "\"content\"",
+    "'content'",
+    "excerpt",
+    "word_count",
+    "reading_time",
+    ".toc",
+    "jsonify",
+    "json_encode",
+    "inspect",
+    "{{ post }}",
+];
+
 /// A document read again, and what it renders to.
 struct Edited {
     index: usize,
@@ -290,6 +307,9 @@ struct Touched {
     posts_changed: bool,
     /// The pages' list changed.
     pages_changed: bool,
+    /// Every changed post changed only its text: pages that list it or link to it show
+    /// the same title, URL and date as before.
+    text_only: bool,
 }
 
 impl Touched {
@@ -457,6 +477,7 @@ fn take_in(state: &mut State, edited: Vec<Edited>) -> std::result::Result<Touche
         changed_documents,
         posts_changed,
         pages_changed,
+        text_only,
     })
 }
 
@@ -480,7 +501,7 @@ fn render_touched(
         let empty = Converted::default();
         let plan = view.jobs(&state.converted, &state.layouts, &state.generated, &empty);
         let lists = state.lists();
-        let jobs = pages_showing(plan.jobs, state, templates, changes, touched, &lists);
+        let mut jobs = pages_showing(plan.jobs, state, templates, changes, touched, &lists);
         let liquid = new_tools.as_ref().map(|tools| render::Liquid {
             tools,
             jekyll: &state.jekyll,
@@ -489,7 +510,7 @@ fn render_touched(
             emoji: crate::jekyll::emoji::source(&state.config),
         });
         render::layout_all(
-            &jobs,
+            &mut jobs,
             templates,
             render::Base::Reusable(&mut base),
             &lists,
@@ -542,6 +563,17 @@ fn pages_showing<'j>(
     }
     let post_hit = |i: usize| i < posts && hit[i];
     let reading = layouts_reading(&state.templates, &jobs, |r| touched.reads_changed(r));
+    // After a text-only edit, a page beside the post or listing it changes only if its
+    // layout shows posts' text.
+    let mut shows_text: HashMap<&'j str, bool> = HashMap::new();
+    let mut shows_text = |layout: Option<&'j str>| {
+        !touched.text_only
+            || layout.is_some_and(|l| {
+                *shows_text
+                    .entry(l)
+                    .or_insert_with(|| templates.layout_mentions(l, &SHOWS_TEXT))
+            })
+    };
     let edited_layouts = |l: &str| {
         !changes.layouts.is_empty()
             && (templates.layout_uses(l, &changes.layouts)
@@ -549,15 +581,18 @@ fn pages_showing<'j>(
     };
     jobs.into_iter()
         .filter(|job| {
-            job.index.is_some_and(|i| {
-                hit[i] || (i < posts && (post_hit(i + 1) || i.checked_sub(1).is_some_and(post_hit)))
-            }) || job
-                .layout
-                .is_some_and(|l| reading.contains(&l) || edited_layouts(l))
-                || touched
-                    .changed_posts
-                    .iter()
-                    .any(|&i| lists.shows_post(&job.extra, i))
+            let neighbour =
+                |i: usize| i < posts && (post_hit(i + 1) || i.checked_sub(1).is_some_and(post_hit));
+            job.index.is_some_and(|i| hit[i])
+                || job
+                    .layout
+                    .is_some_and(|l| reading.contains(&l) || edited_layouts(l))
+                || ((job.index.is_some_and(neighbour)
+                    || touched
+                        .changed_posts
+                        .iter()
+                        .any(|&i| lists.shows_post(&job.extra, i)))
+                    && shows_text(job.layout))
         })
         .collect()
 }
@@ -637,7 +672,8 @@ fn layouts_reading<'a>(
 }
 
 /// Whether a re-read document still sits where it did: same URL and output, same place among
-/// the posts, same terms and sitemap entry. Then only its own pages and lists change.
+/// the posts (and in the pager), same terms and sitemap entry. Then only its own pages and
+/// lists change.
 fn same_place(old: &Document, new: &Document) -> bool {
     let sitemap_keys = ["sitemap", "last_modified_at"];
     old.url == new.url
@@ -646,6 +682,7 @@ fn same_place(old: &Document, new: &Document) -> bool {
         && old.format == new.format
         && old.date == new.date
         && old.draft == new.draft
+        && old.hidden == new.hidden
         && old.layout == new.layout
         && old.tags == new.tags
         && old.categories == new.categories

@@ -2,9 +2,13 @@
 //! and who reads them. Knowing the readers lets a full build leave out lists nobody uses and
 //! lets a preview rebuild re-render only the pages a post edit shows up on.
 
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value};
 
+use crate::document::Document;
 use crate::paginate;
+use crate::render::Converted;
 use crate::taxonomy::{self, Kind, Term};
 
 /// Which of `site.posts` (and `related_posts`), `site.pages`, `site.tags`, `site.categories`
@@ -87,9 +91,54 @@ pub enum Extra {
     Index(Kind),
 }
 
+/// The posts' summaries (newest first) that list pages show.
+#[derive(Clone, Copy)]
+pub enum Summaries<'a> {
+    /// Made once for the whole site, as `site.posts` holds them.
+    Made(&'a [Value]),
+    /// Made the first time a list page shows the post, from the post and its excerpt: a
+    /// streaming build of a site whose templates never read `site.posts` (or the tags' and
+    /// categories' maps) then makes them only once the posts' HTML has gone to disk with
+    /// their pages, instead of holding both at once.
+    OnDemand {
+        posts: &'a [Document],
+        converted: &'a [Converted],
+        /// One slot per post.
+        made: &'a [OnceLock<Value>],
+    },
+}
+
+impl Summaries<'_> {
+    /// Post `i`'s summary, as `site.posts` would hold it.
+    pub fn get(&self, i: usize) -> Option<Value> {
+        match self {
+            Summaries::Made(s) => s.get(i).cloned(),
+            Summaries::OnDemand {
+                posts,
+                converted,
+                made,
+            } => {
+                let post = posts.get(i)?;
+                let made = made
+                    .get(i)?
+                    .get_or_init(|| crate::plan::summary(post, converted.get(i), false));
+                Some(made.clone())
+            }
+        }
+    }
+
+    /// The made summaries, when there are.
+    pub fn made(&self) -> Option<&[Value]> {
+        match self {
+            Summaries::Made(s) => Some(s),
+            Summaries::OnDemand { .. } => None,
+        }
+    }
+}
+
 /// What extras are made from.
 pub struct Lists<'a> {
-    pub summaries: &'a [Value],
+    pub summaries: Summaries<'a>,
     pub terms: &'a Terms,
     pub paginate_path: &'a str,
     /// The posts the paginator lists (indices into `summaries`): all but `hidden: true`.
@@ -97,12 +146,18 @@ pub struct Lists<'a> {
 }
 
 impl<'a> Lists<'a> {
-    pub fn new(summaries: &'a [Value], terms: &'a Terms, paginate_path: &'a str) -> Lists<'a> {
+    /// The lists of `posts` (newest first), whose summaries are `summaries`.
+    pub fn new(
+        summaries: Summaries<'a>,
+        posts: &[Document],
+        terms: &'a Terms,
+        paginate_path: &'a str,
+    ) -> Lists<'a> {
         Lists {
             summaries,
             terms,
             paginate_path,
-            listed: paginate::listed(summaries),
+            listed: paginate::listed(posts),
         }
     }
 
@@ -119,7 +174,7 @@ impl<'a> Lists<'a> {
                 paginate::paginator(
                     *page,
                     *per_page,
-                    self.summaries,
+                    &self.summaries,
                     &self.listed,
                     home_url,
                     self.paginate_path,
@@ -129,7 +184,7 @@ impl<'a> Lists<'a> {
                 .terms
                 .of(*kind)
                 .get(*i)
-                .map(|t| ("taxonomy", taxonomy::term_value(*kind, t, self.summaries))),
+                .map(|t| ("taxonomy", taxonomy::term_value(*kind, t, &self.summaries))),
             Extra::Index(kind) => Some((
                 "taxonomy",
                 taxonomy::index_value(*kind, self.terms.of(*kind)),
@@ -224,7 +279,10 @@ mod tests {
     fn paginator_pages_show_their_slice() {
         let terms = Terms::default();
         let summaries: Vec<Value> = (0..30).map(|_| serde_json::json!({})).collect();
-        let lists = Lists::new(&summaries, &terms, "/page:num/");
+        let posts: Vec<Document> = (0..30)
+            .map(|_| Document::generated("p", "P", "/p/", "post", std::path::Path::new("")))
+            .collect();
+        let lists = Lists::new(Summaries::Made(&summaries), &posts, &terms, "/page:num/");
         let page2 = Extra::Paginator {
             page: 2,
             per_page: 10,

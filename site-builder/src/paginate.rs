@@ -3,11 +3,12 @@
 
 use serde_json::{Map, Value};
 
+use crate::document::Document;
+use crate::lists::Summaries;
+
 /// The posts a paginator lists: all but those marked `hidden: true` (jekyll-paginate v1).
-pub fn listed(summaries: &[Value]) -> Vec<usize> {
-    (0..summaries.len())
-        .filter(|&i| summaries[i].get("hidden") != Some(&Value::Bool(true)))
-        .collect()
+pub fn listed(posts: &[Document]) -> Vec<usize> {
+    (0..posts.len()).filter(|&i| !posts[i].hidden).collect()
 }
 
 /// The `paginator` of page `page` (1-based) over the `listed` entries of `posts`
@@ -15,7 +16,7 @@ pub fn listed(summaries: &[Value]) -> Vec<usize> {
 pub fn paginator(
     page: usize,
     per_page: usize,
-    posts: &[Value],
+    posts: &Summaries,
     listed: &[usize],
     home_url: &str,
     paginate_path: &str,
@@ -28,12 +29,7 @@ pub fn paginator(
     m.insert("per_page".into(), per_page.into());
     m.insert(
         "posts".into(),
-        Value::Array(
-            slice
-                .iter()
-                .filter_map(|&i| posts.get(i).cloned())
-                .collect(),
-        ),
+        Value::Array(slice.iter().filter_map(|&i| posts.get(i)).collect()),
     );
     m.insert("total_posts".into(), listed.len().into());
     m.insert("total_pages".into(), total_pages.into());
@@ -75,7 +71,14 @@ mod tests {
     #[test]
     fn pages_and_paths() {
         let posts: Vec<Value> = (0..5).map(Value::from).collect();
-        let p = paginator(2, 2, &posts, &[0, 1, 2, 3, 4], "/", "/page:num/");
+        let p = paginator(
+            2,
+            2,
+            &Summaries::Made(&posts),
+            &[0, 1, 2, 3, 4],
+            "/",
+            "/page:num/",
+        );
         assert_eq!(p["posts"], serde_json::json!([2, 3]));
         assert_eq!(p["total_pages"], 3);
         assert_eq!(p["previous_page_path"], "/");
@@ -89,7 +92,15 @@ mod tests {
             serde_json::json!({"t": 1, "hidden": true}),
             serde_json::json!({"t": 2}),
         ];
-        let listed = listed(&posts);
+        let docs: Vec<Document> = posts
+            .iter()
+            .map(|p| Document {
+                hidden: p.get("hidden").is_some(),
+                ..Document::generated("post", "Post", "/post/", "post", std::path::Path::new(""))
+            })
+            .collect();
+        let posts = Summaries::Made(&posts);
+        let listed = listed(&docs);
         assert_eq!(listed, vec![0, 2]);
         let p = paginator(1, 5, &posts, &listed, "/", "/page:num/");
         assert_eq!(p["posts"], serde_json::json!([{"t": 0}, {"t": 2}]));

@@ -18,7 +18,7 @@ use crate::document::{Collection, Document, LayoutChoice};
 use crate::error::{Diagnostic, Diagnostics, Result};
 use crate::lists::{Extra, Reads, Terms};
 use crate::output::{duplicate, Body, OutputFile, RenderedSite};
-use crate::render::{self, Converted, Job};
+use crate::render::{self, Content, Converted, Job};
 use crate::taxonomy::{self, Kind};
 use crate::templates::Templates;
 use crate::{collections, feed, highlight, jekyll, paginate, sitemap, theme};
@@ -115,6 +115,14 @@ pub(crate) struct Site<'a> {
 /// The output pages to render.
 pub(crate) struct Plan<'a> {
     pub jobs: Vec<Job<'a>>,
+}
+
+/// A feed, made before the pages render (see [`Site::feeds`]).
+pub(crate) struct Feed {
+    pub path: String,
+    pub xml: Vec<u8>,
+    /// What made it, as the output's origin says (`(generated) feed`).
+    pub origin: &'static str,
 }
 
 /// A page Galley makes itself, and what it shows.
@@ -332,11 +340,16 @@ impl<'a> Site<'a> {
         empty: &'a Converted,
     ) -> Plan<'a> {
         let posts = self.index.posts;
-        let mut jobs = Vec::with_capacity(self.docs.len() + 16);
         let per_page = self
             .config
             .paginate
             .or(self.templates.theme.then_some(THEME_PAGINATE));
+        // Sized for every page at once: a preview plans all 110,000 pages of a 100,000-post
+        // site on each save, and growing the list would copy it several times.
+        let pager_pages = per_page.map_or(1, |per_page| {
+            paginate::total_pages(self.listed_posts(), per_page)
+        });
+        let mut jobs = Vec::with_capacity(self.docs.len() + generated.len() + pager_pages);
         for (i, doc) in self.docs.iter().enumerate() {
             if !self.config.writes(doc) {
                 continue;
@@ -352,7 +365,7 @@ impl<'a> Site<'a> {
             let job = Job {
                 doc,
                 index: Some(i),
-                converted: &converted[i],
+                converted: Content::Shared(&converted[i]),
                 layout: layouts[i].as_deref(),
                 url: Cow::Borrowed(&doc.url),
                 output: Cow::Borrowed(&doc.output),
@@ -361,7 +374,9 @@ impl<'a> Site<'a> {
                 next,
             };
             match per_page {
-                Some(per_page) if is_home(doc) => jobs.extend(self.paginated(job, per_page)),
+                Some(per_page) if is_home(doc) => {
+                    jobs.extend(self.paginated(job, per_page, pager_pages));
+                }
                 _ => jobs.push(job),
             }
         }
@@ -369,7 +384,7 @@ impl<'a> Site<'a> {
             let job = Job {
                 doc: &g.doc,
                 index: None,
-                converted: empty,
+                converted: Content::Shared(empty),
                 layout: match &g.doc.layout {
                     LayoutChoice::Named(n) => Some(n.as_str()),
                     _ => None,
@@ -386,7 +401,9 @@ impl<'a> Site<'a> {
             };
             match g.what {
                 What::Home => {
-                    jobs.extend(self.paginated(job, per_page.unwrap_or(THEME_PAGINATE)));
+                    // Only the built-in theme makes a home, so `per_page` is set.
+                    let per_page = per_page.unwrap_or(THEME_PAGINATE);
+                    jobs.extend(self.paginated(job, per_page, pager_pages));
                 }
                 _ => jobs.push(job),
             }
@@ -394,20 +411,20 @@ impl<'a> Site<'a> {
         Plan { jobs }
     }
 
-    fn paginated(&self, first: Job<'a>, per_page: usize) -> Vec<Job<'a>> {
-        let listed = self
-            .posts()
-            .iter()
-            .filter(|d| d.front.get("hidden") != Some(&Value::Bool(true)))
-            .count();
-        let pages = paginate::total_pages(listed, per_page);
+    /// The posts the paginator lists: all but `hidden: true` (jekyll-paginate v1).
+    fn listed_posts(&self) -> usize {
+        self.posts().iter().filter(|d| !d.hidden).count()
+    }
+
+    /// The pager pages of a paginated page: `pages` of `per_page` posts.
+    fn paginated(&self, first: Job<'a>, per_page: usize, pages: usize) -> Vec<Job<'a>> {
         (1..=pages)
             .map(|page| {
                 let url = paginate::page_url(page, &first.url, &self.config.paginate_path);
                 Job {
                     doc: first.doc,
                     index: first.index,
-                    converted: first.converted,
+                    converted: first.converted.clone(),
                     layout: first.layout,
                     output: Cow::Owned(crate::permalink::output_path(&url)),
                     extra: Extra::Paginator {
@@ -514,7 +531,7 @@ impl<'a> Site<'a> {
         &self,
         plan: &Plan,
         pages: Option<Vec<Vec<u8>>>,
-        converted: &[Converted],
+        feeds: Vec<Feed>,
     ) -> Result<RenderedSite> {
         let mut site = RenderedSite::default();
         let mut problems = Diagnostics::default();
@@ -547,32 +564,52 @@ impl<'a> Site<'a> {
         site.stats.pages = plan.jobs.len() - self.index.posts;
         site.stats.static_files = self.sources.of(Role::Static).count();
         if self.config.jekyll {
-            self.add_plugin_files(&mut site, plan, converted)?;
+            self.add_plugin_files(&mut site, plan, feeds);
         } else {
-            site.insert_generated(feed::PATH, self.feed(converted), "feed");
+            for f in feeds {
+                site.insert_generated(&f.path, f.xml, f.origin);
+            }
             self.add_generated_files(&mut site);
         }
         Ok(site)
     }
 
+    /// The site's feeds: Galley's, or a Jekyll site's from jekyll-feed when it lists the
+    /// plugin. Made before the pages render, so a streaming build can let go of each
+    /// post's HTML once its page is written.
+    pub fn feeds(&self, converted: &[Converted]) -> Result<Vec<Feed>> {
+        if !self.config.jekyll {
+            return Ok(vec![Feed {
+                path: feed::PATH.to_string(),
+                xml: self.feed(converted),
+                origin: "feed",
+            }]);
+        }
+        if !self.config.has_plugin(jekyll::feed::PLUGIN) {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .jekyll_feeds(converted)?
+            .into_iter()
+            .map(|(path, xml)| Feed {
+                path,
+                xml,
+                origin: jekyll::feed::PLUGIN,
+            })
+            .collect())
+    }
+
     /// A Jekyll site's generated files, each from a plugin it lists, where the site has no
     /// file of that name: jekyll-feed's feed, jekyll-sitemap's sitemap and robots.txt.
-    fn add_plugin_files(
-        &self,
-        site: &mut RenderedSite,
-        plan: &Plan,
-        converted: &[Converted],
-    ) -> Result<()> {
+    fn add_plugin_files(&self, site: &mut RenderedSite, plan: &Plan, feeds: Vec<Feed>) {
         let on = |name: &str| self.config.has_plugin(name);
         if on(jekyll::redirects::PLUGIN) {
             let written: Vec<&Document> =
                 self.docs.iter().filter(|d| self.config.writes(d)).collect();
             jekyll::redirects::add(self.config, &written, site);
         }
-        if on(jekyll::feed::PLUGIN) {
-            for (path, xml) in self.jekyll_feeds(converted)? {
-                site.insert_generated(&path, xml, jekyll::feed::PLUGIN);
-            }
+        for f in feeds {
+            site.insert_generated(&f.path, f.xml, f.origin);
         }
         if on(jekyll::sitemap::PLUGIN) {
             let pages: Vec<(&Document, &str)> =
@@ -586,7 +623,6 @@ impl<'a> Site<'a> {
                 jekyll::sitemap::PLUGIN,
             );
         }
-        Ok(())
     }
 
     /// Every feed jekyll-feed writes for this site (path, XML), except where the site has

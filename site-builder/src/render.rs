@@ -56,8 +56,33 @@ impl<'a> Inputs<'a> {
 
 /// Pass one, in parallel; every document's errors are reported together.
 pub fn convert_all(docs: &[Document], inputs: &Inputs) -> Result<Vec<Converted>> {
-    let results: Vec<Result<Converted, Diagnostic>> =
-        docs.par_iter().map(|d| convert(d, inputs)).collect();
+    collect_converted(docs.par_iter().map(|d| convert(d, inputs)).collect())
+}
+
+/// As `convert_all`, letting go of each of the first `posts` documents' source once it is
+/// converted: a streaming build needs it no more, and would otherwise hold every post's
+/// source and HTML at once.
+pub fn convert_all_releasing(
+    docs: &mut [Document],
+    posts: usize,
+    inputs: &Inputs,
+) -> Result<Vec<Converted>> {
+    let results = docs
+        .par_iter_mut()
+        .enumerate()
+        .map(|(i, d)| {
+            let converted = convert(d, inputs);
+            if i < posts {
+                d.body = String::new();
+            }
+            converted
+        })
+        .collect();
+    collect_converted(results)
+}
+
+/// The converted documents, or every problem among them.
+fn collect_converted(results: Vec<Result<Converted, Diagnostic>>) -> Result<Vec<Converted>> {
     let mut problems = Diagnostics::default();
     let mut out = Vec::with_capacity(results.len());
     for r in results {
@@ -163,6 +188,10 @@ fn finish(doc: &Document, inputs: &Inputs, body: Cow<'_, str>) -> Result<Convert
     } else {
         0
     };
+    // Kept until the page renders, for every document at once: no spare capacity.
+    let (mut html, mut excerpt) = (html, excerpt);
+    html.shrink_to_fit();
+    excerpt.shrink_to_fit();
     Ok(Converted {
         html,
         excerpt,
@@ -257,7 +286,7 @@ pub struct Job<'a> {
     pub doc: &'a Document,
     /// The document's place in the site's list (posts first), or `None` for a generated page.
     pub index: Option<usize>,
-    pub converted: &'a Converted,
+    pub converted: Content<'a>,
     pub layout: Option<&'a str>,
     /// Borrowed from the document except on paginator pages: a preview rebuild plans every
     /// page of a 10,000-post site and must not allocate for each.
@@ -266,6 +295,26 @@ pub struct Job<'a> {
     pub extra: Extra,
     pub previous: Option<&'a Document>,
     pub next: Option<&'a Document>,
+}
+
+/// A job's converted content: the build's, or the job's own when a streaming build hands a
+/// post's HTML to its page alone, to free it once the page is written. Boxed, so that a
+/// preview rebuild's plan of every page stays small.
+#[derive(Clone)]
+pub enum Content<'a> {
+    Shared(&'a Converted),
+    Own(Box<Converted>),
+}
+
+impl std::ops::Deref for Content<'_> {
+    type Target = Converted;
+
+    fn deref(&self) -> &Converted {
+        match self {
+            Content::Shared(c) => c,
+            Content::Own(c) => c,
+        }
+    }
 }
 
 /// Below this many pages, rendering reuses the caller's context on one thread: cloning a
@@ -284,26 +333,34 @@ pub enum Base<'a> {
 /// Pass two, in parallel. The site-wide context is cloned once per chunk of pages, not per
 /// page, which keeps a 10,000-post `site.posts` affordable.
 pub fn layout_all(
-    jobs: &[Job],
+    jobs: &mut [Job],
     templates: &Templates,
     mut base: Base,
     lists: &Lists,
     liquid: Option<&Liquid>,
     sink: Option<&Sink>,
 ) -> Result<Vec<Vec<u8>>> {
-    // With a sink each page leaves as soon as it is made, and an empty body stands in for it.
-    let deliver = |job: &Job, page: Result<Vec<u8>, Diagnostic>| match (sink, page) {
-        (Some(sink), Ok(bytes)) => sink
-            .write(&job.output, &job.doc.rel, bytes)
-            .map(|()| Vec::new()),
+    // With a sink each page leaves as soon as it is made, and an empty body stands in for it;
+    // the HTML the job owned goes with it.
+    let deliver = |job: &mut Job, page: Result<Vec<u8>, Diagnostic>| match (sink, page) {
+        (Some(sink), Ok(bytes)) => {
+            if let Content::Own(converted) = &mut job.converted {
+                **converted = Converted::default();
+            }
+            sink.write(&job.output, &job.doc.rel, bytes)
+                .map(|()| Vec::new())
+        }
         (_, page) => page,
     };
     let results: Vec<Result<Vec<u8>, Diagnostic>> =
         if let Some(liquid) = liquid.filter(|_| !templates.theme) {
             // Liquid reads `site` in place, so pages share one context and need no copies.
             let base = base.get();
-            jobs.par_iter()
-                .map(|job| deliver(job, render_job_liquid(job, templates, base, lists, liquid)))
+            jobs.par_iter_mut()
+                .map(|job| {
+                    let page = render_job_liquid(job, templates, base, lists, liquid);
+                    deliver(job, page)
+                })
                 .collect()
         } else if jobs.len() < SERIAL_JOBS {
             let mut copy;
@@ -314,8 +371,11 @@ pub fn layout_all(
                     &mut copy
                 }
             };
-            jobs.iter()
-                .map(|job| deliver(job, render_job(job, templates, ctx, lists)))
+            jobs.iter_mut()
+                .map(|job| {
+                    let page = render_job(job, templates, ctx, lists);
+                    deliver(job, page)
+                })
                 .collect()
         } else {
             let base = base.get();
@@ -330,19 +390,20 @@ pub fn layout_all(
             let reads_lists = |job: &Job| job.layout.is_some_and(|l| reads[l]);
             let light = without_lists(base);
             let chunk = (jobs.len() / (rayon::current_num_threads() * 4)).max(1);
-            jobs.par_chunks(chunk)
+            jobs.par_chunks_mut(chunk)
                 .flat_map_iter(|chunk| {
                     let mut plain = light.clone();
                     let mut full = None;
                     chunk
-                        .iter()
+                        .iter_mut()
                         .map(|job| {
                             let ctx = if reads_lists(job) {
                                 full.get_or_insert_with(|| base.clone())
                             } else {
                                 &mut plain
                             };
-                            deliver(job, render_job(job, templates, ctx, lists))
+                            let page = render_job(job, templates, ctx, lists);
+                            deliver(job, page)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -444,12 +505,13 @@ fn render_job_liquid(
 }
 
 /// Jekyll's `site.related_posts`: on a post, the ten newest other posts; elsewhere nil.
-/// Borrowed views of the site's entries, not copies.
+/// Borrowed views of the site's entries, not copies (Liquid builds always make them).
 fn related_posts<'l>(job: &Job, lists: &'l Lists) -> Option<Vec<&'l Json>> {
     match job.index {
         Some(i) if job.doc.is_post() => Some(
             lists
                 .summaries
+                .made()?
                 .iter()
                 .enumerate()
                 .filter(|(j, _)| *j != i)

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::document::Document;
+use crate::lists::Summaries;
 use crate::slug::slugify;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +82,7 @@ pub fn collect(kind: Kind, posts: &[&Document]) -> Vec<Term> {
 }
 
 /// `taxonomy` for one term's page.
-pub fn term_value(kind: Kind, term: &Term, summaries: &[Value]) -> Value {
+pub fn term_value(kind: Kind, term: &Term, summaries: &Summaries) -> Value {
     let mut m = Map::new();
     m.insert("kind".into(), kind.layouts().0.into());
     m.insert("label".into(), kind.labels().0.into());
@@ -92,7 +93,7 @@ pub fn term_value(kind: Kind, term: &Term, summaries: &[Value]) -> Value {
         Value::Array(
             term.posts
                 .iter()
-                .filter_map(|&i| summaries.get(i).cloned())
+                .filter_map(|&i| summaries.get(i))
                 .collect(),
         ),
     );

@@ -299,6 +299,15 @@ impl Templates {
         })
     }
 
+    /// Whether any template the layout's pages render through says `word`.
+    pub fn layout_mentions(&self, layout: &str, words: &[&str]) -> bool {
+        self.deps.get(layout).is_some_and(|deps| {
+            deps.iter()
+                .filter_map(|t| self.origins.get(t))
+                .any(|o| words.iter().any(|w| o.text.contains(w)))
+        })
+    }
+
     /// Whether pages with this layout render through any of these template files.
     pub fn layout_uses(&self, layout: &str, files: &HashSet<String>) -> bool {
         self.deps

@@ -77,9 +77,14 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
                 .to_string_lossy()
                 .replace('\\', "/");
             let bytes = std::fs::read(&path).expect("read output");
-            out.insert(rel, format!("{:x}", Sha256::digest(&bytes)));
+            out.insert(rel, sha256_hex(&bytes));
         }
     }
+}
+
+/// The sha256 of `bytes`, in hex (as [`tree`] lists files).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 /// Writes `files` (a path under `root`, its contents) under `root`, making folders.

@@ -86,7 +86,7 @@ fn main() -> ExitCode {
     eprintln!(
         "{}",
         serde_json::json!({"event": "loaded", "root": args.root, "files": site.len(), "bytes": site.bytes,
-            "ms": site.load_time_ms, "digest": site.digest,
+            "ms": site.load_time_ms, "digest": site.digest(),
             "sendfile_bytes": site.arena.as_ref().map_or(0, |a| a.len())})
     );
     let limits = Limits {
