@@ -121,8 +121,8 @@ pub fn build(input: &ImageInput) -> Result<Image> {
 /// The pages layers in order: one per year folder, oldest first (the oldest merged into one
 /// past [`layer::MAX_YEAR_LAYERS`]), the newest year as one layer per month (where edits
 /// and new posts land, so a push uploads one month, not the year), then the non-empty
-/// groups of other folders, then the root's pages (always present, even empty, so every
-/// image has a `pages` layer). A file stays in its layer from build to build: its layer
+/// groups of other folders, the sitemap, then the root's pages (always present, even
+/// empty, so every image has a `pages` layer). A file stays in its layer from build to build: its layer
 /// follows from its path and, once a year, from the newest year folder, when that year's
 /// months merge into one layer.
 fn split_pages(pages: Vec<Entry>) -> Vec<(LayerKind, Option<String>, Vec<Entry>)> {
@@ -137,6 +137,7 @@ fn split_pages(pages: Vec<Entry>) -> Vec<(LayerKind, Option<String>, Vec<Entry>)
     let mut years: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
     let mut months: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
     let mut groups: BTreeMap<u8, Vec<Entry>> = BTreeMap::new();
+    let mut sitemap = Vec::new();
     let mut rest = Vec::new();
     for e in pages {
         match layer::pages_part(strip_site(&e.path)) {
@@ -145,6 +146,7 @@ fn split_pages(pages: Vec<Entry>) -> Vec<(LayerKind, Option<String>, Vec<Entry>)
             }
             PagesPart::Year(year, _) => years.entry(year.to_string()).or_default().push(e),
             PagesPart::Group(g) => groups.entry(g).or_default().push(e),
+            PagesPart::Sitemap => sitemap.push(e),
             PagesPart::Root => rest.push(e),
         }
     }
@@ -174,6 +176,9 @@ fn split_pages(pages: Vec<Entry>) -> Vec<(LayerKind, Option<String>, Vec<Entry>)
             .into_iter()
             .map(|(g, entries)| (LayerKind::Pages, Some(format!("group-{g:02}")), entries)),
     );
+    if !sitemap.is_empty() {
+        out.push((LayerKind::Pages, Some("sitemap".to_string()), sitemap));
+    }
     out.push((LayerKind::Pages, None, rest));
     out
 }
@@ -385,6 +390,7 @@ mod tests {
             page("2020/06/02/b/index.html"),
             page("2020/07/01/c/index.html"),
             page("index.html"),
+            page("sitemap.xml"),
         ];
         assert_eq!(
             names(site.clone()),
@@ -393,6 +399,7 @@ mod tests {
                 Some("2020"),
                 Some("2020-06"),
                 Some("2020-07"),
+                Some("sitemap"),
                 None
             ]
             .map(|n| n.map(String::from))
@@ -402,7 +409,14 @@ mod tests {
         next_year.push(page("2021/01/01/new/index.html"));
         assert_eq!(
             names(next_year),
-            [Some("2019"), Some("2020"), Some("2021-01"), None].map(|n| n.map(String::from))
+            [
+                Some("2019"),
+                Some("2020"),
+                Some("2021-01"),
+                Some("sitemap"),
+                None
+            ]
+            .map(|n| n.map(String::from))
         );
     }
 }
