@@ -434,7 +434,8 @@ fn render_steps(
 
 /// Every page through its layouts, into memory, or with `stream` straight into the
 /// staging folder (then `None`). The lists read the posts' summaries from `summaries`, or,
-/// when the build moved them into `site` (`None`), from there.
+/// when the build moved them into `site` (`None`), from there; `docs` are the posts, which
+/// say which of them the pager leaves out.
 fn render_pages(
     jobs: &mut [Job],
     templates: &Templates,
