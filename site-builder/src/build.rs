@@ -315,12 +315,14 @@ fn render_steps(
     let site = site!();
     // A streaming build of a site whose templates read no post list from `site` makes each
     // post's summary when a list page shows it, instead of holding every post's.
-    let on_demand =
-        destination.is_some() && tools.is_none() && !config.jekyll && !index.wants.post_summaries();
+    let on_demand = destination.is_some()
+        && !plan::layouts_show_content(&templates)
+        && !config.jekyll
+        && !index.wants.post_summaries();
     let summaries = if on_demand {
         Vec::new()
     } else {
-        site.summaries(Some(&converted))
+        site.layout_summaries(Some(&converted))
     };
     let made: Vec<std::sync::OnceLock<Value>> = if on_demand {
         (0..index.posts)

@@ -418,7 +418,11 @@ fn take_in(state: &mut State, edited: Vec<Edited>) -> std::result::Result<Touche
         let i = e.index;
         text_only &= i < posts
             && state.summaries.get(i).is_some_and(|old| {
-                let new = plan::summary(&e.doc, Some(&e.converted), state.tools.is_some());
+                let new = plan::summary(
+                    &e.doc,
+                    Some(&e.converted),
+                    plan::layouts_show_content(&state.templates),
+                );
                 same_but_text(old, &new)
             });
     }
@@ -457,7 +461,7 @@ fn take_in(state: &mut State, edited: Vec<Edited>) -> std::result::Result<Touche
         state.summaries[i] = plan::summary(
             &state.docs[i],
             Some(&state.converted[i]),
-            state.tools.is_some(),
+            plan::layouts_show_content(&state.templates),
         );
         if wants.post_summaries() {
             patch_site(&mut site_value, Some(i), None, &state.summaries[i]);

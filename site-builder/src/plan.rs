@@ -161,19 +161,23 @@ impl<'a> Site<'a> {
         Ok(out)
     }
 
-    /// Post summaries, newest first, with excerpts once they are rendered; none when no page
-    /// shows a list of posts.
+    /// Post summaries, newest first, with excerpts once they are rendered, as Liquid in
+    /// content sees them (with each post's content).
     pub fn summaries(&self, converted: Option<&[Converted]>) -> Vec<Value> {
+        self.summaries_with(converted, self.templates.liquid.is_some())
+    }
+
+    /// Post summaries as layouts and list pages see them: with each post's content only
+    /// where the layouts are the site's own Liquid (see [`layouts_show_content`]).
+    pub fn layout_summaries(&self, converted: Option<&[Converted]>) -> Vec<Value> {
+        self.summaries_with(converted, layouts_show_content(self.templates))
+    }
+
+    fn summaries_with(&self, converted: Option<&[Converted]>, content: bool) -> Vec<Value> {
         self.posts()
             .iter()
             .enumerate()
-            .map(|(i, d)| {
-                summary(
-                    d,
-                    converted.and_then(|c| c.get(i)),
-                    self.templates.liquid.is_some(),
-                )
-            })
+            .map(|(i, d)| summary(d, converted.and_then(|c| c.get(i)), content))
             .collect()
     }
 
@@ -752,6 +756,14 @@ pub(crate) fn summary(doc: &Document, converted: Option<&Converted>, content: bo
         view.content = converted.map(|c| c.html.as_str());
     }
     to_value(&view)
+}
+
+/// Whether the summaries layouts see carry each post's content: Jekyll's feeds and archives
+/// print it from the site's own Liquid layouts; the built-in theme (Tera, even on a Liquid
+/// site) never does, and copying every post's HTML into each list entry made a theme
+/// build's term pages copy the whole site several times.
+pub(crate) fn layouts_show_content(templates: &Templates) -> bool {
+    templates.liquid.is_some() && !templates.theme
 }
 
 /// The tags and categories of the posts (newest first).
