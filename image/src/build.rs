@@ -122,9 +122,9 @@ pub fn build(input: &ImageInput) -> Result<Image> {
 /// past [`layer::MAX_YEAR_LAYERS`]), the newest year as one layer per month (where edits
 /// and new posts land, so a push uploads one month, not the year), then the non-empty
 /// groups of other folders, the sitemap, then the root's pages (always present, even
-/// empty, so every image has a `pages` layer). A file stays in its layer from build to build: its layer
-/// follows from its path and, once a year, from the newest year folder, when that year's
-/// months merge into one layer.
+/// empty, so every image has a `pages` layer). A file stays in its layer from build to
+/// build: its layer follows from its path and, once a year, from the newest year folder,
+/// when that year's months merge into one layer.
 fn split_pages(pages: Vec<Entry>) -> Vec<(LayerKind, Option<String>, Vec<Entry>)> {
     let newest = pages
         .iter()

@@ -113,19 +113,21 @@ fn month_of<'a>(mut below: impl Iterator<Item = &'a str>, file: &str) -> Option<
     (is_month && (below.next().is_some() || !is_index(file))).then_some(month)
 }
 
+/// The file a compressed variant stands for (`x.html` for `x.html.br` or `x.html.gz`).
+fn variant_of(path: &str) -> Option<&str> {
+    path.strip_suffix(".br")
+        .or_else(|| path.strip_suffix(".gz"))
+}
+
 /// `sitemap.xml`, `sitemap-posts.xml`, `sitemap_index.xml`, or one of their variants.
 fn is_sitemap(file: &str) -> bool {
-    let base = file
-        .strip_suffix(".br")
-        .or_else(|| file.strip_suffix(".gz"))
-        .unwrap_or(file);
+    let base = variant_of(file).unwrap_or(file);
     base.starts_with("sitemap") && base.ends_with(".xml")
 }
 
 /// `index.html` or one of its variants.
 fn is_index(file: &str) -> bool {
-    file.strip_prefix("index.html")
-        .is_some_and(|rest| rest.is_empty() || rest == ".br" || rest == ".gz")
+    variant_of(file).unwrap_or(file) == "index.html"
 }
 
 /// What keeps files together in one group: the first folder, and the second when it is
@@ -146,9 +148,7 @@ fn group_key(folders: &str) -> &str {
 /// The layer of a site file. `path` is relative to the site root; a variant (`x.css.br`)
 /// goes with its original, which is text.
 pub fn classify(path: &str) -> LayerKind {
-    let base = path
-        .strip_suffix(".br")
-        .or_else(|| path.strip_suffix(".gz"))
+    let base = variant_of(path)
         .filter(|b| mime::is_compressible(mime::content_type(b)))
         .unwrap_or(path);
     if mime::is_compressible(mime::content_type(base)) {

@@ -18,7 +18,7 @@ use crate::output::{Body, OutputFile, RenderedSite};
 use crate::plan;
 use crate::render::{self, Converted, Job};
 use crate::templates::Templates;
-use crate::{feed, Diagnostic};
+use crate::Diagnostic;
 
 /// A site kept in memory between rebuilds.
 pub struct Session {
@@ -601,41 +601,31 @@ fn pages_showing<'j>(
         .collect()
 }
 
-/// The feeds that list the changed posts, written again.
+/// The feeds that list the changed posts (on a Jekyll site, also its collections' changed
+/// documents), made again as the build makes them (`Site::feeds`), where the build made them.
 fn refresh_feeds(
     state: &mut State,
     touched: &Touched,
     changed: &mut Vec<String>,
 ) -> std::result::Result<(), Failure> {
-    // Galley's own feed (a Jekyll site's feeds are jekyll-feed's, below).
-    let feed_is_ours = !state.config.jekyll
-        && state
-            .site
-            .files
-            .get(feed::PATH)
-            .is_some_and(|f| f.origin.starts_with("(generated)"));
-    let jekyll_feeds = state.config.jekyll && state.config.has_plugin(crate::jekyll::feed::PLUGIN);
-    if jekyll_feeds && touched.changed_posts.len() + touched.changed_documents > 0 {
-        // Every feed jekyll-feed writes (per category, collection and tag too).
-        let feeds = state
-            .view()
-            .jekyll_feeds(&state.converted)
-            .map_err(broken)?;
-        let generated = format!("(generated) {}", crate::jekyll::feed::PLUGIN);
-        for (path, xml) in feeds {
-            if let Some(f) = state.site.files.get_mut(&path) {
-                if f.origin == generated {
-                    f.body = Body::Bytes(xml);
-                    changed.push(path);
-                }
+    // jekyll-feed writes feeds of collections too; Galley's feed lists posts only.
+    let listed = if state.config.jekyll {
+        touched.changed_posts.len() + touched.changed_documents
+    } else {
+        touched.changed_posts.len()
+    };
+    if listed == 0 {
+        return Ok(());
+    }
+    let feeds = state.view().feeds(&state.converted).map_err(broken)?;
+    for feed in feeds {
+        let generated = format!("(generated) {}", feed.origin);
+        if let Some(f) = state.site.files.get_mut(&feed.path) {
+            if f.origin == generated {
+                f.body = Body::Bytes(feed.xml);
+                changed.push(feed.path);
             }
         }
-    } else if !touched.changed_posts.is_empty() && feed_is_ours {
-        let bytes = state.view().feed(&state.converted);
-        if let Some(f) = state.site.files.get_mut(feed::PATH) {
-            f.body = Body::Bytes(bytes);
-        }
-        changed.push(feed::PATH.to_string());
     }
     Ok(())
 }

@@ -631,7 +631,7 @@ impl<'a> Site<'a> {
 
     /// Every feed jekyll-feed writes for this site (path, XML), except where the site has
     /// its own file; a feed of a collection the site lacks is an error at `feed:`.
-    pub fn jekyll_feeds(&self, converted: &[Converted]) -> Result<Vec<(String, Vec<u8>)>> {
+    fn jekyll_feeds(&self, converted: &[Converted]) -> Result<Vec<(String, Vec<u8>)>> {
         if jekyll::feed::disabled(self.config, &self.index.environment) {
             return Ok(Vec::new());
         }
@@ -689,7 +689,7 @@ impl<'a> Site<'a> {
 
     /// Galley's Atom feed: the newest posts with their content (a Jekyll site's feeds are
     /// `jekyll_feeds`).
-    pub fn feed(&self, converted: &[Converted]) -> Vec<u8> {
+    fn feed(&self, converted: &[Converted]) -> Vec<u8> {
         let feed_posts: Vec<(&Document, &Converted)> = self
             .posts()
             .iter()

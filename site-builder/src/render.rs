@@ -150,7 +150,7 @@ fn body_mini<'d>(
 
 fn finish(doc: &Document, inputs: &Inputs, body: Cow<'_, str>) -> Result<Converted, Diagnostic> {
     let style = markdown::Style::of(inputs.config);
-    let (html, toc) = match doc.format {
+    let (mut html, toc) = match doc.format {
         Format::Markdown => {
             let r = markdown::render(&body, style);
             let html = if inputs.config.has_plugin("jekyll-relative-links") {
@@ -179,7 +179,7 @@ fn finish(doc: &Document, inputs: &Inputs, body: Cow<'_, str>) -> Result<Convert
         Format::Html | Format::Other => (body.into_owned(), Vec::new()),
     };
     // Excerpts are shown on other pages, so in-page links must name their page.
-    let excerpt = excerpt(doc, &html, inputs.config).replace(
+    let mut excerpt = excerpt(doc, &html, inputs.config).replace(
         "href=\"#",
         &format!("href=\"{}{}#", inputs.config.baseurl, doc.url),
     );
@@ -189,7 +189,6 @@ fn finish(doc: &Document, inputs: &Inputs, body: Cow<'_, str>) -> Result<Convert
         0
     };
     // Kept until the page renders, for every document at once: no spare capacity.
-    let (mut html, mut excerpt) = (html, excerpt);
     html.shrink_to_fit();
     excerpt.shrink_to_fit();
     Ok(Converted {
