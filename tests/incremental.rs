@@ -461,3 +461,78 @@ fn text_only_post_edits_skip_content_that_never_shows_post_text() {
     );
     assert_same_as_full(&session, &root, "a title edit");
 }
+
+/// jekyll-archives' tag, category and date pages follow post edits in the preview: a title
+/// edit shows on every archive that lists the post, a text edit on those whose layout shows
+/// the posts' content, and the kept site is what a full build writes.
+#[test]
+fn jekyll_archives_follow_post_edits() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().join("site");
+    let files: &[(&str, &str)] = &[
+        (
+            "_config.yml",
+            "plugins: [jekyll-archives]\njekyll-archives:\n  enabled: all\n  layout: archive\n",
+        ),
+        ("_layouts/default.html", "---\n---\n<main>{{ content }}</main>\n"),
+        (
+            "_layouts/archive.html",
+            "---\nlayout: default\n---\n<h1>{{ page.type }} {{ page.title }}</h1>{% for p in page.posts %}<section>{{ p.title }}: {{ p.content }}</section>{% endfor %}\n",
+        ),
+        (
+            "_posts/2024-01-01-one.md",
+            "---\nlayout: default\ntitle: One\ncategories: [news]\ntags: [intro]\n---\nFirst words.\n",
+        ),
+        (
+            "_posts/2024-02-01-two.md",
+            "---\nlayout: default\ntitle: Two\ntags: [intro]\n---\nSecond words.\n",
+        ),
+    ];
+    galley_tests::write_files(&root, files);
+    let mut session = Session::start(&root, &options()).expect("first build");
+    let page = |session: &Session, path: &str| {
+        let file = &session.site().expect("site").files[path];
+        String::from_utf8_lossy(&file.bytes().expect("bytes")).into_owned()
+    };
+    let archives = [
+        "tag/intro/index.html",
+        "category/news/index.html",
+        "2024/01/01/index.html",
+        "2024/01/index.html",
+        "2024/index.html",
+    ];
+    for path in archives {
+        assert!(
+            page(&session, path).contains("One: <p>First words.</p>"),
+            "{path}"
+        );
+    }
+    edit(&root, "_posts/2024-01-01-one.md", |t| {
+        t.replace("title: One", "title: Uno")
+    });
+    let update = rebuild(&mut session, "_posts/2024-01-01-one.md");
+    assert_eq!(update.full, None, "a title edit stays partial");
+    for path in archives {
+        assert!(
+            page(&session, path).contains("Uno: <p>First words.</p>"),
+            "{path}"
+        );
+        assert!(update.changed.iter().any(|c| c == path), "{path} reported");
+    }
+    assert!(
+        !update.changed.iter().any(|c| c == "2024/02/01/index.html"),
+        "the other day's archive does not list the post"
+    );
+    assert_same_as_full(&session, &root, "a title edit with jekyll-archives");
+    edit(&root, "_posts/2024-01-01-one.md", |t| {
+        t.replace("First words.", "Edited words.")
+    });
+    rebuild(&mut session, "_posts/2024-01-01-one.md");
+    for path in archives {
+        assert!(
+            page(&session, path).contains("Uno: <p>Edited words.</p>"),
+            "{path}"
+        );
+    }
+    assert_same_as_full(&session, &root, "a text edit with jekyll-archives");
+}

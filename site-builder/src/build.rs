@@ -331,7 +331,7 @@ fn render_steps(
     } else {
         Vec::new()
     };
-    let generated = site.generated(&summaries);
+    let generated = site.generated();
     let documents = site.documents(Some(&converted));
     // A build that streams keeps one copy of the posts' summaries (with every post's
     // content), inside `site`, and its lists read them there.

@@ -89,6 +89,8 @@ pub enum Extra {
     Term(Kind, usize),
     /// `taxonomy` for the index of all terms of a kind.
     Index(Kind),
+    /// jekyll-archives' `page.posts`: these posts (newest-first indices, ascending).
+    Archive(Vec<usize>),
 }
 
 /// The posts' summaries (newest first) that list pages show.
@@ -189,6 +191,8 @@ impl<'a> Lists<'a> {
                 "taxonomy",
                 taxonomy::index_value(*kind, self.terms.of(*kind)),
             )),
+            // Not a root of its own: it goes into `page` (see `render`).
+            Extra::Archive(_) => None,
         }
     }
 
@@ -206,6 +210,7 @@ impl<'a> Lists<'a> {
                 .of(*kind)
                 .get(*t)
                 .is_some_and(|t| t.posts.binary_search(&i).is_ok()),
+            Extra::Archive(posts) => posts.binary_search(&i).is_ok(),
         }
     }
 }

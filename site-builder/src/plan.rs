@@ -136,8 +136,9 @@ pub(crate) enum What {
     Term(Kind, usize),
     Index(Kind),
     NotFound,
-    /// A plugin's page whose front matter holds all it shows (a date archive).
-    Plugin,
+    /// A jekyll-archives page: its front matter, and these posts (newest-first indices) as
+    /// `page.posts`, put in when it renders, so no page holds copies of its posts.
+    Archive(Vec<usize>),
 }
 
 impl<'a> Site<'a> {
@@ -395,10 +396,11 @@ impl<'a> Site<'a> {
                 },
                 url: Cow::Borrowed(&g.doc.url),
                 output: Cow::Borrowed(&g.doc.output),
-                extra: match g.what {
-                    What::Home | What::NotFound | What::Plugin => Extra::None,
-                    What::Term(kind, i) => Extra::Term(kind, i),
-                    What::Index(kind) => Extra::Index(kind),
+                extra: match &g.what {
+                    What::Home | What::NotFound => Extra::None,
+                    What::Term(kind, i) => Extra::Term(*kind, *i),
+                    What::Index(kind) => Extra::Index(*kind),
+                    What::Archive(posts) => Extra::Archive(posts.clone()),
                 },
                 previous: None,
                 next: None,
@@ -446,18 +448,15 @@ impl<'a> Site<'a> {
 
     /// Pages the site did not write but a blog needs: home, taxonomies, 404. A Jekyll site
     /// gets only what its plugins make (jekyll-archives' term pages).
-    pub fn generated(&self, summaries: &[Value]) -> Vec<Generated> {
+    pub fn generated(&self) -> Vec<Generated> {
         let t = self.templates;
         let root = self.root;
         if self.config.jekyll {
-            return jekyll::archives::pages(self.config, self.terms, self.posts(), summaries, root)
+            return jekyll::archives::pages(self.config, self.terms, self.posts(), root)
                 .into_iter()
                 .map(|a| Generated {
                     doc: a.doc,
-                    what: match a.term {
-                        Some((kind, term)) => What::Term(kind, term),
-                        None => What::Plugin,
-                    },
+                    what: What::Archive(a.posts),
                 })
                 .collect();
         }

@@ -17,7 +17,7 @@ use crate::error::{Diagnostic, Diagnostics, Result};
 use crate::filters::Filter;
 use crate::jekyll::{self, Json};
 use crate::liquid;
-use crate::lists::{Extra, Lists};
+use crate::lists::{Extra, Lists, Summaries};
 use crate::markdown::{self, TocEntry};
 use crate::sass;
 use crate::templates::Templates;
@@ -582,6 +582,30 @@ fn render_job_liquid_page(
         }
     }
     let page = to_value(&view);
+    // jekyll-archives' `page.posts`: viewed in place where the summaries are made.
+    let owned: Vec<Value>;
+    let listed: Vec<&Json> = match (&job.extra, &lists.summaries) {
+        (Extra::Archive(posts), Summaries::Made(made)) => posts
+            .iter()
+            .filter_map(|&i| made.get(i))
+            .map(Json::of)
+            .collect(),
+        (Extra::Archive(posts), summaries) => {
+            owned = posts.iter().filter_map(|&i| summaries.get(i)).collect();
+            owned.iter().map(Json::of).collect()
+        }
+        _ => Vec::new(),
+    };
+    let no_front = serde_json::Map::new();
+    let with_posts = jekyll::json::WithEntry {
+        base: page.as_object().unwrap_or(&no_front),
+        key: "posts",
+        value: &listed,
+    };
+    let page_root: &dyn liquid_core::ValueView = match job.extra {
+        Extra::Archive(_) => &with_posts,
+        _ => Json::of(&page),
+    };
     let mut content = view.content.unwrap_or_default().to_string();
     let mut name = layout.to_string();
     for _ in 0..16 {
@@ -594,7 +618,7 @@ fn render_job_liquid_page(
         let text = liquid_core::model::Value::scalar(std::mem::take(&mut content));
         let mut roots: jekyll::Roots = vec![
             ("site", Json::of(site)),
-            ("page", Json::of(&page)),
+            ("page", page_root),
             ("layout", Json::of(&l.front)),
             ("content", &text),
             ("jekyll", Json::of(liquid.jekyll)),

@@ -15,21 +15,17 @@ use crate::taxonomy::Kind;
 
 pub const PLUGIN: &str = "jekyll-archives";
 
-/// One archive page: its document (front matter `type`, `title` and `posts`, as the
-/// plugin's pages have them) and the term it lists, if it lists one (date archives don't).
+/// One archive page: its document (front matter `type` and `title`, as the plugin's pages
+/// have them) and the posts it lists (newest-first indices), which render puts in as
+/// `page.posts`. Indices, not copies of the posts: a 10k-post site's tag, category and
+/// date archives would otherwise hold every post's summary and content several times over.
 pub struct Archive {
     pub doc: Document,
-    pub term: Option<(Kind, usize)>,
+    pub posts: Vec<usize>,
 }
 
 /// The archive pages the site's settings enable, each term's posts newest first.
-pub fn pages(
-    config: &Config,
-    terms: &Terms,
-    posts: &[Document],
-    summaries: &[Value],
-    root: &Path,
-) -> Vec<Archive> {
+pub fn pages(config: &Config, terms: &Terms, posts: &[Document], root: &Path) -> Vec<Archive> {
     if !config.has_plugin(PLUGIN) {
         return Vec::new();
     }
@@ -63,7 +59,7 @@ pub fn pages(
             continue;
         }
         let (layout, pattern) = layout_and_permalink(singular, default_url);
-        for (i, term) in terms.of(kind).iter().enumerate() {
+        for term in terms.of(kind) {
             let url = pattern.replace(":name", &term.slug);
             let mut doc = Document::generated(
                 &format!("{PLUGIN} {singular} {}", term.slug),
@@ -76,19 +72,10 @@ pub fn pages(
             let mut front = Map::new();
             front.insert("type".into(), singular.into());
             front.insert("title".into(), term.name.clone().into());
-            front.insert(
-                "posts".into(),
-                Value::Array(
-                    term.posts
-                        .iter()
-                        .filter_map(|&p| summaries.get(p).cloned())
-                        .collect(),
-                ),
-            );
             doc.front = front;
             out.push(Archive {
                 doc,
-                term: Some((kind, i)),
+                posts: term.posts.clone(),
             });
         }
     }
@@ -102,29 +89,23 @@ pub fn pages(
             continue;
         }
         let (layout, pattern) = layout_and_permalink(period, default_url);
-        let site = Site {
-            posts,
-            summaries,
-            root,
-        };
-        out.extend(date_archives(period, pattern, layout, &site));
+        out.extend(date_archives(period, pattern, layout, posts, root));
     }
     out
 }
 
-/// What a date archive lists from.
-struct Site<'a> {
-    posts: &'a [Document],
-    summaries: &'a [Value],
-    root: &'a Path,
-}
-
 /// One page per year, month or day that has posts, its posts newest first; `page.date` is
 /// the period's first day and `page.title` is empty, as the plugin has them.
-fn date_archives(period: &str, pattern: &str, layout: &str, site: &Site) -> Vec<Archive> {
+fn date_archives(
+    period: &str,
+    pattern: &str,
+    layout: &str,
+    posts: &[Document],
+    root: &Path,
+) -> Vec<Archive> {
     use chrono::Datelike;
     let mut periods: Vec<((i32, u32, u32), Vec<usize>)> = Vec::new();
-    for (i, post) in site.posts.iter().enumerate() {
+    for (i, post) in posts.iter().enumerate() {
         let Some(date) = post.date else { continue };
         let key = match period {
             "year" => (date.year(), 1, 1),
@@ -148,15 +129,13 @@ fn date_archives(period: &str, pattern: &str, layout: &str, site: &Site) -> Vec<
                 .and_utc()
                 .fixed_offset();
             let what = format!("{PLUGIN} {period} {url}");
-            let mut doc = Document::generated(&what, "", &url, layout, site.root);
+            let mut doc = Document::generated(&what, "", &url, layout, root);
             doc.output = jekyll_output_path(&url, ".html");
             doc.date = Some(first_day);
             let mut front = Map::new();
             front.insert("type".into(), period.into());
-            let listed = list.iter().filter_map(|&p| site.summaries.get(p).cloned());
-            front.insert("posts".into(), Value::Array(listed.collect()));
             doc.front = front;
-            Some(Archive { doc, term: None })
+            Some(Archive { doc, posts: list })
         })
         .collect()
 }

@@ -312,9 +312,126 @@ impl ObjectView for JsonObject {
     }
 }
 
+/// An object seen with one more entry, put in at render time without copying either: a
+/// jekyll-archives page's front matter with the posts it lists as `posts`.
+pub struct WithEntry<'a> {
+    pub base: &'a Map<String, Value>,
+    pub key: &'static str,
+    pub value: &'a dyn ValueView,
+}
+
+impl WithEntry<'_> {
+    fn base_entries(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.base.iter().filter(|(k, _)| k.as_str() != self.key)
+    }
+}
+
+impl fmt::Debug for WithEntry<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.base_entries())
+            .entry(&self.key, &self.value.as_debug())
+            .finish()
+    }
+}
+
+impl ValueView for WithEntry<'_> {
+    fn as_debug(&self) -> &dyn fmt::Debug {
+        self
+    }
+    // Printing a whole page object is rare; it goes through a copy.
+    fn render(&self) -> DisplayCow<'_> {
+        DisplayCow::Owned(Box::new(self.to_value().render().to_string()))
+    }
+    fn source(&self) -> DisplayCow<'_> {
+        DisplayCow::Owned(Box::new(self.to_value().source().to_string()))
+    }
+    fn type_name(&self) -> &'static str {
+        ORDERED_HASH
+    }
+    /// Never empty: it holds at least the entry put in.
+    fn query_state(&self, s: State) -> bool {
+        matches!(s, State::Truthy)
+    }
+    fn to_kstr(&self) -> KStringCow<'_> {
+        KStringCow::from_string(self.render().to_string())
+    }
+    fn to_value(&self) -> LValue {
+        LValue::Object(
+            self.base_entries()
+                .map(|(k, v)| (k.clone().into(), to_liquid(v)))
+                .chain(std::iter::once((self.key.into(), self.value.to_value())))
+                .collect(),
+        )
+    }
+    fn as_object(&self) -> Option<&dyn ObjectView> {
+        Some(self)
+    }
+}
+
+impl ObjectView for WithEntry<'_> {
+    fn as_value(&self) -> &dyn ValueView {
+        self
+    }
+    fn size(&self) -> i64 {
+        self.base_entries().count() as i64 + 1
+    }
+    fn keys<'k>(&'k self) -> Box<dyn Iterator<Item = KStringCow<'k>> + 'k> {
+        Box::new(self.iter().map(|(k, _)| k))
+    }
+    fn values<'k>(&'k self) -> Box<dyn Iterator<Item = &'k dyn ValueView> + 'k> {
+        Box::new(self.iter().map(|(_, v)| v))
+    }
+    fn iter<'k>(&'k self) -> Box<dyn Iterator<Item = (KStringCow<'k>, &'k dyn ValueView)> + 'k> {
+        Box::new(
+            self.base_entries()
+                .map(|(k, v)| (KStringCow::from_ref(k), Json::of(v) as &dyn ValueView))
+                .chain(std::iter::once((
+                    KStringCow::from_static(self.key),
+                    self.value,
+                ))),
+        )
+    }
+    fn contains_key(&self, index: &str) -> bool {
+        index == self.key || self.base.contains_key(index)
+    }
+    fn get<'s>(&'s self, index: &str) -> Option<&'s dyn ValueView> {
+        if index == self.key {
+            return Some(self.value);
+        }
+        self.base.get(index).map(|v| Json::of(v) as &dyn ValueView)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_put_in_shows_beside_the_objects_own_and_replaces_one_of_its_name() {
+        let page = serde_json::json!({"title": "T", "posts": "stale"});
+        let posts = serde_json::json!([{"title": "a"}]);
+        let view = WithEntry {
+            base: page.as_object().expect("object"),
+            key: "posts",
+            value: Json::of(&posts),
+        };
+        assert_eq!(view.size(), 2);
+        assert_eq!(
+            from_liquid(&view),
+            serde_json::json!({"title": "T", "posts": [{"title": "a"}]})
+        );
+        assert_eq!(
+            view.get("posts")
+                .and_then(|p| p.as_array())
+                .map(|a| a.size()),
+            Some(1)
+        );
+        assert_eq!(
+            view.get("title").map(|t| t.to_kstr().to_string()),
+            Some("T".into())
+        );
+    }
 
     #[test]
     fn round_trips_and_prints_as_liquid() {
