@@ -187,6 +187,7 @@ impl State {
             templates: &self.templates,
             filters: &self.filter_map,
             site: meta,
+            terms: &self.terms,
             posts: &self.index.post_urls,
             links: &self.index.links,
             tools: self.tools.as_ref(),
@@ -277,6 +278,7 @@ fn render_steps(
             Vec::new()
         },
         &site.documents(None),
+        tools.is_some(),
     );
     let null = Value::Null;
     let inputs = Inputs {
@@ -285,6 +287,7 @@ fn render_steps(
         templates: &templates,
         filters: &filter_map,
         site: &null,
+        terms: &terms,
         posts: &index.post_urls,
         links: &index.links,
         tools: tools.as_ref(),
@@ -335,12 +338,14 @@ fn render_steps(
     let documents = site.documents(Some(&converted));
     // A build that streams keeps one copy of the posts' summaries (with every post's
     // content), inside `site`, and its lists read them there.
-    let moved = destination.is_some() && index.wants.posts;
+    let liquid_layouts = plan::layouts_show_content(&templates);
+    let moved = destination.is_some() && site.posts_in_value(liquid_layouts);
     let (mut base, summaries) = if moved {
-        let site = site.value_owned(summaries, &documents);
+        let site = site.value_owned(summaries, &documents, liquid_layouts);
         (site_context(site), Vec::new())
     } else {
-        (site_context(site.value(&summaries, &documents)), summaries)
+        let value = site.value(&summaries, &documents, liquid_layouts);
+        (site_context(value), summaries)
     };
     drop(documents);
     let feeds = site.feeds(&converted)?;
@@ -505,7 +510,11 @@ fn convert_in_order(site: &Site, inputs: &Inputs, meta: Value) -> Result<(Vec<Co
     // two at once would double the build's peak memory.
     let mut converted = render::convert_all(&site.docs[..index.posts], &inputs.with_site(&meta))?;
     drop(meta);
-    let mut meta = site.value_owned(site.summaries(Some(&converted)), &site.documents(None));
+    let mut meta = site.value_owned(
+        site.summaries(Some(&converted)),
+        &site.documents(None),
+        true,
+    );
     if index.documents > 0 {
         converted.extend(render::convert_all(
             &site.docs[index.posts..pages_start],
@@ -516,6 +525,7 @@ fn convert_in_order(site: &Site, inputs: &Inputs, meta: Value) -> Result<(Vec<Co
         meta = site.value_owned(
             site.summaries(Some(&converted)),
             &site.documents(Some(&converted)),
+            true,
         );
     }
     converted.extend(render::convert_all(

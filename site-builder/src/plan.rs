@@ -195,10 +195,12 @@ impl<'a> Site<'a> {
             .collect()
     }
 
-    /// `site` as templates see it; the lists only when something uses them.
-    pub fn value(&self, summaries: &[Value], documents: &[Value]) -> Value {
-        let mut site = self.value_without_posts(summaries, documents);
-        if self.index.wants.posts {
+    /// `site` as templates see it; the lists only when something uses them. A value
+    /// only Liquid reads (`liquid`) has no `tags` and `categories`: Liquid sees them as
+    /// views of `posts` (`jekyll::views::site`), which it then holds.
+    pub fn value(&self, summaries: &[Value], documents: &[Value], liquid: bool) -> Value {
+        let mut site = self.value_without_posts(summaries, documents, liquid);
+        if self.posts_in_value(liquid) {
             site.insert("posts".into(), Value::Array(summaries.to_vec()));
         }
         Value::Object(site)
@@ -206,15 +208,27 @@ impl<'a> Site<'a> {
 
     /// As `value`, taking the posts' summaries instead of copying them (a build that
     /// streams to disk keeps one copy of every post's content, inside `site`).
-    pub fn value_owned(&self, summaries: Vec<Value>, documents: &[Value]) -> Value {
-        let mut site = self.value_without_posts(&summaries, documents);
-        if self.index.wants.posts {
+    pub fn value_owned(&self, summaries: Vec<Value>, documents: &[Value], liquid: bool) -> Value {
+        let mut site = self.value_without_posts(&summaries, documents, liquid);
+        if self.posts_in_value(liquid) {
             site.insert("posts".into(), Value::Array(summaries));
         }
         Value::Object(site)
     }
 
-    fn value_without_posts(&self, summaries: &[Value], documents: &[Value]) -> Map<String, Value> {
+    /// Whether `site.posts` is in the value: where templates read it, or read the tags
+    /// or categories that Liquid sees through it.
+    pub fn posts_in_value(&self, liquid: bool) -> bool {
+        let wants = self.index.wants;
+        wants.posts || (liquid && (wants.tags || wants.categories))
+    }
+
+    fn value_without_posts(
+        &self,
+        summaries: &[Value],
+        documents: &[Value],
+        liquid: bool,
+    ) -> Map<String, Value> {
         let mut site = self.config.to_site_value();
         let wants = self.index.wants;
         site.insert("time".into(), self.index.time.clone().into());
@@ -223,13 +237,13 @@ impl<'a> Site<'a> {
             site.insert("github".into(), github);
         }
         site.insert("data".into(), Value::Object(self.data.clone()));
-        if wants.tags {
+        if wants.tags && !liquid {
             site.insert(
                 "tags".into(),
                 taxonomy::site_map(&self.terms.tags, summaries),
             );
         }
-        if wants.categories {
+        if wants.categories && !liquid {
             site.insert(
                 "categories".into(),
                 taxonomy::site_map(&self.terms.categories, summaries),

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use liquid_core::ValueView;
 use rayon::prelude::*;
 use serde_json::Value;
 use tera::Context;
@@ -17,7 +18,7 @@ use crate::error::{Diagnostic, Diagnostics, Result};
 use crate::filters::Filter;
 use crate::jekyll::{self, Json};
 use crate::liquid;
-use crate::lists::{Extra, Lists, Summaries};
+use crate::lists::{Extra, Lists, Summaries, Terms};
 use crate::markdown::{self, TocEntry};
 use crate::sass;
 use crate::templates::Templates;
@@ -39,6 +40,8 @@ pub struct Inputs<'a> {
     pub templates: &'a Templates,
     pub filters: &'a HashMap<&'static str, Filter>,
     pub site: &'a Value,
+    /// The site's tags and categories, which Liquid sees in `site` (see `jekyll::views`).
+    pub terms: &'a Terms,
     pub posts: &'a HashMap<String, String>,
     pub links: &'a HashMap<String, String>,
     /// Jekyll's Liquid, unless the site chose Tera.
@@ -56,7 +59,12 @@ impl<'a> Inputs<'a> {
 
 /// Pass one, in parallel; every document's errors are reported together.
 pub fn convert_all(docs: &[Document], inputs: &Inputs) -> Result<Vec<Converted>> {
-    collect_converted(docs.par_iter().map(|d| convert(d, inputs)).collect())
+    let site = jekyll::views::site(inputs.site, inputs.terms);
+    collect_converted(
+        docs.par_iter()
+            .map(|d| convert_in(d, inputs, &site))
+            .collect(),
+    )
 }
 
 /// As `convert_all`, letting go of each of the first `posts` documents' source once it is
@@ -67,11 +75,12 @@ pub fn convert_all_releasing(
     posts: usize,
     inputs: &Inputs,
 ) -> Result<Vec<Converted>> {
+    let site = jekyll::views::site(inputs.site, inputs.terms);
     let results = docs
         .par_iter_mut()
         .enumerate()
         .map(|(i, d)| {
-            let converted = convert(d, inputs);
+            let converted = convert_in(d, inputs, &site);
             if i < posts {
                 d.body = String::new();
             }
@@ -98,10 +107,20 @@ fn collect_converted(results: Vec<Result<Converted, Diagnostic>>) -> Result<Vec<
     Ok(out)
 }
 
+/// One document's pass one (the preview's: a build converts them together).
 pub fn convert(doc: &Document, inputs: &Inputs) -> Result<Converted, Diagnostic> {
+    convert_in(doc, inputs, &jekyll::views::site(inputs.site, inputs.terms))
+}
+
+/// Pass one of `doc`, where Liquid sees `site` as `site_view`.
+fn convert_in(
+    doc: &Document,
+    inputs: &Inputs,
+    site_view: &dyn ValueView,
+) -> Result<Converted, Diagnostic> {
     let page = to_value(&PageView::new(doc, "", 0));
     let body = match inputs.tools {
-        Some(tools) => body_liquid(doc, inputs, tools, &page)?,
+        Some(tools) => body_liquid(doc, inputs, tools, site_view, &page)?,
         None => body_mini(doc, inputs, &page)?,
     };
     finish(doc, inputs, body)
@@ -112,6 +131,7 @@ fn body_liquid<'d>(
     doc: &'d Document,
     inputs: &Inputs,
     tools: &Arc<jekyll::Tools>,
+    site: &dyn ValueView,
     page: &Value,
 ) -> Result<Cow<'d, str>, Diagnostic> {
     if doc.front.get("render_with_liquid") == Some(&Value::Bool(false))
@@ -120,7 +140,7 @@ fn body_liquid<'d>(
         return Ok(Cow::Borrowed(&doc.body));
     }
     let roots: jekyll::Roots = vec![
-        ("site", Json::of(inputs.site)),
+        ("site", site),
         ("page", Json::of(page)),
         ("jekyll", Json::of(inputs.jekyll)),
     ];
@@ -354,10 +374,11 @@ pub fn layout_all(
     let results: Vec<Result<Vec<u8>, Diagnostic>> =
         if let Some(liquid) = liquid.filter(|_| !templates.theme) {
             // Liquid reads `site` in place, so pages share one context and need no copies.
-            let base = base.get();
+            let null = Value::Null;
+            let site = jekyll::views::site(base.get().get("site").unwrap_or(&null), lists.terms);
             jobs.par_iter_mut()
                 .map(|job| {
-                    let page = render_job_liquid(job, templates, base, lists, liquid);
+                    let page = render_job_liquid(job, templates, &site, lists, liquid);
                     deliver(job, page)
                 })
                 .collect()
@@ -485,11 +506,11 @@ fn page_view<'a>(job: &'a Job, toc_html: &'a mut String) -> PageView<'a> {
 fn render_job_liquid(
     job: &Job,
     templates: &Templates,
-    base: &Context,
+    site: &dyn ValueView,
     lists: &Lists,
     liquid: &Liquid,
 ) -> Result<Vec<u8>, Diagnostic> {
-    let mut page = render_job_liquid_page(job, templates, base, lists, liquid)?;
+    let mut page = render_job_liquid_page(job, templates, site, lists, liquid)?;
     if !job.output.ends_with(".html") {
         return Ok(page);
     }
@@ -528,12 +549,12 @@ fn paginated_body(
     job: &Job,
     liquid: &Liquid,
     view: &PageView,
-    site: &Value,
+    site: &dyn ValueView,
     (key, paginator): (&'static str, &Value),
 ) -> Result<String, Diagnostic> {
     let page = to_value(view);
     let roots: jekyll::Roots = vec![
-        ("site", Json::of(site)),
+        ("site", site),
         ("page", Json::of(&page)),
         ("jekyll", Json::of(liquid.jekyll)),
         (key, Json::of(paginator)),
@@ -555,7 +576,7 @@ fn paginated_body(
 fn render_job_liquid_page(
     job: &Job,
     templates: &Templates,
-    base: &Context,
+    site: &dyn ValueView,
     lists: &Lists,
     liquid: &Liquid,
 ) -> Result<Vec<u8>, Diagnostic> {
@@ -564,7 +585,6 @@ fn render_job_liquid_page(
     };
     let mut toc_html = String::new();
     let null = Value::Null;
-    let site = base.get("site").unwrap_or(&null);
     let extra = lists.value(&job.extra);
     let related = related_posts(job, lists);
     let related: &dyn liquid_core::ValueView = match &related {
@@ -597,12 +617,11 @@ fn render_job_liquid_page(
         _ => Vec::new(),
     };
     let no_front = serde_json::Map::new();
-    let with_posts = jekyll::json::WithEntry {
+    let with_posts = jekyll::views::WithEntries {
         base: page.as_object().unwrap_or(&no_front),
-        key: "posts",
-        value: &listed,
+        entries: vec![("posts", listed)],
     };
-    let page_root: &dyn liquid_core::ValueView = match job.extra {
+    let page_root: &dyn ValueView = match job.extra {
         Extra::Archive(_) => &with_posts,
         _ => Json::of(&page),
     };
@@ -617,7 +636,7 @@ fn render_job_liquid_page(
         };
         let text = liquid_core::model::Value::scalar(std::mem::take(&mut content));
         let mut roots: jekyll::Roots = vec![
-            ("site", Json::of(site)),
+            ("site", site),
             ("page", page_root),
             ("layout", Json::of(&l.front)),
             ("content", &text),

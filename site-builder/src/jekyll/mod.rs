@@ -24,6 +24,7 @@ pub mod redirects;
 pub mod runtime;
 pub mod sitemap;
 pub mod tags;
+pub mod views;
 
 pub use diagnose::diagnose;
 pub use engine::{render_layout, render_text, Parsed, Roots, Tools};

@@ -383,22 +383,32 @@ impl Renderable for Loop {
         let listify = Listify {
             inner: runtime,
             first: std::cell::Cell::new(true),
+            pairs: std::cell::OnceCell::new(),
         };
         self.inner.render_to(writer, &listify)
     }
 }
 
 /// A runtime whose first lookup (the loop's collection, which the loop evaluates before
-/// anything else) turns a string into a one-item list and nil into an empty one.
+/// anything else) turns a string into a one-item list and nil into an empty one, and
+/// gives a hash's `[key, value]` pairs as views of its entries: the `liquid` crate copies
+/// each value, and `{% for tag in site.tags %}` would copy every post once per tag.
 struct Listify<'r> {
     inner: &'r dyn Runtime,
     first: std::cell::Cell<bool>,
+    pairs: std::cell::OnceCell<super::views::Pairs<'r>>,
 }
 
-impl Listify<'_> {
-    fn adapt<'s>(&self, v: liquid_core::ValueCow<'s>) -> liquid_core::ValueCow<'s> {
+impl<'r> Listify<'r> {
+    fn adapt<'s>(&'s self, v: liquid_core::ValueCow<'r>) -> liquid_core::ValueCow<'s> {
         if !self.first.replace(false) {
             return v;
+        }
+        if let liquid_core::ValueCow::Borrowed(view) = v {
+            if let Some(object) = view.as_object() {
+                let pairs = self.pairs.get_or_init(|| super::views::Pairs::of(object));
+                return liquid_core::ValueCow::Borrowed(pairs);
+            }
         }
         let view = v.as_view();
         if view.is_nil() {
@@ -412,7 +422,7 @@ impl Listify<'_> {
     }
 }
 
-impl Runtime for Listify<'_> {
+impl<'r> Runtime for Listify<'r> {
     fn partials(&self) -> &dyn liquid_core::runtime::PartialStore {
         self.inner.partials()
     }
@@ -423,10 +433,12 @@ impl Runtime for Listify<'_> {
         self.inner.roots()
     }
     fn try_get(&self, path: &[ScalarCow<'_>]) -> Option<liquid_core::ValueCow<'_>> {
-        self.inner.try_get(path).map(|v| self.adapt(v))
+        let inner: &'r dyn Runtime = self.inner;
+        inner.try_get(path).map(|v| self.adapt(v))
     }
     fn get(&self, path: &[ScalarCow<'_>]) -> Result<liquid_core::ValueCow<'_>> {
-        self.inner.get(path).map(|v| self.adapt(v))
+        let inner: &'r dyn Runtime = self.inner;
+        inner.get(path).map(|v| self.adapt(v))
     }
     fn set_global(&self, name: liquid_core::model::KString, val: LValue) -> Option<LValue> {
         self.inner.set_global(name, val)
