@@ -50,9 +50,9 @@ enum Cmd {
         /// row is left out if it is not there.
         #[arg(long, default_value = "zola")]
         zola: PathBuf,
-        /// Where the tools write their output. The default is tmpfs: this VM's disk slows
-        /// down with every delete-and-rewrite cycle, which would measure the disk, not the
-        /// generators. Pass a folder on disk to include disk writes.
+        /// Where the tools write their output. The default is tmpfs. Pass a folder on disk to
+        /// include disk writes: every run then writes a new folder, and all are removed
+        /// when the bench ends, so no run pays for deleting another's output.
         #[arg(long, default_value = "/dev/shm/galley-bench-out")]
         output: PathBuf,
     },

@@ -1,7 +1,7 @@
 //! Running a peer's command and measuring it: wall time, and peak resident memory from the
 //! kernel's own accounting for that child (`wait4`'s rusage).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -67,17 +67,84 @@ pub fn succeeded(status: libc::c_int) -> bool {
     libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
 }
 
-/// A tool to measure: its label and how to make its command.
+/// A tool to measure: its label and how to make its command writing into a given folder.
 pub struct Tool<'a> {
     pub label: String,
     pub runs: usize,
-    pub make: Box<dyn Fn() -> Command + 'a>,
+    pub make: Box<dyn Fn(&Path) -> Command + 'a>,
+}
+
+/// Output folders for timed runs, one new folder per run. On a disk, deleting a tree is
+/// not free: this VM's root filesystem is mounted with `discard` and no journal, so every
+/// freed block is discarded as it is freed, and removing a 10k-post output took 4 to 90 s
+/// and slowed whatever wrote next. A run that followed the previous run's deletion
+/// measured the disk's backlog, not the tool. So on a disk every run gets a folder nothing
+/// was deleted under, and all of them are removed when the bench ends, untimed. On tmpfs,
+/// where deletion costs nothing and outputs take memory, each is removed at once.
+pub struct Outputs {
+    base: PathBuf,
+    on_tmpfs: bool,
+    made: Vec<PathBuf>,
+}
+
+impl Outputs {
+    pub fn new(base: &Path) -> Result<Outputs> {
+        std::fs::create_dir_all(base).with_context(|| format!("creating {}", base.display()))?;
+        let base = std::path::absolute(base)?;
+        Ok(Outputs {
+            on_tmpfs: is_tmpfs(&base),
+            base,
+            made: Vec::new(),
+        })
+    }
+
+    /// A folder that does not exist yet, for the next run to write into.
+    pub fn fresh(&mut self, label: &str) -> PathBuf {
+        let name: String = label
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let dir = self.base.join(format!("{}-{name}", self.made.len()));
+        let _ = std::fs::remove_dir_all(&dir);
+        self.made.push(dir.clone());
+        dir
+    }
+
+    /// A run is measured and its output no longer needed.
+    pub fn done_with(&mut self, dir: &Path) {
+        if self.on_tmpfs {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    pub fn on_tmpfs(&self) -> bool {
+        self.on_tmpfs
+    }
+}
+
+impl Drop for Outputs {
+    fn drop(&mut self) {
+        for dir in &self.made {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn is_tmpfs(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `statfs` fills plain data from a NUL-terminated path we own.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statfs(c.as_ptr(), &mut fs) };
+    rc == 0 && fs.f_type == libc::TMPFS_MAGIC
 }
 
 /// Runs the tools in rounds, rotating their order each round, so that no tool always runs
-/// after another on a disk still busy with the previous output's deletion. Returns, per
-/// tool, the median wall time and the highest peak memory.
-pub fn interleaved(tools: &[Tool], out: &Path) -> Result<Vec<Sample>> {
+/// after the same other. Each run writes into a fresh folder (see [`Outputs`]). Returns,
+/// per tool, the median wall time and the highest peak memory.
+pub fn interleaved(tools: &[Tool], outputs: &mut Outputs) -> Result<Vec<Sample>> {
     let rounds = tools.iter().map(|t| t.runs).max().unwrap_or(0);
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); tools.len()];
     for round in 0..rounds {
@@ -87,12 +154,13 @@ pub fn interleaved(tools: &[Tool], out: &Path) -> Result<Vec<Sample>> {
             if samples[i].len() >= tool.runs {
                 continue;
             }
-            let _ = std::fs::remove_dir_all(out);
+            let out = outputs.fresh(&tool.label);
             // Flush the previous run's writes so no tool pays for another's writeback.
             // SAFETY: sync(2) takes no arguments and cannot fail.
             unsafe { libc::sync() };
-            let mut sample = run((tool.make)(), &tool.label)?;
-            sample.output_bytes = dir_size(out);
+            let mut sample = run((tool.make)(&out), &tool.label)?;
+            sample.output_bytes = dir_size(&out);
+            outputs.done_with(&out);
             eprintln!(
                 "{}: {:.2} s, {} KiB",
                 tool.label,

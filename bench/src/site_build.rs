@@ -45,15 +45,19 @@ pub fn run(o: &Options) -> Result<()> {
         "| posts | tool | wall time | peak memory | output | time vs Galley | memory vs Galley |"
     );
     println!("|---:|---|---:|---:|---:|---:|---:|");
+    let mut outputs = measure::Outputs::new(&o.output)?;
+    if !outputs.on_tmpfs() {
+        eprintln!(
+            "outputs on disk: every run writes a new folder, all removed when the bench ends"
+        );
+    }
     for &n in &o.counts {
         let sites = generate(n, &o.work)?;
-        let out = std::path::absolute(o.output.join(format!("{n}")))?;
         let galley_on = |site: PathBuf| {
             let galley = galley.clone();
-            let out = out.clone();
-            move || {
+            move |out: &Path| {
                 let mut c = Command::new(&galley);
-                c.arg("build").arg(&site).arg("--destination").arg(&out);
+                c.arg("build").arg(&site).arg("--destination").arg(out);
                 c
             }
         };
@@ -70,47 +74,47 @@ pub fn run(o: &Options) -> Result<()> {
             },
         ];
         if let (Some(zola), Some(v)) = (zola, &zola_version) {
-            let (zola, site, out) = (zola.clone(), sites.zola.clone(), out.clone());
+            let (zola, site) = (zola.clone(), sites.zola.clone());
             tools.push(Tool {
                 label: format!("Zola {v}"),
                 runs: o.runs,
-                make: Box::new(move || {
+                make: Box::new(move |out: &Path| {
                     let mut c = Command::new(&zola);
                     c.arg("--root")
                         .arg(&site)
                         .arg("build")
                         .arg("--output-dir")
-                        .arg(&out)
+                        .arg(out)
                         .arg("--force");
                     c
                 }),
             });
         }
         if !o.skip_hugo {
-            let (site, out) = (sites.hugo.clone(), out.clone());
+            let site = sites.hugo.clone();
             tools.push(Tool {
                 label: format!("Hugo {hugo_version}"),
                 runs: o.runs,
-                make: Box::new(move || {
+                make: Box::new(move |out: &Path| {
                     let mut c = Command::new("hugo");
-                    c.arg("--quiet").arg("-s").arg(&site).arg("-d").arg(&out);
+                    c.arg("--quiet").arg("-s").arg(&site).arg("-d").arg(out);
                     c
                 }),
             });
         }
         if !o.skip_jekyll && n <= JEKYLL_MAX_POSTS {
-            let (site, out) = (sites.jekyll.clone(), out.clone());
+            let site = sites.jekyll.clone();
             tools.push(Tool {
                 label: format!("Jekyll {jekyll_version}"),
                 runs: if n > 2000 { 1 } else { o.runs },
-                make: Box::new(move || {
+                make: Box::new(move |out: &Path| {
                     let mut c = Command::new("jekyll");
                     c.arg("build")
                         .arg("--quiet")
                         .arg("-s")
                         .arg(&site)
                         .arg("-d")
-                        .arg(&out);
+                        .arg(out);
                     c
                 }),
             });
@@ -119,7 +123,7 @@ pub fn run(o: &Options) -> Result<()> {
                 "{n} posts: Jekyll left out (over {JEKYLL_MAX_POSTS} posts it runs for hours)"
             );
         }
-        let samples = measure::interleaved(&tools, &out)?;
+        let samples = measure::interleaved(&tools, &mut outputs)?;
         for (tool, sample) in tools.iter().zip(&samples) {
             row(n, &tool.label, *sample, samples[0]);
         }
@@ -136,7 +140,9 @@ pub fn run(o: &Options) -> Result<()> {
                 fastest.wall.as_secs_f64() / galley_time
             );
         }
+        let out = outputs.fresh("Galley rebuild");
         let rebuild = rebuild(&galley, &sites.galley, &out, o.runs)?;
+        outputs.done_with(&out);
         println!(
             "{n} posts, Galley: first build into an empty folder {galley_time:.2} s; rebuild after a one-post edit into that output {:.2} s ({:.2}×), {:.0} MiB\n",
             rebuild.wall.as_secs_f64(),
@@ -166,7 +172,6 @@ fn rebuild(galley: &Path, site: &Path, out: &Path, runs: usize) -> Result<Sample
         c.arg("build").arg(site).arg("--destination").arg(out);
         c
     };
-    let _ = std::fs::remove_dir_all(out);
     measure::run(build(), "Galley first build")?;
     let post = std::fs::read_dir(site.join("_posts"))?
         .flatten()
