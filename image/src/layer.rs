@@ -73,8 +73,9 @@ pub enum PagesPart<'a> {
     /// Any other folder, by a stable hash of its [`group_key`]: a new post changes a few
     /// tag pages and the pagination, and only their groups are uploaded again.
     Group(u8),
-    /// The sitemap (`sitemap.xml`, or any `sitemap*.xml` at the root): it lists every page,
-    /// so on a big site it is the root's largest file (0.9 MB compressed at 100,000 posts),
+    /// The sitemap (`sitemap.xml`, or any `sitemap*.xml` at the root, such as the parts
+    /// `sitemap-N.xml` that `sitemap.xml` indexes past 50,000 pages): it lists every page,
+    /// so on a big site it is the root's largest text (0.9 MB compressed at 100,000 posts),
     /// yet it changes only when pages come or go, not with every edit of a recent post as
     /// the feed and the home page do.
     Sitemap,

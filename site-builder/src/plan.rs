@@ -714,28 +714,27 @@ impl<'a> Site<'a> {
 
     fn add_generated_files(&self, site: &mut RenderedSite) {
         let root_url = self.config.site_root_url();
-        let entries: Vec<sitemap::Entry> = self
-            .docs
-            .iter()
-            .filter(|d| d.output.ends_with(".html") && d.output != "404.html")
-            .filter(|d| self.config.writes(d))
-            .filter(|d| d.front.get("sitemap") != Some(&Value::Bool(false)))
-            .map(|d| sitemap::Entry {
-                url: d.url.clone(),
-                lastmod: d
-                    .front
-                    .get("last_modified_at")
-                    .and_then(Value::as_str)
-                    .and_then(|s| dates::parse(s, self.config.timezone))
-                    .or(d.date)
-                    .map(|d| dates::to_rfc3339(&d)),
-            })
-            .collect();
-        site.insert_generated(
-            sitemap::PATH,
-            sitemap::xml(&root_url, &entries).into_bytes(),
-            "sitemap",
-        );
+        let entries = |docs: &[Document]| -> Vec<sitemap::Entry> {
+            docs.iter()
+                .filter(|d| d.output.ends_with(".html") && d.output != "404.html")
+                .filter(|d| self.config.writes(d))
+                .filter(|d| d.front.get("sitemap") != Some(&Value::Bool(false)))
+                .map(|d| sitemap::Entry {
+                    url: d.url.clone(),
+                    lastmod: d
+                        .front
+                        .get("last_modified_at")
+                        .and_then(Value::as_str)
+                        .and_then(|s| dates::parse(s, self.config.timezone))
+                        .or(d.date)
+                        .map(|d| dates::to_rfc3339(&d)),
+                })
+                .collect()
+        };
+        let (posts, other) = self.docs.split_at(self.index.posts);
+        for (path, xml) in sitemap::files(&root_url, entries(posts), entries(other)) {
+            site.insert_generated(&path, xml.into_bytes(), "sitemap");
+        }
         site.insert_generated(
             sitemap::ROBOTS,
             sitemap::robots(&root_url).into_bytes(),
