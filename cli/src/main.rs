@@ -22,19 +22,30 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[link_section = ".init_array"]
 static TUNE_ALLOCATOR: extern "C" fn() = tune_allocator;
 
-/// Returns freed memory to the system at once and commits arena memory only as it is
-/// used, which keeps a build's peak memory where glibc's malloc had it. (The ids are
 /// `mi_option_purge_delay` and `mi_option_arena_eager_commit` in mimalloc.h; the sys
-/// crate names neither, and mimalloc keeps option numbers stable.)
+/// crate names neither, and mimalloc keeps option numbers stable.
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+
+/// Returns freed memory to the system at once and commits arena memory only as it is
+/// used, which keeps a build's peak memory where glibc's malloc had it.
 extern "C" fn tune_allocator() {
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
     // SAFETY: option setters of the allocator, with valid ids and values, called while the
     // program loads, before any thread or allocation exists.
     unsafe {
         libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
         libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
     }
+}
+
+/// Keeps memory freed during the next minute before returning it to the system. The
+/// preview plans and renders again on every save, and returning that memory at once made
+/// each save fault it back in: at 100k posts a save went from 41–50 ms to 18–50 ms to
+/// reload (BENCHMARKS.md), for about 1% more resident memory.
+pub(crate) fn hold_freed_memory() {
+    // SAFETY: an option setter of the allocator with a valid id and value. mimalloc reads
+    // this option afresh each time it purges, and setting it stores one word.
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 60_000) };
 }
 
 #[derive(Parser)]

@@ -40,6 +40,7 @@ pub fn run(args: Args) -> Result<(), ExitCode> {
         eprintln!("warning: {warning}");
     }
     println!("built {} pages in {} ms", preview.files, preview.millis);
+    crate::hold_freed_memory();
     println!("serving {} (Ctrl-C to stop)", preview.url);
     if args.open {
         let _ = std::process::Command::new("xdg-open")
