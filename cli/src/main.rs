@@ -40,7 +40,7 @@ extern "C" fn tune_allocator() {
 
 /// Keeps memory freed during the next minute before returning it to the system. The
 /// preview plans and renders again on every save, and returning that memory at once made
-/// each save fault it back in: at 100k posts a save went from 41–50 ms to 18–50 ms to
+/// each save fault it back in: at 100k posts a save went from 41–56 ms to 18–50 ms to
 /// reload (BENCHMARKS.md), for about 1% more resident memory.
 pub(crate) fn hold_freed_memory() {
     // SAFETY: an option setter of the allocator with a valid id and value. mimalloc reads
