@@ -608,3 +608,57 @@ fn feeds_disabled_in_development_are_left_out_as_jekyll_leaves_them() {
         BTreeSet::from(["feed.xml".to_string(), "feed/news.xml".to_string()])
     );
 }
+
+/// A build to disk of a Jekyll site keeps one copy of each post's HTML (its summary's
+/// `content`) and lets go of the posts' sources early; what it writes must still be, byte
+/// for byte, what the preview's in-memory build renders: for the third-party sites, and for
+/// a site whose layouts show posts' content through `site.posts`, `site.tags`,
+/// jekyll-archives' `page.posts` and the paginator.
+#[test]
+fn a_streaming_build_of_a_jekyll_site_writes_what_the_preview_renders() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let lists = tmp.path().join("lists");
+    galley_tests::write_files(
+        &lists,
+        &[
+            ("_config.yml", "paginate: 1\nplugins: [jekyll-archives, jekyll-paginate, jekyll-feed]\njekyll-archives:\n  enabled: all\n  layout: archive\n"),
+            ("_layouts/default.html", "---\n---\n<main>{{ content }}</main>\n"),
+            ("_layouts/post.html", "---\nlayout: default\n---\n<article>{{ content }}</article>{% for p in site.posts %}<i>{{ p.title }}: {{ p.content | size }}</i>{% endfor %}\n"),
+            ("_layouts/archive.html", "---\nlayout: default\n---\n{% for p in page.posts %}<section>{{ p.title }}: {{ p.content }}</section>{% endfor %}\n"),
+            ("_posts/2024-01-01-one.md", "---\nlayout: post\ntitle: One\ntags: [intro, rust]\ncategories: [news]\n---\nFirst *words*.\n"),
+            ("_posts/2024-02-01-two.md", "---\nlayout: post\ntitle: Two\ntags: [intro]\n---\nSecond words.\n"),
+            ("_posts/2024-03-01-empty.md", "---\nlayout: post\ntitle: Empty\n---\n"),
+            ("index.html", "---\nlayout: default\n---\n{% for p in paginator.posts %}<p>{{ p.title }}: {{ p.content }}</p>{% endfor %}\n"),
+            ("tags.html", "---\nlayout: default\n---\n{% for t in site.tags %}<h2>{{ t[0] }}</h2>{% for p in t[1] %}{{ p.title }}: {{ p.content }}{% endfor %}{% endfor %}\n"),
+        ],
+    );
+    let mut sites: Vec<(String, PathBuf)> = ["hyde", "minima", "mediumish"]
+        .iter()
+        .map(|name| (name.to_string(), corpus().join(name).join("src")))
+        .collect();
+    sites.push(("lists".into(), lists));
+    for (name, src) in sites {
+        let out = tmp.path().join(format!("{name}-out"));
+        build(&src, &out, &galley_tests::options()).unwrap_or_else(|e| panic!("build {name}: {e}"));
+        let memory = galley_site_builder::render_site(&src, &galley_tests::options())
+            .unwrap_or_else(|e| panic!("render {name}: {e}"));
+        let in_memory: BTreeMap<String, String> = memory
+            .site
+            .files
+            .iter()
+            .map(|(path, file)| {
+                let bytes = file.bytes().unwrap_or_else(|e| panic!("{path}: {e}"));
+                (path.clone(), galley_tests::sha256_hex(&bytes))
+            })
+            .collect();
+        let on_disk = galley_tests::tree(&out);
+        assert!(on_disk.len() > 5, "{name}: {on_disk:?}");
+        assert_eq!(on_disk, in_memory, "{name}");
+    }
+    let article = std::fs::read_to_string(tmp.path().join("lists-out/news/2024/01/01/one.html"))
+        .expect("post page");
+    assert!(
+        article.contains("<article><p>First <em>words</em>.</p>\n</article>"),
+        "{article}"
+    );
+}

@@ -300,13 +300,34 @@ fn render_steps(
             render::convert_all_releasing(&mut docs, index.posts, &inputs.with_site(&meta))
         })?;
         (converted, meta)
+    } else if destination.is_some() {
+        // Liquid content: the posts first, freeing each one's source as it goes (what
+        // content after them sees of a post is its summary), then the rest in order.
+        t.step("markdown", || {
+            let posts = render::convert_all_releasing(
+                &mut docs[..index.posts],
+                index.posts,
+                &inputs.with_site(&meta),
+            )?;
+            convert_in_order(&site!(), &inputs, meta, Some(posts))
+        })?
     } else {
-        t.step("markdown", || convert_in_order(&site, &inputs, meta))?
+        t.step("markdown", || convert_in_order(&site, &inputs, meta, None))?
     };
     // A build that writes to disk keeps no preview state: `site` for content and the posts'
     // sources are done with (layouts see the posts' HTML; only a paginated page renders its
     // body again). `meta` is dropped, not shadowed: a shadowed value would live to the end.
+    // Its posts' summaries are what the site's own Liquid layouts see too: kept, not made
+    // again.
+    let liquid_layouts = plan::layouts_show_content(&templates);
+    let mut kept_summaries = None;
     let meta = if destination.is_some() {
+        let mut meta = meta;
+        if liquid_layouts {
+            if let Some(Value::Array(posts)) = meta.get_mut("posts").map(Value::take) {
+                kept_summaries = Some(posts);
+            }
+        }
         drop(meta);
         for doc in &mut docs[..index.posts] {
             doc.body = String::new();
@@ -322,10 +343,10 @@ fn render_steps(
         && !plan::layouts_show_content(&templates)
         && !config.jekyll
         && !index.wants.post_summaries();
-    let summaries = if on_demand {
-        Vec::new()
-    } else {
-        site.layout_summaries(Some(&converted))
+    let summaries = match kept_summaries {
+        _ if on_demand => Vec::new(),
+        Some(kept) => kept,
+        None => site.layout_summaries(Some(&converted)),
     };
     let made: Vec<std::sync::OnceLock<Value>> = if on_demand {
         (0..index.posts)
@@ -338,7 +359,6 @@ fn render_steps(
     let documents = site.documents(Some(&converted));
     // A build that streams keeps one copy of the posts' summaries (with every post's
     // content), inside `site`, and its lists read them there.
-    let liquid_layouts = plan::layouts_show_content(&templates);
     let moved = destination.is_some() && site.posts_in_value(liquid_layouts);
     let (mut base, summaries) = if moved {
         let site = site.value_owned(summaries, &documents, liquid_layouts);
@@ -351,11 +371,18 @@ fn render_steps(
     let feeds = site.feeds(&converted)?;
     // A streaming build hands each post's HTML to the job of its page, which lets go of it
     // once the page is written: the build never holds every post's page and HTML at once.
+    // Where the summaries carry the posts' content (the site's own Liquid layouts), that is
+    // the one copy kept, and a post's page reads its HTML there (`render::html_of`).
     let mut html: Vec<String> = if destination.is_some() {
-        converted[..index.posts]
+        let taken = converted[..index.posts]
             .iter_mut()
-            .map(|c| std::mem::take(&mut c.html))
-            .collect()
+            .map(|c| std::mem::take(&mut c.html));
+        if liquid_layouts {
+            taken.for_each(drop);
+            Vec::new()
+        } else {
+            taken.collect()
+        }
     } else {
         Vec::new()
     };
@@ -496,7 +523,13 @@ fn open_stream(
 /// site is Liquid: posts first, then collection documents (which see the posts' content),
 /// then pages (which see both), each group with a `site` that holds what came before.
 /// Returns the content and the last `site`.
-fn convert_in_order(site: &Site, inputs: &Inputs, meta: Value) -> Result<(Vec<Converted>, Value)> {
+/// `posts`: the posts, when the caller converted them already (a Liquid site's build).
+fn convert_in_order(
+    site: &Site,
+    inputs: &Inputs,
+    meta: Value,
+    posts: Option<Vec<Converted>>,
+) -> Result<(Vec<Converted>, Value)> {
     let index = site.index;
     if inputs.tools.is_none() {
         let converted = render::convert_all(site.docs, &inputs.with_site(&meta))?;
@@ -508,7 +541,10 @@ fn convert_in_order(site: &Site, inputs: &Inputs, meta: Value) -> Result<(Vec<Co
     let pages_start = index.posts + index.documents;
     // Each `site` is dropped before the next is made: with every post's content in it,
     // two at once would double the build's peak memory.
-    let mut converted = render::convert_all(&site.docs[..index.posts], &inputs.with_site(&meta))?;
+    let mut converted = match posts {
+        Some(posts) => posts,
+        None => render::convert_all(&site.docs[..index.posts], &inputs.with_site(&meta))?,
+    };
     drop(meta);
     let mut meta = site.value_owned(
         site.summaries(Some(&converted)),

@@ -487,11 +487,11 @@ pub struct Liquid<'a> {
     pub emoji: Option<String>,
 }
 
-/// The page as layouts see it.
-fn page_view<'a>(job: &'a Job, toc_html: &'a mut String) -> PageView<'a> {
+/// The page as layouts see it, with `html` as its content.
+fn page_view<'a>(job: &'a Job, html: &'a str, toc_html: &'a mut String) -> PageView<'a> {
     let mut view = PageView::new(job.doc, &job.converted.excerpt, job.converted.words);
     view.url = &job.url;
-    view.content = Some(&job.converted.html);
+    view.content = Some(html);
     if job.doc.front.get("toc") == Some(&Value::Bool(true)) {
         *toc_html = markdown::toc_html(&job.converted.toc);
         view.toc = Some(toc_html);
@@ -499,6 +499,19 @@ fn page_view<'a>(job: &'a Job, toc_html: &'a mut String) -> PageView<'a> {
     view.previous = job.previous.map(LinkView::of);
     view.next = job.next.map(LinkView::of);
     view
+}
+
+/// A page's converted HTML. A streaming build of a site with Liquid layouts keeps each
+/// post's HTML once, as its summary's `content` (which is that HTML), and a post's job
+/// holds none; an empty post reads the same empty text there.
+fn html_of<'a>(job: &'a Job, lists: &'a Lists) -> &'a str {
+    let own = job.converted.html.as_str();
+    if !own.is_empty() || !job.doc.is_post() {
+        return own;
+    }
+    job.index
+        .and_then(|i| lists.summaries.made()?.get(i)?.get("content")?.as_str())
+        .unwrap_or(own)
 }
 
 /// A page through its layout chain in Liquid: `content` is what the layout below made,
@@ -580,8 +593,9 @@ fn render_job_liquid_page(
     lists: &Lists,
     liquid: &Liquid,
 ) -> Result<Vec<u8>, Diagnostic> {
+    let html = html_of(job, lists);
     let Some(layout) = &job.layout else {
-        return Ok(job.converted.html.clone().into_bytes());
+        return Ok(html.as_bytes().to_vec());
     };
     let mut toc_html = String::new();
     let null = Value::Null;
@@ -594,7 +608,7 @@ fn render_job_liquid_page(
     // A page that reads `paginator` (a paginated home) renders its body once per pager
     // page, with that page's paginator, as jekyll-paginate does.
     let body;
-    let mut view = page_view(job, &mut toc_html);
+    let mut view = page_view(job, html, &mut toc_html);
     if let Some((key @ "paginator", value)) = &extra {
         if job.doc.body.contains("paginator") {
             body = paginated_body(job, liquid, &view, site, (key, value))?;
@@ -668,7 +682,7 @@ fn render_job(
         return Ok(job.converted.html.clone().into_bytes());
     };
     let mut toc_html = String::new();
-    let view = page_view(job, &mut toc_html);
+    let view = page_view(job, &job.converted.html, &mut toc_html);
     ctx.insert("page", &view);
     for key in ["paginator", "taxonomy"] {
         ctx.remove(key);
