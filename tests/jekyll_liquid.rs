@@ -290,6 +290,22 @@ const CASES: &[(&str, &str)] = &[
         r#"{% for t in site.tags %}{{ t[0] }}:{{ t[1].size }};{% endfor %}"#,
     ),
     (
+        r#"site_tags_lookup"#,
+        r#"{{ site.tags["a"].size }}|{{ site.tags.b.first.title }}|{{ site.tags.size }}|{{ site.categories.size }}|{{ site.tags.missing.size }}"#,
+    ),
+    (
+        r#"site_tags_loop_args"#,
+        r#"{% for t in site.tags reversed %}{{ t[0] }}{% endfor %}|{% for t in site.tags limit: 1 %}{{ t | first }}={{ t | last | size }}{% endfor %}"#,
+    ),
+    (
+        r#"site_tags_content"#,
+        r#"{% for t in site.tags %}{{ t[0] }}:{% for p in t[1] %}{{ p.content | strip_html | strip }}{% endfor %};{% endfor %}"#,
+    ),
+    (
+        r#"hash_loop"#,
+        r#"{% for d in site.data %}{{ d[0] }}={{ d[1].size }};{% endfor %}"#,
+    ),
+    (
         r#"page_vars"#,
         r#"{{ page.url }}|{{ page.path }}|{{ page.title }}|{{ page.dir }}|{{ page.name }}"#,
     ),
