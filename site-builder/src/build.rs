@@ -293,6 +293,7 @@ fn render_steps(
         tools: tools.as_ref(),
         jekyll: &jekyll,
     };
+    let mut early_feeds = None;
     let (mut converted, meta) = if destination.is_some() && tools.is_none() {
         // Tera content sees no posts' content: convert in one pass, freeing each post's
         // source as it goes.
@@ -303,16 +304,20 @@ fn render_steps(
     } else if destination.is_some() {
         // Liquid content: the posts first, freeing each one's source as it goes (what
         // content after them sees of a post is its summary), then the rest in order.
-        t.step("markdown", || {
+        let pass = t.step("markdown", || {
             let posts = render::convert_all_releasing(
                 &mut docs[..index.posts],
                 index.posts,
                 &inputs.with_site(&meta),
             )?;
             convert_in_order(&site!(), &inputs, meta, Some(posts))
-        })?
+        })?;
+        early_feeds = pass.feeds;
+        (pass.converted, pass.meta)
     } else {
-        t.step("markdown", || convert_in_order(&site, &inputs, meta, None))?
+        t.step("markdown", || {
+            convert_in_order(&site, &inputs, meta, None).map(|pass| (pass.converted, pass.meta))
+        })?
     };
     // A build that writes to disk keeps no preview state: `site` for content and the posts'
     // sources are done with (layouts see the posts' HTML; only a paginated page renders its
@@ -368,7 +373,10 @@ fn render_steps(
         (site_context(value), summaries)
     };
     drop(documents);
-    let feeds = site.feeds(&converted)?;
+    let feeds = match early_feeds {
+        Some(feeds) => feeds,
+        None => site.feeds(&converted)?,
+    };
     // A streaming build hands each post's HTML to the job of its page, which lets go of it
     // once the page is written: the build never holds every post's page and HTML at once.
     // Where the summaries carry the posts' content (the site's own Liquid layouts), that is
@@ -523,17 +531,29 @@ fn open_stream(
 /// site is Liquid: posts first, then collection documents (which see the posts' content),
 /// then pages (which see both), each group with a `site` that holds what came before.
 /// Returns the content and the last `site`.
-/// `posts`: the posts, when the caller converted them already (a Liquid site's build).
+/// What the content pass leaves: every document converted, `site` as content last saw
+/// it, and the feeds where the pass had to make them before letting go of the posts' HTML.
+struct ContentPass {
+    converted: Vec<Converted>,
+    meta: Value,
+    feeds: Option<Vec<plan::Feed>>,
+}
+
+/// `posts`: the posts, when a build to disk converted them already (a Liquid site's).
 fn convert_in_order(
     site: &Site,
     inputs: &Inputs,
     meta: Value,
     posts: Option<Vec<Converted>>,
-) -> Result<(Vec<Converted>, Value)> {
+) -> Result<ContentPass> {
     let index = site.index;
     if inputs.tools.is_none() {
         let converted = render::convert_all(site.docs, &inputs.with_site(&meta))?;
-        return Ok((converted, meta));
+        return Ok(ContentPass {
+            converted,
+            meta,
+            feeds: None,
+        });
     }
     // Liquid pages run after the posts, as in Jekyll, so a feed or archive page written
     // in Liquid sees each post's `content`.
@@ -541,16 +561,30 @@ fn convert_in_order(
     let pages_start = index.posts + index.documents;
     // Each `site` is dropped before the next is made: with every post's content in it,
     // two at once would double the build's peak memory.
+    // A build to disk of a site with its own Liquid layouts, whose `site` holds the posts'
+    // summaries and which has no collections, keeps each post's HTML once: moved into its
+    // summary (which layouts and the post's page read too, see `render::html_of`), once
+    // the feeds, which read it from `converted`, are made.
+    let move_html = posts.is_some()
+        && index.documents == 0
+        && plan::layouts_show_content(site.templates)
+        && site.posts_in_value(true);
     let mut converted = match posts {
         Some(posts) => posts,
         None => render::convert_all(&site.docs[..index.posts], &inputs.with_site(&meta))?,
     };
     drop(meta);
-    let mut meta = site.value_owned(
-        site.summaries(Some(&converted)),
-        &site.documents(None),
-        true,
-    );
+    let feeds = if move_html {
+        Some(site.feeds(&converted)?)
+    } else {
+        None
+    };
+    let summaries = if move_html {
+        site.summaries_taking_html(&mut converted)
+    } else {
+        site.summaries(Some(&converted))
+    };
+    let mut meta = site.value_owned(summaries, &site.documents(None), true);
     if index.documents > 0 {
         converted.extend(render::convert_all(
             &site.docs[index.posts..pages_start],
@@ -568,7 +602,11 @@ fn convert_in_order(
         &site.docs[pages_start..],
         &inputs.with_site(&meta),
     )?);
-    Ok((converted, meta))
+    Ok(ContentPass {
+        converted,
+        meta,
+        feeds,
+    })
 }
 
 /// A site with Liquid layouts of its own is a Jekyll site and gets Jekyll's model (see

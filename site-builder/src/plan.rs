@@ -168,6 +168,25 @@ impl<'a> Site<'a> {
         self.summaries_with(converted, self.templates.liquid.is_some())
     }
 
+    /// Post summaries with their content, as `summaries` makes them, taking each post's
+    /// HTML out of `converted` into its summary instead of copying it.
+    pub fn summaries_taking_html(&self, converted: &mut [Converted]) -> Vec<Value> {
+        self.posts()
+            .iter()
+            .zip(converted.iter_mut())
+            .map(|(d, c)| {
+                let html = std::mem::take(&mut c.html);
+                // Made with the content empty, then filled in place: the key keeps its
+                // position, so the summary is the one `summaries` would make.
+                let mut s = summary(d, Some(c), true);
+                if let Some(content) = s.get_mut("content") {
+                    *content = Value::String(html);
+                }
+                s
+            })
+            .collect()
+    }
+
     /// Post summaries as layouts and list pages see them: with each post's content only
     /// where the layouts are the site's own Liquid (see [`layouts_show_content`]).
     pub fn layout_summaries(&self, converted: Option<&[Converted]>) -> Vec<Value> {
