@@ -527,10 +527,6 @@ fn open_stream(
     write::Stream::open(destination, jobs.iter().map(|j| j.output.as_ref()))
 }
 
-/// Every document's content converted (Liquid, then Markdown), in Jekyll's order when the
-/// site is Liquid: posts first, then collection documents (which see the posts' content),
-/// then pages (which see both), each group with a `site` that holds what came before.
-/// Returns the content and the last `site`.
 /// What the content pass leaves: every document converted, `site` as content last saw
 /// it, and the feeds where the pass had to make them before letting go of the posts' HTML.
 struct ContentPass {
@@ -539,6 +535,9 @@ struct ContentPass {
     feeds: Option<Vec<plan::Feed>>,
 }
 
+/// Every document's content converted (Liquid, then Markdown), in Jekyll's order when the
+/// site is Liquid: posts first, then collection documents (which see the posts' content),
+/// then pages (which see both), each group with a `site` that holds what came before.
 /// `posts`: the posts, when a build to disk converted them already (a Liquid site's).
 fn convert_in_order(
     site: &Site,
