@@ -55,11 +55,20 @@ impl<'a> Inputs<'a> {
     pub fn with_site<'b>(&'b self, site: &'b Value) -> Inputs<'b> {
         Inputs { site, ..*self }
     }
+
+    /// `site` as Liquid content sees it (with the tag and category views); as it is where
+    /// content is not Liquid.
+    fn liquid_site(&self) -> jekyll::views::WithEntries<'a, jekyll::views::TermLists<'a>> {
+        match self.tools {
+            Some(_) => jekyll::views::site(self.site, self.terms),
+            None => jekyll::views::site(&Value::Null, self.terms),
+        }
+    }
 }
 
 /// Pass one, in parallel; every document's errors are reported together.
 pub fn convert_all(docs: &[Document], inputs: &Inputs) -> Result<Vec<Converted>> {
-    let site = jekyll::views::site(inputs.site, inputs.terms);
+    let site = inputs.liquid_site();
     collect_converted(
         docs.par_iter()
             .map(|d| convert_in(d, inputs, &site))
@@ -75,7 +84,7 @@ pub fn convert_all_releasing(
     posts: usize,
     inputs: &Inputs,
 ) -> Result<Vec<Converted>> {
-    let site = jekyll::views::site(inputs.site, inputs.terms);
+    let site = inputs.liquid_site();
     let results = docs
         .par_iter_mut()
         .enumerate()
@@ -109,7 +118,7 @@ fn collect_converted(results: Vec<Result<Converted, Diagnostic>>) -> Result<Vec<
 
 /// One document's pass one (the preview's: a build converts them together).
 pub fn convert(doc: &Document, inputs: &Inputs) -> Result<Converted, Diagnostic> {
-    convert_in(doc, inputs, &jekyll::views::site(inputs.site, inputs.terms))
+    convert_in(doc, inputs, &inputs.liquid_site())
 }
 
 /// Pass one of `doc`, where Liquid sees `site` as `site_view`.
