@@ -445,8 +445,9 @@ fn take_in(state: &mut State, edited: Vec<Edited>) -> std::result::Result<Touche
         .filter(|&j| reads_changed(state.index.doc_reads[j]))
         .filter(|&j| !text_only || may_read_text(&state.docs[j].body))
         .collect();
-    for &j in &readers {
-        let c = render::convert(&state.docs[j], &state.inputs(&state.meta)).map_err(broken)?;
+    let reading: Vec<&Document> = readers.iter().map(|&j| &state.docs[j]).collect();
+    let converted = render::convert_some(&reading, &state.inputs(&state.meta)).map_err(broken)?;
+    for (&j, c) in readers.iter().zip(converted) {
         state.converted[j] = c;
         touched.insert(j);
     }

@@ -116,6 +116,13 @@ fn collect_converted(results: Vec<Result<Converted, Diagnostic>>) -> Result<Vec<
     Ok(out)
 }
 
+/// Pass one of some documents, one after another, with `site` seen once for all of them
+/// (the preview's documents that read a list a save changed).
+pub fn convert_some(docs: &[&Document], inputs: &Inputs) -> Result<Vec<Converted>, Diagnostic> {
+    let site = inputs.liquid_site();
+    docs.iter().map(|d| convert_in(d, inputs, &site)).collect()
+}
+
 /// One document's pass one (the preview's: a build converts them together).
 pub fn convert(doc: &Document, inputs: &Inputs) -> Result<Converted, Diagnostic> {
     convert_in(doc, inputs, &inputs.liquid_site())
