@@ -17,7 +17,7 @@ use crate::filters::{self, Filter};
 use crate::jekyll;
 use crate::lists::{Lists, Summaries, Terms};
 use crate::output::RenderedSite;
-use crate::plan::{self, Generated, Index, Site};
+use crate::plan::{self, FeedsOf, Generated, Index, Site};
 use crate::render::{self, Content, Converted, Inputs, Job};
 use crate::templates::Templates;
 use crate::{data, write};
@@ -561,20 +561,18 @@ fn convert_in_order(
     // Each `site` is dropped before the next is made: with every post's content in it,
     // two at once would double the build's peak memory.
     // A build to disk of a site with its own Liquid layouts, whose `site` holds the posts'
-    // summaries and which has no collections, keeps each post's HTML once: moved into its
-    // summary (which layouts and the post's page read too, see `render::html_of`), once
-    // the feeds, which read it from `converted`, are made.
-    let move_html = posts.is_some()
-        && index.documents == 0
-        && plan::layouts_show_content(site.templates)
-        && site.posts_in_value(true);
+    // summaries, keeps each post's HTML once: moved into its summary (which layouts and
+    // the post's page read too, see `render::html_of`), once the posts' feeds, which read
+    // it from `converted`, are made; the other collections' feeds follow their documents.
+    let move_html =
+        posts.is_some() && plan::layouts_show_content(site.templates) && site.posts_in_value(true);
     let mut converted = match posts {
         Some(posts) => posts,
         None => render::convert_all(&site.docs[..index.posts], &inputs.with_site(&meta))?,
     };
     drop(meta);
-    let feeds = if move_html {
-        Some(site.feeds(&converted)?)
+    let mut feeds = if move_html {
+        Some(site.feeds_of(&converted, FeedsOf::Posts)?)
     } else {
         None
     };
@@ -590,12 +588,16 @@ fn convert_in_order(
             &inputs.with_site(&meta),
         )?);
         // Again, now with the documents' content (without collections nothing changed).
+        // The posts' summaries are as they were: taken along where they hold the HTML.
+        let posts = match meta.get_mut("posts").map(Value::take) {
+            Some(Value::Array(posts)) if move_html => posts,
+            _ => site.summaries(Some(&converted)),
+        };
         drop(meta);
-        meta = site.value_owned(
-            site.summaries(Some(&converted)),
-            &site.documents(Some(&converted)),
-            true,
-        );
+        meta = site.value_owned(posts, &site.documents(Some(&converted)), true);
+    }
+    if let Some(feeds) = &mut feeds {
+        feeds.extend(site.feeds_of(&converted, FeedsOf::Collections)?);
     }
     converted.extend(render::convert_all(
         &site.docs[pages_start..],

@@ -117,6 +117,15 @@ pub(crate) struct Plan<'a> {
     pub jobs: Vec<Job<'a>>,
 }
 
+/// Which feeds to make: a Liquid build makes the posts' before it moves their HTML into
+/// their summaries, and the other collections' once their documents are converted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FeedsOf {
+    All,
+    Posts,
+    Collections,
+}
+
 /// A feed, made before the pages render (see [`Site::feeds`]).
 pub(crate) struct Feed {
     pub path: String,
@@ -614,7 +623,15 @@ impl<'a> Site<'a> {
     /// plugin. Made before the pages render, so a streaming build can let go of each
     /// post's HTML once its page is written.
     pub fn feeds(&self, converted: &[Converted]) -> Result<Vec<Feed>> {
+        self.feeds_of(converted, FeedsOf::All)
+    }
+
+    /// The feeds `which` names (see [`FeedsOf`]).
+    pub fn feeds_of(&self, converted: &[Converted], which: FeedsOf) -> Result<Vec<Feed>> {
         if !self.config.jekyll {
+            if which == FeedsOf::Collections {
+                return Ok(Vec::new());
+            }
             return Ok(vec![Feed {
                 path: feed::PATH.to_string(),
                 xml: self.feed(converted),
@@ -625,7 +642,7 @@ impl<'a> Site<'a> {
             return Ok(Vec::new());
         }
         Ok(self
-            .jekyll_feeds(converted)?
+            .jekyll_feeds(converted, which)?
             .into_iter()
             .map(|(path, xml)| Feed {
                 path,
@@ -663,7 +680,11 @@ impl<'a> Site<'a> {
 
     /// Every feed jekyll-feed writes for this site (path, XML), except where the site has
     /// its own file; a feed of a collection the site lacks is an error at `feed:`.
-    fn jekyll_feeds(&self, converted: &[Converted]) -> Result<Vec<(String, Vec<u8>)>> {
+    fn jekyll_feeds(
+        &self,
+        converted: &[Converted],
+        which: FeedsOf,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
         if jekyll::feed::disabled(self.config, &self.index.environment) {
             return Ok(Vec::new());
         }
@@ -671,6 +692,12 @@ impl<'a> Site<'a> {
         let exists = |rel: &str| self.root.join(rel).exists();
         let mut out = Vec::new();
         for feed in jekyll::feed::feeds(self.config, &tags, exists) {
+            let of_posts = feed.collection == "posts";
+            match which {
+                FeedsOf::Posts if !of_posts => continue,
+                FeedsOf::Collections if of_posts => continue,
+                _ => {}
+            }
             let known = feed.collection == "posts"
                 || self
                     .config
