@@ -349,7 +349,7 @@ fn case_site(site: &Path) {
     write(
         site,
         "_posts/2024-04-01-second.md",
-        "---\ntitle: Second\n---\nSecond body.\n",
+        "---\ntitle: Second\ntags: [c, a]\n---\nSecond body.\n",
     );
     write(
         site,
