@@ -21,17 +21,39 @@ pub fn paginator(
     home_url: &str,
     paginate_path: &str,
 ) -> Value {
-    let total_pages = total_pages(listed.len(), per_page);
-    let start = ((page - 1) * per_page).min(listed.len());
-    let slice = &listed[start..(start + per_page).min(listed.len())];
+    let listing = slice_of(page, per_page, listed);
+    frame(
+        page,
+        per_page,
+        listing.iter().filter_map(|&i| posts.get(i)).collect(),
+        listed.len(),
+        home_url,
+        paginate_path,
+    )
+}
+
+/// The posts page `page` lists: indices into the summaries.
+pub fn slice_of(page: usize, per_page: usize, listed: &[usize]) -> &[usize] {
+    let start = (page.saturating_sub(1) * per_page).min(listed.len());
+    &listed[start..(start + per_page).min(listed.len())]
+}
+
+/// A `paginator` with `posts` as its posts (Liquid puts views of the summaries in their
+/// place instead of copies, see `render`).
+pub fn frame(
+    page: usize,
+    per_page: usize,
+    posts: Vec<Value>,
+    total_posts: usize,
+    home_url: &str,
+    paginate_path: &str,
+) -> Value {
+    let total_pages = total_pages(total_posts, per_page);
     let mut m = Map::new();
     m.insert("page".into(), page.into());
     m.insert("per_page".into(), per_page.into());
-    m.insert(
-        "posts".into(),
-        Value::Array(slice.iter().filter_map(|&i| posts.get(i)).collect()),
-    );
-    m.insert("total_posts".into(), listed.len().into());
+    m.insert("posts".into(), Value::Array(posts));
+    m.insert("total_posts".into(), total_posts.into());
     m.insert("total_pages".into(), total_pages.into());
     let prev = (page > 1).then(|| page - 1);
     let next = (page < total_pages).then(|| page + 1);

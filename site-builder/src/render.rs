@@ -20,6 +20,7 @@ use crate::jekyll::{self, Json};
 use crate::liquid;
 use crate::lists::{Extra, Lists, Summaries, Terms};
 use crate::markdown::{self, TocEntry};
+use crate::paginate;
 use crate::sass;
 use crate::templates::Templates;
 use crate::write::Sink;
@@ -572,6 +573,43 @@ fn related_posts<'l>(job: &Job, lists: &'l Lists) -> Option<Vec<&'l Json>> {
     }
 }
 
+/// A page's extra root for Liquid: its list's value and, for a paginator where the
+/// summaries are made, views of its posts to put in place of copies (the value's `posts`
+/// is then empty).
+fn liquid_extra<'l>(
+    job: &Job,
+    lists: &'l Lists,
+) -> Option<(&'static str, Value, Option<Vec<&'l Json>>)> {
+    match (&job.extra, &lists.summaries) {
+        (
+            Extra::Paginator {
+                page,
+                per_page,
+                home_url,
+            },
+            Summaries::Made(made),
+        ) => {
+            let posts = paginate::slice_of(*page, *per_page, &lists.listed)
+                .iter()
+                .filter_map(|&i| made.get(i))
+                .map(Json::of)
+                .collect();
+            let frame = paginate::frame(
+                *page,
+                *per_page,
+                Vec::new(),
+                lists.listed.len(),
+                home_url,
+                lists.paginate_path,
+            );
+            Some(("paginator", frame, Some(posts)))
+        }
+        _ => lists
+            .value(&job.extra)
+            .map(|(key, value)| (key, value, None)),
+    }
+}
+
 /// A paginated page's body for one pager page: its Liquid run again with that page's
 /// `paginator`, then its Markdown.
 fn paginated_body(
@@ -579,14 +617,14 @@ fn paginated_body(
     liquid: &Liquid,
     view: &PageView,
     site: &dyn ValueView,
-    (key, paginator): (&'static str, &Value),
+    (key, paginator): (&'static str, &dyn ValueView),
 ) -> Result<String, Diagnostic> {
     let page = to_value(view);
     let roots: jekyll::Roots = vec![
         ("site", site),
         ("page", Json::of(&page)),
         ("jekyll", Json::of(liquid.jekyll)),
-        (key, Json::of(paginator)),
+        (key, paginator),
     ];
     let text = jekyll::render_text(
         liquid.tools,
@@ -615,7 +653,19 @@ fn render_job_liquid_page(
     };
     let mut toc_html = String::new();
     let null = Value::Null;
-    let extra = lists.value(&job.extra);
+    let extra = liquid_extra(job, lists);
+    let no_posts = serde_json::Map::new();
+    let paginator_view = extra.as_ref().and_then(|(_, value, posts)| {
+        posts.as_ref().map(|posts| jekyll::views::WithEntries {
+            base: value.as_object().unwrap_or(&no_posts),
+            entries: vec![("posts", posts.clone())],
+        })
+    });
+    let extra: Option<(&'static str, &dyn ValueView)> =
+        extra.as_ref().map(|(key, value, _)| match &paginator_view {
+            Some(view) => (*key, view as &dyn ValueView),
+            None => (*key, Json::of(value) as &dyn ValueView),
+        });
     let related = related_posts(job, lists);
     let related: &dyn liquid_core::ValueView = match &related {
         Some(posts) => posts,
@@ -625,7 +675,7 @@ fn render_job_liquid_page(
     // page, with that page's paginator, as jekyll-paginate does.
     let body;
     let mut view = page_view(job, html, &mut toc_html);
-    if let Some((key @ "paginator", value)) = &extra {
+    if let Some((key @ "paginator", value)) = extra {
         if job.doc.body.contains("paginator") {
             body = paginated_body(job, liquid, &view, site, (key, value))?;
             view.content = Some(&body);
@@ -673,8 +723,8 @@ fn render_job_liquid_page(
             ("jekyll", Json::of(liquid.jekyll)),
             ("site.related_posts", related),
         ];
-        if let Some((key, value)) = &extra {
-            roots.push((key, Json::of(value)));
+        if let Some(extra) = extra {
+            roots.push(extra);
         }
         content = jekyll::render_layout(liquid.tools, &l.template, &job.doc.abs, roots)?;
         match &l.parent {

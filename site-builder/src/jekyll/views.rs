@@ -14,26 +14,49 @@ use serde_json::{Map, Value};
 use super::json::{to_liquid, Json, ORDERED_HASH};
 use crate::lists::Terms;
 
-/// An object seen with entries put in (replacing any of the same name).
+/// An object seen with entries put in: in the place of the object's own of the same name
+/// (a paginator's `posts`), the others after its own.
 pub struct WithEntries<'a, V> {
     pub base: &'a Map<String, Value>,
     pub entries: Vec<(&'static str, V)>,
 }
 
+/// One entry of a [`WithEntries`]: the object's own, or one put in.
+enum Entry<'e, V> {
+    Own(&'e str, &'e Value),
+    Put(&'e str, &'e V),
+}
+
 impl<V: ValueView> WithEntries<'_, V> {
-    fn base_entries(&self) -> impl Iterator<Item = (&String, &Value)> {
-        self.base
+    fn put(&self, key: &str) -> Option<&V> {
+        self.entries.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// Every entry in order.
+    fn all(&self) -> impl Iterator<Item = Entry<'_, V>> {
+        let own = self.base.iter().map(|(k, v)| match self.put(k) {
+            Some(put) => Entry::Put(k.as_str(), put),
+            None => Entry::Own(k.as_str(), v),
+        });
+        let added = self
+            .entries
             .iter()
-            .filter(|(k, _)| !self.entries.iter().any(|(e, _)| e == k))
+            .filter(|(k, _)| !self.base.contains_key(*k))
+            .map(|(k, v)| Entry::Put(k, v));
+        own.chain(added)
     }
 }
 
 impl<V: ValueView> fmt::Debug for WithEntries<'_, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map()
-            .entries(self.base_entries())
-            .entries(self.entries.iter().map(|(k, v)| (k, v.as_debug())))
-            .finish()
+        let mut map = f.debug_map();
+        for entry in self.all() {
+            match entry {
+                Entry::Own(k, v) => map.entry(&k, v),
+                Entry::Put(k, v) => map.entry(&k, v.as_debug()),
+            };
+        }
+        map.finish()
     }
 }
 
@@ -62,13 +85,11 @@ impl<V: ValueView> ValueView for WithEntries<'_, V> {
     }
     fn to_value(&self) -> LValue {
         LValue::Object(
-            self.base_entries()
-                .map(|(k, v)| (k.clone().into(), to_liquid(v)))
-                .chain(
-                    self.entries
-                        .iter()
-                        .map(|(k, v)| ((*k).into(), v.to_value())),
-                )
+            self.all()
+                .map(|entry| match entry {
+                    Entry::Own(k, v) => (k.to_string().into(), to_liquid(v)),
+                    Entry::Put(k, v) => (k.to_string().into(), v.to_value()),
+                })
                 .collect(),
         )
     }
@@ -82,7 +103,7 @@ impl<V: ValueView> ObjectView for WithEntries<'_, V> {
         self
     }
     fn size(&self) -> i64 {
-        (self.base_entries().count() + self.entries.len()) as i64
+        self.all().count() as i64
     }
     fn keys<'k>(&'k self) -> Box<dyn Iterator<Item = KStringCow<'k>> + 'k> {
         Box::new(self.iter().map(|(k, _)| k))
@@ -91,22 +112,17 @@ impl<V: ValueView> ObjectView for WithEntries<'_, V> {
         Box::new(self.iter().map(|(_, v)| v))
     }
     fn iter<'k>(&'k self) -> Box<dyn Iterator<Item = (KStringCow<'k>, &'k dyn ValueView)> + 'k> {
-        Box::new(
-            self.base_entries()
-                .map(|(k, v)| (KStringCow::from_ref(k), Json::of(v) as &dyn ValueView))
-                .chain(
-                    self.entries
-                        .iter()
-                        .map(|(k, v)| (KStringCow::from_static(k), v as &dyn ValueView)),
-                ),
-        )
+        Box::new(self.all().map(|entry| match entry {
+            Entry::Own(k, v) => (KStringCow::from_ref(k), Json::of(v) as &dyn ValueView),
+            Entry::Put(k, v) => (KStringCow::from_ref(k), v as &dyn ValueView),
+        }))
     }
     fn contains_key(&self, index: &str) -> bool {
-        self.entries.iter().any(|(k, _)| *k == index) || self.base.contains_key(index)
+        self.put(index).is_some() || self.base.contains_key(index)
     }
     fn get<'s>(&'s self, index: &str) -> Option<&'s dyn ValueView> {
-        match self.entries.iter().find(|(k, _)| *k == index) {
-            Some((_, v)) => Some(v as &dyn ValueView),
+        match self.put(index) {
+            Some(v) => Some(v as &dyn ValueView),
             None => self.base.get(index).map(|v| Json::of(v) as &dyn ValueView),
         }
     }
@@ -404,6 +420,15 @@ mod tests {
             view.get("title").map(|t| t.to_kstr().to_string()),
             Some("T".into())
         );
+        // In the place of the object's own entry; new ones after the object's.
+        let paginator = serde_json::json!({"page": 2, "posts": [], "total_pages": 3});
+        let view = WithEntries {
+            base: paginator.as_object().expect("object"),
+            entries: vec![("posts", Json::of(&posts)), ("extra", Json::of(&posts))],
+        };
+        let keys: Vec<String> = view.keys().map(|k| k.to_string()).collect();
+        assert_eq!(keys, ["page", "posts", "total_pages", "extra"]);
+        assert_eq!(view.size(), 4);
     }
 
     #[test]
