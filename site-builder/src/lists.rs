@@ -201,9 +201,9 @@ impl<'a> Lists<'a> {
         match extra {
             Extra::None | Extra::Index(_) => false,
             Extra::Paginator { page, per_page, .. } => {
-                let start = ((page - 1) * per_page).min(self.listed.len());
-                let end = (start + per_page).min(self.listed.len());
-                self.listed[start..end].binary_search(&i).is_ok()
+                paginate::slice_of(*page, *per_page, &self.listed)
+                    .binary_search(&i)
+                    .is_ok()
             }
             Extra::Term(kind, t) => self
                 .terms
