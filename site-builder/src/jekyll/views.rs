@@ -60,30 +60,8 @@ impl<V: ValueView> fmt::Debug for WithEntries<'_, V> {
     }
 }
 
-impl<V: ValueView> ValueView for WithEntries<'_, V> {
-    fn as_debug(&self) -> &dyn fmt::Debug {
-        self
-    }
-    // Printing a whole object of the site is rare; it goes through a copy.
-    fn render(&self) -> DisplayCow<'_> {
-        DisplayCow::Owned(Box::new(self.to_value().render().to_string()))
-    }
-    fn source(&self) -> DisplayCow<'_> {
-        DisplayCow::Owned(Box::new(self.to_value().source().to_string()))
-    }
-    fn type_name(&self) -> &'static str {
-        ORDERED_HASH
-    }
-    fn query_state(&self, s: State) -> bool {
-        match s {
-            State::Truthy => true,
-            _ => self.size() == 0,
-        }
-    }
-    fn to_kstr(&self) -> KStringCow<'_> {
-        KStringCow::from_string(self.render().to_string())
-    }
-    fn to_value(&self) -> LValue {
+impl<V: ValueView> WithEntries<'_, V> {
+    fn to_liquid(&self) -> LValue {
         LValue::Object(
             self.all()
                 .map(|entry| match entry {
@@ -93,10 +71,45 @@ impl<V: ValueView> ValueView for WithEntries<'_, V> {
                 .collect(),
         )
     }
-    fn as_object(&self) -> Option<&dyn ObjectView> {
-        Some(self)
-    }
 }
+
+/// The `ValueView` of an object view with a `to_liquid` copy, printed as Liquid prints a
+/// hash (through that copy: printing a whole object of the site is rare).
+macro_rules! object_value_view {
+    ([$($generics:tt)*] $t:ty) => {
+        impl<$($generics)*> ValueView for $t {
+            fn as_debug(&self) -> &dyn fmt::Debug {
+                self
+            }
+            fn render(&self) -> DisplayCow<'_> {
+                DisplayCow::Owned(Box::new(self.to_liquid().render().to_string()))
+            }
+            fn source(&self) -> DisplayCow<'_> {
+                DisplayCow::Owned(Box::new(self.to_liquid().source().to_string()))
+            }
+            fn type_name(&self) -> &'static str {
+                ORDERED_HASH
+            }
+            fn query_state(&self, s: State) -> bool {
+                match s {
+                    State::Truthy => true,
+                    _ => ObjectView::size(self) == 0,
+                }
+            }
+            fn to_kstr(&self) -> KStringCow<'_> {
+                KStringCow::from_string(self.render().to_string())
+            }
+            fn to_value(&self) -> LValue {
+                self.to_liquid()
+            }
+            fn as_object(&self) -> Option<&dyn ObjectView> {
+                Some(self)
+            }
+        }
+    };
+}
+
+object_value_view!([V: ValueView] WithEntries<'_, V>);
 
 impl<V: ValueView> ObjectView for WithEntries<'_, V> {
     fn as_value(&self) -> &dyn ValueView {
@@ -167,29 +180,8 @@ impl fmt::Debug for TermLists<'_> {
     }
 }
 
-impl ValueView for TermLists<'_> {
-    fn as_debug(&self) -> &dyn fmt::Debug {
-        self
-    }
-    fn render(&self) -> DisplayCow<'_> {
-        DisplayCow::Owned(Box::new(self.to_value().render().to_string()))
-    }
-    fn source(&self) -> DisplayCow<'_> {
-        DisplayCow::Owned(Box::new(self.to_value().source().to_string()))
-    }
-    fn type_name(&self) -> &'static str {
-        ORDERED_HASH
-    }
-    fn query_state(&self, s: State) -> bool {
-        match s {
-            State::Truthy => true,
-            _ => self.names.is_empty(),
-        }
-    }
-    fn to_kstr(&self) -> KStringCow<'_> {
-        KStringCow::from_string(self.render().to_string())
-    }
-    fn to_value(&self) -> LValue {
+impl TermLists<'_> {
+    fn to_liquid(&self) -> LValue {
         LValue::Object(
             self.names
                 .iter()
@@ -198,10 +190,9 @@ impl ValueView for TermLists<'_> {
                 .collect(),
         )
     }
-    fn as_object(&self) -> Option<&dyn ObjectView> {
-        Some(self)
-    }
 }
+
+object_value_view!([] TermLists<'_>);
 
 impl ObjectView for TermLists<'_> {
     fn as_value(&self) -> &dyn ValueView {
