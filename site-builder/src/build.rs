@@ -344,10 +344,8 @@ fn render_steps(
     let site = site!();
     // A streaming build of a site whose templates read no post list from `site` makes each
     // post's summary when a list page shows it, instead of holding every post's.
-    let on_demand = destination.is_some()
-        && !plan::layouts_show_content(&templates)
-        && !config.jekyll
-        && !index.wants.post_summaries();
+    let on_demand =
+        destination.is_some() && !liquid_layouts && !config.jekyll && !index.wants.post_summaries();
     let summaries = match kept_summaries {
         _ if on_demand => Vec::new(),
         Some(kept) => kept,
@@ -381,19 +379,15 @@ fn render_steps(
     // once the page is written: the build never holds every post's page and HTML at once.
     // Where the summaries carry the posts' content (the site's own Liquid layouts), that is
     // the one copy kept, and a post's page reads its HTML there (`render::html_of`).
-    let mut html: Vec<String> = if destination.is_some() {
-        let taken = converted[..index.posts]
-            .iter_mut()
-            .map(|c| std::mem::take(&mut c.html));
-        if liquid_layouts {
-            taken.for_each(drop);
-            Vec::new()
-        } else {
-            taken.collect()
+    let mut html: Vec<String> = Vec::new();
+    if destination.is_some() {
+        for c in &mut converted[..index.posts] {
+            let h = std::mem::take(&mut c.html);
+            if !liquid_layouts {
+                html.push(h);
+            }
         }
-    } else {
-        Vec::new()
-    };
+    }
     let empty = Converted::default();
     let mut plan = t.step("plan", || {
         site.plan(&converted, &layouts, &generated, &empty)
@@ -571,6 +565,14 @@ fn convert_in_order(
         None => render::convert_all(&site.docs[..index.posts], &inputs.with_site(&meta))?,
     };
     drop(meta);
+    // The posts' summaries, where content after them reads a list of posts.
+    let summaries_of = |converted: &[Converted]| {
+        if index.wants.post_summaries() {
+            site.summaries(Some(converted))
+        } else {
+            Vec::new()
+        }
+    };
     let mut feeds = if move_html {
         Some(site.feeds_of(&converted, FeedsOf::Posts)?)
     } else {
@@ -579,7 +581,7 @@ fn convert_in_order(
     let summaries = if move_html {
         site.summaries_taking_html(&mut converted)
     } else {
-        site.summaries(Some(&converted))
+        summaries_of(&converted)
     };
     let mut meta = site.value_owned(summaries, &site.documents(None), true);
     if index.documents > 0 {
@@ -588,10 +590,10 @@ fn convert_in_order(
             &inputs.with_site(&meta),
         )?);
         // Again, now with the documents' content (without collections nothing changed).
-        // The posts' summaries are as they were: taken along where they hold the HTML.
+        // The posts' summaries are as they were: taken along where `site` holds them.
         let posts = match meta.get_mut("posts").map(Value::take) {
-            Some(Value::Array(posts)) if move_html => posts,
-            _ => site.summaries(Some(&converted)),
+            Some(Value::Array(posts)) => posts,
+            _ => summaries_of(&converted),
         };
         drop(meta);
         meta = site.value_owned(posts, &site.documents(Some(&converted)), true);

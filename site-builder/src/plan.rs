@@ -698,7 +698,7 @@ impl<'a> Site<'a> {
                 FeedsOf::Collections if of_posts => continue,
                 _ => {}
             }
-            let known = feed.collection == "posts"
+            let known = of_posts
                 || self
                     .config
                     .collections

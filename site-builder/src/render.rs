@@ -589,11 +589,8 @@ fn liquid_extra<'l>(
             },
             Summaries::Made(made),
         ) => {
-            let posts = paginate::slice_of(*page, *per_page, &lists.listed)
-                .iter()
-                .filter_map(|&i| made.get(i))
-                .map(Json::of)
-                .collect();
+            let posts =
+                jekyll::views::listed(made, paginate::slice_of(*page, *per_page, &lists.listed));
             let frame = paginate::frame(
                 *page,
                 *per_page,
@@ -654,10 +651,11 @@ fn render_job_liquid_page(
     let mut toc_html = String::new();
     let null = Value::Null;
     let extra = liquid_extra(job, lists);
-    let no_posts = serde_json::Map::new();
+    // What a view falls back to where a value is not an object (never, as made here).
+    let empty = serde_json::Map::new();
     let paginator_view = extra.as_ref().and_then(|(_, value, posts)| {
         posts.as_ref().map(|posts| jekyll::views::WithEntries {
-            base: value.as_object().unwrap_or(&no_posts),
+            base: value.as_object().unwrap_or(&empty),
             entries: vec![("posts", posts.clone())],
         })
     });
@@ -685,20 +683,15 @@ fn render_job_liquid_page(
     // jekyll-archives' `page.posts`: viewed in place where the summaries are made.
     let owned: Vec<Value>;
     let listed: Vec<&Json> = match (&job.extra, &lists.summaries) {
-        (Extra::Archive(posts), Summaries::Made(made)) => posts
-            .iter()
-            .filter_map(|&i| made.get(i))
-            .map(Json::of)
-            .collect(),
+        (Extra::Archive(posts), Summaries::Made(made)) => jekyll::views::listed(made, posts),
         (Extra::Archive(posts), summaries) => {
             owned = posts.iter().filter_map(|&i| summaries.get(i)).collect();
             owned.iter().map(Json::of).collect()
         }
         _ => Vec::new(),
     };
-    let no_front = serde_json::Map::new();
     let with_posts = jekyll::views::WithEntries {
-        base: page.as_object().unwrap_or(&no_front),
+        base: page.as_object().unwrap_or(&empty),
         entries: vec![("posts", listed)],
     };
     let page_root: &dyn ValueView = match job.extra {

@@ -1,7 +1,8 @@
 //! Lists Liquid sees that are put together at render time from the posts' summaries,
-//! without copying them: jekyll-archives' `page.posts`, and `site.tags` and
-//! `site.categories`. As copies, a 10k-post site with three tags a post held every post's
-//! content four more times (600 MB of the 820 MB a build of such a site took).
+//! without copying them: jekyll-archives' `page.posts`, `paginator.posts`, `site.tags` and
+//! `site.categories`, and a hash's pairs in a `for` loop. As copies, a 10k-post site with
+//! three tags a post held every post's content four more times (600 MB of the 820 MB a
+//! build of such a site took).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -73,10 +74,11 @@ impl<V: ValueView> WithEntries<'_, V> {
     }
 }
 
-/// The `ValueView` of an object view with a `to_liquid` copy, printed as Liquid prints a
-/// hash (through that copy: printing a whole object of the site is rare).
-macro_rules! object_value_view {
-    ([$($generics:tt)*] $t:ty) => {
+/// The `ValueView` of a view that makes a Liquid copy of itself (`to_liquid`) when asked to:
+/// printed through that copy (printing a whole list or object of the site is rare), empty
+/// when its `$view` has no items, and seen as that `$view` (`as_array` or `as_object`).
+macro_rules! copied_value_view {
+    ([$($generics:tt)*] $t:ty, $name:expr, $as:ident, $view:ident) => {
         impl<$($generics)*> ValueView for $t {
             fn as_debug(&self) -> &dyn fmt::Debug {
                 self
@@ -88,12 +90,12 @@ macro_rules! object_value_view {
                 DisplayCow::Owned(Box::new(self.to_liquid().source().to_string()))
             }
             fn type_name(&self) -> &'static str {
-                ORDERED_HASH
+                $name
             }
             fn query_state(&self, s: State) -> bool {
                 match s {
                     State::Truthy => true,
-                    _ => ObjectView::size(self) == 0,
+                    _ => $view::size(self) == 0,
                 }
             }
             fn to_kstr(&self) -> KStringCow<'_> {
@@ -102,14 +104,14 @@ macro_rules! object_value_view {
             fn to_value(&self) -> LValue {
                 self.to_liquid()
             }
-            fn as_object(&self) -> Option<&dyn ObjectView> {
+            fn $as(&self) -> Option<&dyn $view> {
                 Some(self)
             }
         }
     };
 }
 
-object_value_view!([V: ValueView] WithEntries<'_, V>);
+copied_value_view!([V: ValueView] WithEntries<'_, V>, ORDERED_HASH, as_object, ObjectView);
 
 impl<V: ValueView> ObjectView for WithEntries<'_, V> {
     fn as_value(&self) -> &dyn ValueView {
@@ -141,6 +143,15 @@ impl<V: ValueView> ObjectView for WithEntries<'_, V> {
     }
 }
 
+/// Views of the summaries of posts `indices` (a term's, a pager page's, an archive's).
+pub fn listed<'a>(summaries: &'a [Value], indices: &[usize]) -> Vec<&'a Json> {
+    indices
+        .iter()
+        .filter_map(|&i| summaries.get(i))
+        .map(Json::of)
+        .collect()
+}
+
 /// `site.tags` or `site.categories`: each term's name and its posts' summaries, newest
 /// first, in the order the terms were first seen.
 pub struct TermLists<'a> {
@@ -153,16 +164,7 @@ impl<'a> TermLists<'a> {
     pub fn new(terms: &'a [crate::taxonomy::Term], summaries: &'a [Value]) -> TermLists<'a> {
         TermLists {
             names: terms.iter().map(|t| t.name.as_str()).collect(),
-            lists: terms
-                .iter()
-                .map(|t| {
-                    t.posts
-                        .iter()
-                        .filter_map(|&i| summaries.get(i))
-                        .map(Json::of)
-                        .collect()
-                })
-                .collect(),
+            lists: terms.iter().map(|t| listed(summaries, &t.posts)).collect(),
             by_name: terms
                 .iter()
                 .enumerate()
@@ -192,7 +194,7 @@ impl TermLists<'_> {
     }
 }
 
-object_value_view!([] TermLists<'_>);
+copied_value_view!([] TermLists<'_>, ORDERED_HASH, as_object, ObjectView);
 
 impl ObjectView for TermLists<'_> {
     fn as_value(&self) -> &dyn ValueView {
@@ -271,44 +273,25 @@ impl fmt::Debug for Pair<'_> {
     }
 }
 
-/// The `ValueView` of an array-like view whose items `$items` lists, printed as Liquid
-/// prints an array (its items one after another) and copied only when asked to.
-macro_rules! array_value_view {
-    ($t:ty) => {
-        impl ValueView for $t {
-            fn as_debug(&self) -> &dyn fmt::Debug {
-                self
-            }
-            fn render(&self) -> DisplayCow<'_> {
-                DisplayCow::Owned(Box::new(self.to_value().render().to_string()))
-            }
-            fn source(&self) -> DisplayCow<'_> {
-                DisplayCow::Owned(Box::new(self.to_value().source().to_string()))
-            }
-            fn type_name(&self) -> &'static str {
-                "array"
-            }
-            fn query_state(&self, s: State) -> bool {
-                match s {
-                    State::Truthy => true,
-                    _ => self.size() == 0,
-                }
-            }
-            fn to_kstr(&self) -> KStringCow<'_> {
-                KStringCow::from_string(self.render().to_string())
-            }
-            fn to_value(&self) -> LValue {
-                LValue::Array(ArrayView::values(self).map(|v| v.to_value()).collect())
-            }
-            fn as_array(&self) -> Option<&dyn ArrayView> {
-                Some(self)
-            }
-        }
-    };
+impl Pairs<'_> {
+    fn to_liquid(&self) -> LValue {
+        array_copy(self)
+    }
 }
 
-array_value_view!(Pairs<'_>);
-array_value_view!(Pair<'_>);
+impl Pair<'_> {
+    fn to_liquid(&self) -> LValue {
+        array_copy(self)
+    }
+}
+
+/// A Liquid copy of an array view, item by item.
+fn array_copy(array: &dyn ArrayView) -> LValue {
+    LValue::Array(array.values().map(|v| v.to_value()).collect())
+}
+
+copied_value_view!([] Pairs<'_>, "array", as_array, ArrayView);
+copied_value_view!([] Pair<'_>, "array", as_array, ArrayView);
 
 /// Item `index` of `len` items, counting from the end when negative, as Liquid indexes.
 fn position(index: i64, len: usize) -> Option<usize> {
