@@ -208,6 +208,9 @@ fn a_swap_that_cannot_happen_exits_7_writes_nothing_and_leaves_no_staging_folder
     assert_eq!(staging_folders(tmp.path()), Vec::<String>::new());
 }
 
+/// `galley build` returns once the new site is in place and leaves the old one to a
+/// background process. If that process cannot remove it, the next build removes it or says
+/// why it cannot, and a later one that can, does.
 #[test]
 fn an_old_site_that_cannot_be_removed_does_not_fail_the_build_and_is_retried() {
     let (tmp, site) = workspace();
@@ -219,27 +222,80 @@ fn an_old_site_that_cannot_be_removed_does_not_fail_the_build_and_is_retried() {
     )
     .expect("edit");
     let stuck = out.join("index.html");
+    let _locked = Immutable::set(&stuck);
+    let second = build(&site, &out, &[]);
+    // The new site is in place, so the build succeeded.
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert!(has_text(&out, "freshly edited"), "the new site is in place");
+    galley_atomic::wait_for_background_removal(&out).expect("wait for the remover");
+    let leftover = staging_folders(tmp.path());
+    assert_eq!(
+        leftover.len(),
+        1,
+        "the old site, not removable: {leftover:?}"
+    );
+    assert!(leftover[0].starts_with(".out.galley-old-"), "{leftover:?}");
+
+    // The next build finds it, cannot remove it either, and says so by name.
+    let third = build(&site, &out, &[]);
+    assert!(third.status.success(), "{}", text(&third.stderr));
+    let stderr = text(&third.stderr);
+    assert!(stderr.contains("warning: "), "{stderr}");
+    assert!(stderr.contains(&leftover[0]), "{stderr}");
+    assert!(stderr.contains("left by an earlier build"), "{stderr}");
+
+    // Once it can be removed, the next build does.
+    let released = std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(tmp.path().join(&leftover[0]).join("index.html"))
+        .status()
+        .expect("chattr");
+    assert!(released.success());
+    let fourth = build(&site, &out, &[]);
+    assert!(fourth.status.success(), "{}", text(&fourth.stderr));
+    assert!(
+        !text(&fourth.stderr).contains("warning"),
+        "{}",
+        text(&fourth.stderr)
+    );
+    galley_atomic::wait_for_background_removal(&out).expect("wait for the remover");
+    assert_eq!(staging_folders(tmp.path()), Vec::<String>::new());
+}
+
+/// A library caller that waits for the removal (the default) hears at once when the old
+/// site cannot be removed, and where it is.
+#[test]
+fn a_build_that_waits_for_the_removal_names_an_old_site_it_cannot_remove() {
+    let (tmp, site) = workspace();
+    let out = tmp.path().join("out");
+    let options = galley_site_builder::BuildOptions::default();
+    galley_site_builder::build(&site, &out, &options).expect("first build");
+    std::fs::write(
+        site.join("about.md"),
+        "---\ntitle: Changed\n---\nfreshly edited\n",
+    )
+    .expect("edit");
     let (second, leftover) = {
-        let _locked = Immutable::set(&stuck);
-        let run = build(&site, &out, &[]);
+        let _locked = Immutable::set(&out.join("index.html"));
+        let built = galley_site_builder::build(&site, &out, &options).expect("second build");
         let leftover = staging_folders(tmp.path());
-        // Release the old copy's file where it now is, so the next build can remove it.
         for name in &leftover {
             let _ = std::process::Command::new("chattr")
                 .arg("-i")
                 .arg(tmp.path().join(name).join("index.html"))
                 .status();
         }
-        (run, leftover)
+        (built, leftover)
     };
-    // The new site is in place, so the build succeeded; the old copy is named.
-    assert!(second.status.success(), "{}", text(&second.stderr));
-    assert!(text(&second.stderr).contains("warning: the previous site"));
-    assert_eq!(leftover.len(), 1, "{leftover:?}");
-    assert!(text(&second.stderr).contains(&leftover[0]));
     assert!(has_text(&out, "freshly edited"), "the new site is in place");
-    // The next build removes what the dead process left.
-    assert!(build(&site, &out, &[]).status.success());
+    assert_eq!(leftover.len(), 1, "{leftover:?}");
+    let warning = second
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("the previous site"))
+        .unwrap_or_else(|| panic!("a warning about the old site: {:?}", second.warnings));
+    assert!(warning.contains(&leftover[0]), "{warning}");
+    galley_site_builder::build(&site, &out, &options).expect("third build");
     assert_eq!(staging_folders(tmp.path()), Vec::<String>::new());
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Names carry the writer's process id (`.NAME.galley-tmp-PID`, `.NAME.galley-old-PID`), so a
 //! later writer can tell a folder left by a process that died (removed) from one a running
-//! build is still filling (left alone).
+//! build is still filling (left alone). A previous output removed in the background is named
+//! after the process removing it, for the same reason.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,22 @@ pub struct Staging {
     dir: PathBuf,
     target: PathBuf,
     committed: bool,
+    /// What [`remove_stale`] could not remove, reported at the commit.
+    stale: Vec<(PathBuf, io::Error)>,
+}
+
+/// When the previous output is removed, once the new one is in place.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Removal {
+    /// Before `commit` returns, so that a failure is reported in [`Committed::leftover`].
+    #[default]
+    Wait,
+    /// By a process of its own (`rm -rf`) that outlives the caller, so a command that has
+    /// swapped in its output returns at once: removing a large tree costs as much as
+    /// writing it on some disks. The folder is renamed after that process, so other writers
+    /// leave it alone while it runs; if it fails, the next writer finds the folder, removes
+    /// it and reports what it cannot. Where no such process can start, as `Wait`.
+    Background,
 }
 
 /// What a successful swap left behind.
@@ -22,6 +39,10 @@ pub struct Committed {
     /// a read-only folder): the new output is in place, the old one waits here for the next
     /// writer (or the user) to remove it.
     pub leftover: Option<(PathBuf, io::Error)>,
+    /// Folders earlier writers left beside the target (a previous output their removal
+    /// could not take away, a dead build's staging folder) that this one could not remove
+    /// either.
+    pub stale: Vec<(PathBuf, io::Error)>,
 }
 
 /// Why the swap failed; the previous output is as it was.
@@ -56,7 +77,7 @@ impl Staging {
     pub fn new(target: &Path) -> Result<Staging, SwapError> {
         let parent = parent_of(target);
         std::fs::create_dir_all(parent).map_err(|e| fail(parent, "create folder", e))?;
-        remove_stale(target);
+        let stale = remove_stale(target);
         let dir = sibling(target, "tmp", std::process::id());
         if dir.exists() {
             std::fs::remove_dir_all(&dir)
@@ -67,6 +88,7 @@ impl Staging {
             dir,
             target: target.to_path_buf(),
             committed: false,
+            stale,
         })
     }
 
@@ -78,20 +100,28 @@ impl Staging {
     /// Puts the staged folder where the target is. On error nothing was changed: the target
     /// is as it was and the staging folder is removed.
     pub fn commit(self) -> Result<Committed, SwapError> {
-        self.commit_keeping(&[])
+        self.commit_keeping(&[], Removal::Wait)
     }
 
     /// As `commit`, and the entries of the previous output named in `keep` (paths relative
     /// to it, e.g. `.git`) that the new output lacks move into the new one (Jekyll's
     /// `keep_files`). If one cannot be moved, the previous output is left aside rather than
-    /// removed, so nothing kept is lost.
-    pub fn commit_keeping(mut self, keep: &[&str]) -> Result<Committed, SwapError> {
+    /// removed, so nothing kept is lost. `removal` says when the previous output goes.
+    pub fn commit_keeping(
+        mut self,
+        keep: &[&str],
+        removal: Removal,
+    ) -> Result<Committed, SwapError> {
         let target = self.target.clone();
+        let stale = std::mem::take(&mut self.stale);
         if std::fs::symlink_metadata(&target).is_err() {
             std::fs::rename(&self.dir, &target)
                 .map_err(|e| fail(&target, "move the new output into place", e))?;
             self.committed = true;
-            return Ok(Committed::default());
+            return Ok(Committed {
+                leftover: None,
+                stale,
+            });
         }
         let exchanged = rustix::fs::renameat_with(
             rustix::fs::CWD,
@@ -113,12 +143,97 @@ impl Staging {
         if let Err(e) = carry_over(&old, &target, keep) {
             return Ok(Committed {
                 leftover: Some((old, e)),
+                stale,
+            });
+        }
+        if removal == Removal::Background && remove_in_background(&old, &target).is_ok() {
+            return Ok(Committed {
+                leftover: None,
+                stale,
             });
         }
         Ok(Committed {
             leftover: remove_tree(&old).err().map(|e| (old, e)),
+            stale,
         })
     }
+}
+
+/// Waits until every background removal beside `target` (see [`Removal::Background`]) has
+/// finished, for a caller that measures or lists the folder next.
+pub fn wait_for_background_removal(target: &Path) -> io::Result<()> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    use rustix::process::{pidfd_open, Pid, PidfdFlags};
+    let prefix = format!(".{}.galley-old-", name_of(target));
+    for entry in std::fs::read_dir(parent_of(target))?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(&prefix)
+            .and_then(|p| p.parse::<i32>().ok())
+            .and_then(Pid::from_raw)
+        else {
+            continue;
+        };
+        let pidfd = match pidfd_open(pid, PidfdFlags::empty()) {
+            Ok(fd) => fd,
+            // Gone already.
+            Err(rustix::io::Errno::SRCH) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        // A process's descriptor becomes readable when it exits.
+        let mut fds = [PollFd::new(&pidfd, PollFlags::IN)];
+        loop {
+            match poll(&mut fds, None) {
+                Ok(_) => break,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Hands `old` to a process that removes it after the caller has gone: a shell that waits
+/// for a line on its input, then becomes `rm -rf` (keeping its process id). The folder is
+/// renamed `.NAME.galley-old-PID` after that process before the line is sent, so a writer
+/// that comes while it runs leaves it alone, and one that comes after it died removes what
+/// it left. If the rename fails the shell reads no line and exits, and nothing was moved.
+fn remove_in_background(old: &Path, target: &Path) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let prefix = format!(".{}.galley-old-", name_of(target));
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"read -r go && exec rm -rf -- "$1$$""#)
+        .arg("sh")
+        .arg(&prefix)
+        .current_dir(parent_of(target))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        // Its own group, so that a Ctrl-C meant for what runs next does not stop it.
+        .process_group(0)
+        .spawn()?;
+    let named = parent_of(target).join(format!("{prefix}{}", child.id()));
+    let handed = std::fs::rename(old, &named).and_then(|()| match child.stdin.take() {
+        Some(mut stdin) => stdin.write_all(b"go\n"),
+        None => Err(io::Error::other("the remover has no input")),
+    });
+    if let Err(e) = handed {
+        drop(child.stdin.take());
+        let _ = child.wait();
+        if named.exists() {
+            // The line was not sent: the folder is ours to remove again.
+            std::fs::rename(&named, old)?;
+        }
+        return Err(e);
+    }
+    // Reap it if the caller lives on (a long-running process); one that exits first
+    // leaves it to init.
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(())
 }
 
 impl Drop for Staging {
@@ -214,12 +329,13 @@ fn sibling(target: &Path, kind: &str, pid: u32) -> PathBuf {
     parent_of(target).join(format!(".{}.galley-{kind}-{pid}", name_of(target)))
 }
 
-/// Removes `.NAME.galley-{tmp,old}-PID` folders whose process is gone. Best effort: what
-/// cannot be removed now is tried again by the next writer.
-fn remove_stale(target: &Path) {
+/// Removes `.NAME.galley-{tmp,old}-PID` folders whose process is gone, and returns those
+/// that could not be removed (the next writer tries again).
+fn remove_stale(target: &Path) -> Vec<(PathBuf, io::Error)> {
     let prefix = format!(".{}.galley-", name_of(target));
+    let mut failed = Vec::new();
     let Ok(entries) = std::fs::read_dir(parent_of(target)) else {
-        return;
+        return failed;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -231,13 +347,28 @@ fn remove_stale(target: &Path) {
             .or_else(|| rest.strip_prefix("old-"))
             .and_then(|p| p.parse::<u32>().ok());
         if pid.is_some_and(|pid| !process_alive(pid)) {
-            let _ = std::fs::remove_dir_all(entry.path());
+            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                failed.push((entry.path(), e));
+            }
         }
     }
+    failed
 }
 
+/// Whether `pid` runs. A process that exited but was not yet reaped (a zombie, as a
+/// background remover is once its parent has gone and until init reaps it) does not.
 fn process_alive(pid: u32) -> bool {
-    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+    if pid == std::process::id() {
+        return true;
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `PID (COMM) STATE ...`, where COMM may itself hold parentheses.
+    let state = stat
+        .rfind(')')
+        .and_then(|end| stat[end + 1..].split_whitespace().next());
+    !matches!(state, Some("Z" | "X"))
 }
 
 fn fail(path: &Path, action: &'static str, source: io::Error) -> SwapError {
@@ -272,7 +403,10 @@ mod tests {
         write(staging.path(), "index.html", "new");
         write(staging.path(), "notes.txt", "new notes");
         let committed = staging
-            .commit_keeping(&[".git", "notes.txt", "missing", "../escape"])
+            .commit_keeping(
+                &[".git", "notes.txt", "missing", "../escape"],
+                Removal::Wait,
+            )
             .expect("commit");
         assert!(committed.leftover.is_none());
         assert_eq!(read(&target, "index.html"), "new");
@@ -299,6 +433,40 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names, vec!["_site"]);
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_previous_output_removed_in_the_background_is_named_after_its_remover_and_goes() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let target = tmp.path().join("_site");
+        write(&target.join("deep/er"), "page.html", "old");
+        write(&target.join(".git"), "HEAD", "ref: main");
+        let staging = Staging::new(&target).expect("staging");
+        write(staging.path(), "index.html", "new");
+        let committed = staging
+            .commit_keeping(&[".git"], Removal::Background)
+            .expect("commit");
+        assert!(committed.leftover.is_none());
+        assert_eq!(read(&target, "index.html"), "new");
+        assert_eq!(read(&target.join(".git"), "HEAD"), "ref: main", "kept");
+        for name in names_in(tmp.path()) {
+            assert!(
+                name == "_site" || name.starts_with("._site.galley-old-"),
+                "{name}"
+            );
+        }
+        wait_for_background_removal(&target).expect("wait");
+        assert_eq!(names_in(tmp.path()), vec!["_site"]);
+        assert!(!target.join("deep").exists());
     }
 
     #[test]
@@ -354,6 +522,21 @@ mod tests {
         assert!(live.exists());
         assert!(other.exists());
         drop(staging);
+    }
+
+    #[test]
+    fn a_process_that_exited_unreaped_is_not_alive() {
+        use rustix::event::{poll, PollFd, PollFlags};
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        assert!(process_alive(std::process::id()));
+        let pid = rustix::process::Pid::from_child(&child);
+        let pidfd =
+            rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).expect("pidfd");
+        // Readable once it has exited; not reaped until `wait`, so a zombie till then.
+        poll(&mut [PollFd::new(&pidfd, PollFlags::IN)], None).expect("poll");
+        assert!(!process_alive(child.id()), "a zombie is not a live writer");
+        child.wait().expect("reap");
+        assert!(!process_alive(child.id()));
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub struct BuildOptions {
     pub config_files: Vec<PathBuf>,
     /// A local copy of the repository `remote_theme:` names (`--remote-theme`).
     pub remote_theme: Option<PathBuf>,
+    /// When the previous output goes once the new one is in place: `galley build` leaves it
+    /// to a background process, so that removing it is not part of the build's time.
+    pub remove_previous: galley_atomic::Removal,
 }
 
 impl BuildOptions {
@@ -140,8 +143,8 @@ pub(crate) struct State {
     pub tools: Option<Arc<jekyll::Tools>>,
     /// `jekyll` as templates see it.
     pub jekyll: Value,
-    /// Why the previous site is still beside the new one (it could not be removed).
-    pub leftover: Option<String>,
+    /// Why a previous site is still beside the new one (it could not be removed).
+    pub leftover: Vec<String>,
 }
 
 impl State {
@@ -439,8 +442,10 @@ fn render_steps(
     let rendered = t.step("assemble", || site.assemble(&plan, pages, feeds))?;
     drop(plan);
     let leftover = match stream {
-        Some(stream) => t.step("write", || stream.finish(&rendered, &config.keep_files()))?,
-        None => None,
+        Some(stream) => t.step("write", || {
+            stream.finish(&rendered, &config.keep_files(), options.remove_previous)
+        })?,
+        None => Vec::new(),
     };
     let state = State {
         root: root.to_path_buf(),

@@ -47,5 +47,7 @@ pub mod write;
 pub use build::{build, render_site, BuildOptions, Built};
 pub use check::{check, CheckReport};
 pub use error::{BuildError, Diagnostic};
+/// When a build's previous output is removed ([`BuildOptions::remove_previous`]).
+pub use galley_atomic::Removal;
 pub use incremental::{Session, Update};
 pub use output::{Body, OutputFile, RenderedSite};

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use galley_atomic::{Refusal, Rules, Staging, MARKER};
+use galley_atomic::{Refusal, Removal, Rules, Staging, MARKER};
 use rayon::prelude::*;
 
 use crate::error::{io_error, Diagnostic, Result};
@@ -114,8 +114,14 @@ impl Stream {
     }
 
     /// Writes what is still in memory (everything not sent through a sink), marks the folder
-    /// as Galley's and swaps it in, carrying `keep` over from the previous site.
-    pub fn finish(self, site: &RenderedSite, keep: &[String]) -> Result<Option<String>> {
+    /// as Galley's and swaps it in, carrying `keep` over from the previous site, which goes
+    /// as `removal` says. Returns warnings about folders left beside the site.
+    pub fn finish(
+        self,
+        site: &RenderedSite,
+        keep: &[String],
+        removal: Removal,
+    ) -> Result<Vec<String>> {
         self.io
             .install(|| fill(site, self.staging.path(), self.previous.as_deref()))?;
         let marker = self.staging.path().join(MARKER);
@@ -125,13 +131,23 @@ impl Stream {
         )
         .map_err(|e| io_error(&marker, "write", &e))?;
         let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
-        let committed = self.staging.commit_keeping(&keep).map_err(swap_error)?;
-        Ok(committed.leftover.map(|(old, e)| {
+        let committed = self
+            .staging
+            .commit_keeping(&keep, removal)
+            .map_err(swap_error)?;
+        let leftover = committed.leftover.map(|(old, e)| {
             format!(
                 "the previous site, moved to {}, could not be removed ({e}); the next build retries, or remove it yourself",
                 old.display()
             )
-        }))
+        });
+        let stale = committed.stale.into_iter().map(|(dir, e)| {
+            format!(
+                "{}, left by an earlier build, could not be removed ({e}); the next build retries, or remove it yourself",
+                dir.display()
+            )
+        });
+        Ok(leftover.into_iter().chain(stale).collect())
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use galley_site_builder::{build, BuildOptions};
+use galley_site_builder::{build, BuildOptions, Removal};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -33,6 +33,9 @@ impl Args {
         Ok(self.sources.apply(BuildOptions {
             base_url: self.base_url.clone(),
             force: self.force,
+            // The command returns once the new site is in place; a process of its own
+            // removes the previous one.
+            remove_previous: Removal::Background,
             ..crate::edge::build_options()?
         }))
     }
