@@ -141,14 +141,16 @@ pub fn run(o: &Options) -> Result<()> {
             );
         }
         let out = outputs.fresh("Galley rebuild");
-        let (rebuild, removal) = rebuild(&galley, &sites.galley, &out, o.runs)?;
+        let r = rebuild(&galley, &sites.galley, &out, o.runs)?;
         outputs.done_with(&out);
         println!(
-            "{n} posts, Galley: first build into an empty folder {galley_time:.2} s; rebuild after a one-post edit into that output {:.2} s ({:.2}×), {:.0} MiB; the previous output's removal went on {:.2} s in the background after the rebuild returned\n",
-            rebuild.wall.as_secs_f64(),
-            rebuild.wall.as_secs_f64() / galley_time,
-            rebuild.max_rss_kib as f64 / 1024.0,
-            removal.as_secs_f64()
+            "{n} posts, Galley: first build into an empty folder {galley_time:.2} s; rebuild after a one-post edit into that output {:.2} s ({:.2}×), {:.0} MiB, its previous output's removal going on {:.2} s in the background after it returned; with --wait-for-removal {:.2} s ({:.2}×)\n",
+            r.background.wall.as_secs_f64(),
+            r.background.wall.as_secs_f64() / galley_time,
+            r.background.max_rss_kib as f64 / 1024.0,
+            r.removal.as_secs_f64(),
+            r.waiting.wall.as_secs_f64(),
+            r.waiting.wall.as_secs_f64() / galley_time,
         );
     }
     Ok(())
@@ -165,56 +167,80 @@ fn row(n: usize, label: &str, s: Sample, galley: Sample) {
     );
 }
 
+/// Galley's rebuilds: by default (the previous output removed in the background) and with
+/// `--wait-for-removal`.
+struct Rebuilds {
+    background: Sample,
+    waiting: Sample,
+    /// The median time a background removal went on after its command returned.
+    removal: std::time::Duration,
+}
+
 /// Galley's Tera site rebuilt into its own previous output after one post's edit, `runs`
-/// times (each edit different); median time, highest memory, and the median time the
-/// previous output's background removal went on after the command returned. Each run waits
-/// for that removal, so no run pays for the one before.
-fn rebuild(
-    galley: &Path,
-    site: &Path,
-    out: &Path,
-    runs: usize,
-) -> Result<(Sample, std::time::Duration)> {
-    let build = || {
+/// times in each mode, alternating them so that both meet the same disk (each edit
+/// different); median times, highest memory. Each run waits for the previous output's
+/// removal to end, so no run pays for the one before while it runs.
+fn rebuild(galley: &Path, site: &Path, out: &Path, runs: usize) -> Result<Rebuilds> {
+    let build = |wait: bool| {
         let mut c = Command::new(galley);
         c.arg("build").arg(site).arg("--destination").arg(out);
+        if wait {
+            c.arg("--wait-for-removal");
+        }
         c
     };
-    measure::run(build(), "Galley first build")?;
+    measure::run(build(true), "Galley first build")?;
     let post = std::fs::read_dir(site.join("_posts"))?
         .flatten()
         .map(|e| e.path())
         .max()
         .context("a post to edit")?;
     let original = std::fs::read_to_string(&post)?;
-    let mut samples = Vec::new();
+    let (mut background, mut waiting) = (Vec::new(), Vec::new());
     let mut removals = Vec::new();
-    for i in 0..runs.max(1) {
+    for i in 0..runs.max(1) * 2 {
+        let wait = i % 2 == 1;
         std::fs::write(&post, format!("{original}\nEdited for rebuild {i}.\n"))?;
         // SAFETY: sync(2) takes no arguments and cannot fail.
         unsafe { libc::sync() };
-        let s = measure::run(build(), "Galley rebuild")?;
+        let label = if wait {
+            "Galley rebuild --wait-for-removal"
+        } else {
+            "Galley rebuild"
+        };
+        let s = measure::run(build(wait), label)?;
         let returned = std::time::Instant::now();
         galley_atomic::wait_for_background_removal(out)
             .with_context(|| format!("waiting for the removal beside {}", out.display()))?;
-        removals.push(returned.elapsed());
+        let after = returned.elapsed();
         eprintln!(
-            "Galley rebuild: {:.2} s, {} KiB, then {:.2} s removing the previous output",
+            "{label}: {:.2} s, {} KiB, then {:.2} s removing the previous output",
             s.wall.as_secs_f64(),
             s.max_rss_kib,
-            removals[removals.len() - 1].as_secs_f64()
+            after.as_secs_f64()
         );
-        samples.push(s);
+        if wait {
+            waiting.push(s);
+        } else {
+            removals.push(after);
+            background.push(s);
+        }
     }
     std::fs::write(&post, original)?;
-    samples.sort_by_key(|s| s.wall);
     removals.sort();
-    Ok((
-        Sample {
-            wall: samples[samples.len() / 2].wall,
-            max_rss_kib: samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0),
-            output_bytes: 0,
-        },
-        removals[removals.len() / 2],
-    ))
+    Ok(Rebuilds {
+        background: median(background),
+        waiting: median(waiting),
+        removal: removals[removals.len() / 2],
+    })
+}
+
+/// The median wall time and the highest memory of `samples` (not empty).
+fn median(mut samples: Vec<Sample>) -> Sample {
+    samples.sort_by_key(|s| s.wall);
+    Sample {
+        wall: samples[samples.len() / 2].wall,
+        max_rss_kib: samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0),
+        output_bytes: 0,
+    }
 }

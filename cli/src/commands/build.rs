@@ -1,4 +1,4 @@
-//! `galley build [SITE] [--destination DIR] [--drafts] [--future] [--base-url URL]`
+//! `galley build [SITE] [--destination DIR] [--drafts] [--future] [--base-url URL] [--wait-for-removal]`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +26,10 @@ pub struct Args {
     /// parent of it, or a folder it reads).
     #[arg(long)]
     pub force: bool,
+    /// Remove the previous site before returning, instead of leaving it to a background
+    /// process (for a script that reads the destination's parent folder next).
+    #[arg(long)]
+    pub wait_for_removal: bool,
 }
 
 impl Args {
@@ -35,7 +39,11 @@ impl Args {
             force: self.force,
             // The command returns once the new site is in place; a process of its own
             // removes the previous one.
-            remove_previous: Removal::Background,
+            remove_previous: if self.wait_for_removal {
+                Removal::Wait
+            } else {
+                Removal::Background
+            },
             ..crate::edge::build_options()?
         }))
     }
