@@ -262,6 +262,24 @@ fn an_old_site_that_cannot_be_removed_does_not_fail_the_build_and_is_retried() {
     assert_eq!(staging_folders(tmp.path()), Vec::<String>::new());
 }
 
+/// `--wait-for-removal` returns only once the previous site is gone: nothing is left beside
+/// the new one for the caller to wait for.
+#[test]
+fn a_build_told_to_wait_for_the_removal_leaves_nothing_beside_the_site() {
+    let (tmp, site) = workspace();
+    let out = tmp.path().join("out");
+    assert!(build(&site, &out, &[]).status.success());
+    std::fs::write(
+        site.join("about.md"),
+        "---\ntitle: Changed\n---\nfreshly edited\n",
+    )
+    .expect("edit");
+    let again = build(&site, &out, &["--wait-for-removal"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(has_text(&out, "freshly edited"), "the new site is in place");
+    assert_eq!(staging_folders(tmp.path()), Vec::<String>::new());
+}
+
 /// A library caller that waits for the removal (the default) hears at once when the old
 /// site cannot be removed, and where it is.
 #[test]
