@@ -25,12 +25,41 @@ pub const SETTINGS_ANNOTATION: &str = "dev.galley.image.compression";
 /// How this build compresses: reuse needs the previous image to say the same.
 pub fn settings(brotli_quality: u32, precompress: (usize, usize)) -> String {
     format!(
-        "galley {}; layers gzip {}; variants brotli {brotli_quality} from {} to {} bytes",
+        "galley {}; layers gzip {}; variants brotli {brotli_quality} from {} to {} bytes; compressors {}",
         env!("CARGO_PKG_VERSION"),
         crate::layer::LAYER_GZIP_LEVEL,
         precompress.0,
         precompress.1,
+        compressors(brotli_quality),
     )
+}
+
+/// What this build's gzip and brotli make of a fixed sample, as a short digest. Galley's
+/// version does not change when a dependency update changes the compressors' output (a new
+/// zlib-rs or brotli), and an image compressed by the old ones must not be reused, or the
+/// rebuild's digest would differ from a build from nothing. A few milliseconds per build.
+fn compressors(brotli_quality: u32) -> String {
+    use std::io::Write;
+    let sample: Vec<u8> = (0..48)
+        .flat_map(|i| {
+            format!(
+                "<li><a href=\"/{i}/\">Post {i}</a>: a line that repeats, changing a little</li>\n"
+            )
+            .into_bytes()
+        })
+        .collect();
+    let mut gz = flate2::GzBuilder::new().write(
+        Vec::new(),
+        flate2::Compression::new(crate::layer::LAYER_GZIP_LEVEL),
+    );
+    let gzipped = gz
+        .write_all(&sample)
+        .and_then(|()| gz.finish())
+        .unwrap_or_default();
+    let brotli = galley_server::precompress::brotli(&sample, brotli_quality).unwrap_or_default();
+    let both = [gzipped, brotli].concat();
+    let digest = crate::blob::sha256_digest(&both);
+    crate::blob::hex_of(&digest).chars().take(16).collect()
 }
 
 /// The image being replaced, as far as a rebuild can use it.
@@ -161,5 +190,13 @@ mod tests {
         assert_ne!(settings(11, (16384, 65536)), settings(11, (0, 65536)));
         assert_ne!(settings(11, (16384, 65536)), settings(11, (16384, 1 << 20)));
         assert!(settings(11, (0, 0)).contains(env!("CARGO_PKG_VERSION")));
+        // The compressors' fingerprint is part of it, and stable within one build.
+        assert_eq!(settings(11, (0, 0)), settings(11, (0, 0)));
+        assert_ne!(
+            compressors(11),
+            compressors(5),
+            "brotli's quality shows in its output"
+        );
+        assert_eq!(compressors(11).len(), 16);
     }
 }
