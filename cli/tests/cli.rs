@@ -65,6 +65,43 @@ fn bad_input_exits_non_zero_with_file_and_line_and_keeps_the_old_site() {
     );
 }
 
+/// What a build writes into the site's folder (the output, its staging folder, the previous
+/// output while a background process removes it) never shows up in `git status`.
+#[test]
+fn a_new_sites_git_ignores_what_builds_write_beside_the_sources() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("blog");
+    let s = site.to_str().expect("utf-8");
+    assert!(galley(&["new", "site", s]).status.success());
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(&site)
+            .args(args)
+            .output()
+            .expect("run git")
+    };
+    assert!(git(&["init", "-q"]).status.success());
+    for written in [
+        "_site/index.html",
+        "._site.galley-tmp-4242/index.html",
+        "._site.galley-old-4243/index.html",
+        ".galley/state.json",
+    ] {
+        let path = site.join(written);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
+        std::fs::write(&path, "x").expect("write");
+        assert!(
+            git(&["check-ignore", "-q", written]).status.success(),
+            "{written} is not ignored"
+        );
+    }
+    assert!(
+        !git(&["check-ignore", "-q", "_posts"]).status.success(),
+        "sources stay tracked"
+    );
+}
+
 #[test]
 fn new_site_builds_and_new_post_lands_in_posts() {
     let tmp = tempfile::tempdir().expect("temp dir");

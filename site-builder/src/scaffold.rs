@@ -25,7 +25,9 @@ deploy:
 const ABOUT: &str =
     "---\ntitle: About\n---\n\nThis blog is built with [Galley](https://example.com).\n";
 
-const GITIGNORE: &str = "_site/\n.galley/\n";
+/// The output, a build's staging folder and the previous output while it is removed in the
+/// background (both beside `_site`, in the site's folder), and Galley's local state.
+const GITIGNORE: &str = "_site/\n._site.galley-*/\n.galley/\n";
 
 /// Writes a starter site into `dir`, which must be empty or not exist yet.
 pub fn new_site(dir: &Path, today: NaiveDate) -> Result<Vec<PathBuf>> {
