@@ -160,11 +160,27 @@ impl Immutable {
 
 impl Drop for Immutable {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("chattr")
-            .arg("-i")
-            .arg(&self.0)
-            .status();
+        release(&self.0);
     }
+}
+
+/// Makes `path` changeable again (it may have moved since [`Immutable::set`]); whether
+/// `chattr -i` succeeded.
+fn release(path: &Path) -> bool {
+    std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Changes the about page, so the next build's output differs from the previous one's.
+fn edit_about(site: &Path) {
+    std::fs::write(
+        site.join("about.md"),
+        "---\ntitle: Changed\n---\nfreshly edited\n",
+    )
+    .expect("edit");
 }
 
 fn has_text(dir: &Path, needle: &str) -> bool {
@@ -192,11 +208,7 @@ fn a_swap_that_cannot_happen_exits_7_writes_nothing_and_leaves_no_staging_folder
     let out = tmp.path().join("out");
     let first = build(&site, &out, &[]);
     assert!(first.status.success(), "{}", text(&first.stderr));
-    std::fs::write(
-        site.join("about.md"),
-        "---\ntitle: Changed\n---\nfreshly edited\n",
-    )
-    .expect("edit");
+    edit_about(&site);
     let before = tree(&out);
     let failed = {
         let _locked = Immutable::set(&out);
@@ -216,11 +228,7 @@ fn an_old_site_that_cannot_be_removed_does_not_fail_the_build_and_is_retried() {
     let (tmp, site) = workspace();
     let out = tmp.path().join("out");
     assert!(build(&site, &out, &[]).status.success());
-    std::fs::write(
-        site.join("about.md"),
-        "---\ntitle: Changed\n---\nfreshly edited\n",
-    )
-    .expect("edit");
+    edit_about(&site);
     let stuck = out.join("index.html");
     let _locked = Immutable::set(&stuck);
     let second = build(&site, &out, &[]);
@@ -245,12 +253,7 @@ fn an_old_site_that_cannot_be_removed_does_not_fail_the_build_and_is_retried() {
     assert!(stderr.contains("left by an earlier build"), "{stderr}");
 
     // Once it can be removed, the next build does.
-    let released = std::process::Command::new("chattr")
-        .arg("-i")
-        .arg(tmp.path().join(&leftover[0]).join("index.html"))
-        .status()
-        .expect("chattr");
-    assert!(released.success());
+    assert!(release(&tmp.path().join(&leftover[0]).join("index.html")));
     let fourth = build(&site, &out, &[]);
     assert!(fourth.status.success(), "{}", text(&fourth.stderr));
     assert!(
@@ -269,11 +272,7 @@ fn a_build_told_to_wait_for_the_removal_leaves_nothing_beside_the_site() {
     let (tmp, site) = workspace();
     let out = tmp.path().join("out");
     assert!(build(&site, &out, &[]).status.success());
-    std::fs::write(
-        site.join("about.md"),
-        "---\ntitle: Changed\n---\nfreshly edited\n",
-    )
-    .expect("edit");
+    edit_about(&site);
     let again = build(&site, &out, &["--wait-for-removal"]);
     assert!(again.status.success(), "{}", text(&again.stderr));
     assert!(has_text(&out, "freshly edited"), "the new site is in place");
@@ -288,20 +287,13 @@ fn a_build_that_waits_for_the_removal_names_an_old_site_it_cannot_remove() {
     let out = tmp.path().join("out");
     let options = galley_site_builder::BuildOptions::default();
     galley_site_builder::build(&site, &out, &options).expect("first build");
-    std::fs::write(
-        site.join("about.md"),
-        "---\ntitle: Changed\n---\nfreshly edited\n",
-    )
-    .expect("edit");
+    edit_about(&site);
     let (second, leftover) = {
         let _locked = Immutable::set(&out.join("index.html"));
         let built = galley_site_builder::build(&site, &out, &options).expect("second build");
         let leftover = staging_folders(tmp.path());
         for name in &leftover {
-            let _ = std::process::Command::new("chattr")
-                .arg("-i")
-                .arg(tmp.path().join(name).join("index.html"))
-                .status();
+            release(&tmp.path().join(name).join("index.html"));
         }
         (built, leftover)
     };
