@@ -220,13 +220,16 @@ fn a_swap_that_cannot_happen_exits_7_writes_nothing_and_leaves_no_staging_folder
     assert_eq!(staging_folders(tmp.path()), Vec::<String>::new());
 }
 
-/// `galley build` returns once the new site is in place and leaves the old one to a
-/// background process. If that process cannot remove it, the next build removes it or says
-/// why it cannot, and a later one that can, does.
+/// `galley build --no-spare` returns once the new site is in place and leaves the old one
+/// to a background process. If that process cannot remove it, the next build removes it or
+/// says why it cannot, and a later one that can, does.
 #[test]
 fn an_old_site_that_cannot_be_removed_does_not_fail_the_build_and_is_retried() {
     let (tmp, site) = workspace();
     let out = tmp.path().join("out");
+    let build = |site: &Path, out: &Path, extra: &[&str]| {
+        build(site, out, &[extra, &["--no-spare"]].concat())
+    };
     assert!(build(&site, &out, &[]).status.success());
     edit_about(&site);
     let stuck = out.join("index.html");
@@ -265,13 +268,15 @@ fn an_old_site_that_cannot_be_removed_does_not_fail_the_build_and_is_retried() {
     assert_eq!(staging_folders(tmp.path()), Vec::<String>::new());
 }
 
-/// `--wait-for-removal` returns only once the previous site is gone: nothing is left beside
-/// the new one for the caller to wait for.
+/// `--wait-for-removal` returns only once the previous site (and the spare an earlier
+/// build kept) is gone: nothing is left beside the new one for the caller to wait for.
 #[test]
 fn a_build_told_to_wait_for_the_removal_leaves_nothing_beside_the_site() {
     let (tmp, site) = workspace();
     let out = tmp.path().join("out");
     assert!(build(&site, &out, &[]).status.success());
+    assert!(build(&site, &out, &[]).status.success());
+    assert_eq!(staging_folders(tmp.path()), vec![".out.galley-spare"]);
     edit_about(&site);
     let again = build(&site, &out, &["--wait-for-removal"]);
     assert!(again.status.success(), "{}", text(&again.stderr));

@@ -9,13 +9,15 @@
 //!   the old folder on failure). A failure before or during the swap leaves the old folder
 //!   exactly as it was and removes the staging folder; folders left by a process that died
 //!   are removed by the next writer. The previous output is removed before the commit
-//!   returns, or by a process of its own ([`Removal::Background`]).
+//!   returns, or by a process of its own ([`Removal::Background`]), or kept as the
+//!   target's spare for the next writer to update ([`Removal::Spare`],
+//!   [`Staging::recycling`]).
 
 pub mod guard;
 pub mod staging;
 
 pub use guard::{check, Refusal, Rules};
-pub use staging::{wait_for_background_removal, Committed, Removal, Staging};
+pub use staging::{spare_of, wait_for_background_removal, Committed, Removal, Staging};
 
 /// The file that marks a folder as a site Galley wrote, so a later build may replace it.
 /// It sits at the output's root; the server never serves it.

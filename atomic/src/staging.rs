@@ -3,7 +3,8 @@
 //! Names carry the writer's process id (`.NAME.galley-tmp-PID`, `.NAME.galley-old-PID`), so a
 //! later writer can tell a folder left by a process that died (removed) from one a running
 //! build is still filling (left alone). A previous output removed in the background is named
-//! after the process removing it, for the same reason.
+//! after the process removing it, for the same reason. A previous output kept for the next
+//! writer to update is `.NAME.galley-spare` ([`Removal::Spare`]).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,11 @@ pub struct Staging {
     dir: PathBuf,
     target: PathBuf,
     committed: bool,
+    /// Whether the folder is a previous output to bring up to date ([`Staging::recycling`]).
+    recycled: bool,
+    /// Set when updating a recycled folder failed: dropped, it is then removed rather than
+    /// kept as the spare (see [`Staging::spoil`]).
+    spoiled: std::sync::atomic::AtomicBool,
     /// What [`remove_stale`] could not remove, reported at the commit.
     stale: Vec<(PathBuf, io::Error)>,
 }
@@ -30,6 +36,11 @@ pub enum Removal {
     /// leave it alone while it runs; if it fails, the next writer finds the folder, removes
     /// it and reports what it cannot. Where no such process can start, as `Wait`.
     Background,
+    /// Never: it stays beside the target as its spare (`.NAME.galley-spare`), for the next
+    /// [`Staging::recycling`] to bring up to date and swap in. On a disk where creating
+    /// and deleting tens of thousands of folders is slow, a rebuild then writes only what
+    /// changed, and nothing is deleted. Where it cannot be kept, as `Background`.
+    Spare,
 }
 
 /// What a successful swap left behind.
@@ -75,6 +86,18 @@ impl Staging {
     /// Creates the staging folder beside `target` (and `target`'s parent if missing), after
     /// removing staging folders that dead writers left there.
     pub fn new(target: &Path) -> Result<Staging, SwapError> {
+        Self::open(target, false)
+    }
+
+    /// As `new`, but the staging folder is the target's spare when it has one (see
+    /// [`Removal::Spare`]): an earlier output, which the writer brings up to date (it holds
+    /// anything, since a build that failed may have left it half updated). Taking it is one
+    /// rename, so two writers never share it. [`Staging::recycled`] says which it got.
+    pub fn recycling(target: &Path) -> Result<Staging, SwapError> {
+        Self::open(target, true)
+    }
+
+    fn open(target: &Path, recycle: bool) -> Result<Staging, SwapError> {
         let parent = parent_of(target);
         std::fs::create_dir_all(parent).map_err(|e| fail(parent, "create folder", e))?;
         let stale = remove_stale(target);
@@ -83,13 +106,37 @@ impl Staging {
             std::fs::remove_dir_all(&dir)
                 .map_err(|e| fail(&dir, "remove an earlier staging folder", e))?;
         }
-        std::fs::create_dir(&dir).map_err(|e| fail(&dir, "create the staging folder", e))?;
+        let spare = spare_of(target);
+        // A plain folder only: a link there would have the build write wherever it points.
+        let recycled = recycle
+            && std::fs::symlink_metadata(&spare).is_ok_and(|m| m.is_dir())
+            && std::fs::rename(&spare, &dir).is_ok();
+        if !recycled {
+            std::fs::create_dir(&dir).map_err(|e| fail(&dir, "create the staging folder", e))?;
+        }
         Ok(Staging {
             dir,
             target: target.to_path_buf(),
             committed: false,
+            recycled,
+            spoiled: std::sync::atomic::AtomicBool::new(false),
             stale,
         })
+    }
+
+    /// Says that the writer could not bring a recycled folder up to date (a file it cannot
+    /// remove, a folder it cannot write): dropped, the folder is then removed (in the
+    /// background) instead of going back to be the spare, so the next writer starts afresh.
+    pub fn spoil(&self) {
+        self.spoiled
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the staging folder holds an earlier output (the target's spare) rather than
+    /// nothing: the writer must then replace what differs and remove what the new output
+    /// lacks.
+    pub fn recycled(&self) -> bool {
+        self.recycled
     }
 
     /// Where the writer puts the new output.
@@ -113,7 +160,11 @@ impl Staging {
         removal: Removal,
     ) -> Result<Committed, SwapError> {
         let target = self.target.clone();
-        let stale = std::mem::take(&mut self.stale);
+        let mut stale = std::mem::take(&mut self.stale);
+        if removal != Removal::Spare {
+            // Asked not to keep one: an earlier build's spare goes too.
+            stale.extend(discard(&spare_of(&target), &target, removal));
+        }
         if std::fs::symlink_metadata(&target).is_err() {
             std::fs::rename(&self.dir, &target)
                 .map_err(|e| fail(&target, "move the new output into place", e))?;
@@ -146,17 +197,55 @@ impl Staging {
                 stale,
             });
         }
-        if removal == Removal::Background && remove_in_background(&old, &target).is_ok() {
-            return Ok(Committed {
-                leftover: None,
-                stale,
-            });
-        }
+        let removal = match removal {
+            Removal::Spare if keep_as_spare(&old, &target).is_ok() => {
+                return Ok(Committed {
+                    leftover: None,
+                    stale,
+                })
+            }
+            Removal::Spare => Removal::Background,
+            other => other,
+        };
         Ok(Committed {
-            leftover: remove_tree(&old).err().map(|e| (old, e)),
+            leftover: discard(&old, &target, removal),
             stale,
         })
     }
+}
+
+/// Where the spare of `target` is kept (see [`Removal::Spare`]).
+pub fn spare_of(target: &Path) -> PathBuf {
+    parent_of(target).join(format!(".{}.galley-spare", name_of(target)))
+}
+
+/// Moves the previous output `old` to be `target`'s spare, unless another writer put one
+/// there meanwhile. The spare ignores itself in git (a `.gitignore` of `*`, which the
+/// next writer removes with the rest of what its output lacks), so a site whose
+/// `.gitignore` names only `_site` does not show it as new files.
+fn keep_as_spare(old: &Path, target: &Path) -> io::Result<()> {
+    let spare = spare_of(target);
+    rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        old,
+        rustix::fs::CWD,
+        &spare,
+        rustix::fs::RenameFlags::NOREPLACE,
+    )?;
+    // Only a convenience: a spare that git lists is still a good spare.
+    let _ = std::fs::write(spare.join(".gitignore"), "*\n");
+    Ok(())
+}
+
+/// Removes `dir` as `removal` says, if it is there; returns why it could not.
+fn discard(dir: &Path, target: &Path, removal: Removal) -> Option<(PathBuf, io::Error)> {
+    if !std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return None;
+    }
+    if removal != Removal::Wait && remove_in_background(dir, target).is_ok() {
+        return None;
+    }
+    remove_tree(dir).err().map(|e| (dir.to_path_buf(), e))
 }
 
 /// Waits until every background removal beside `target` (see [`Removal::Background`]) has
@@ -238,7 +327,23 @@ fn remove_in_background(old: &Path, target: &Path) -> io::Result<()> {
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        if !self.committed {
+        if self.committed {
+            return;
+        }
+        // A spare taken for a write that failed is still a spare: the next writer checks
+        // every file of it anyway.
+        let spoiled = self.spoiled.load(std::sync::atomic::Ordering::Relaxed);
+        let returned = self.recycled
+            && !spoiled
+            && rustix::fs::renameat_with(
+                rustix::fs::CWD,
+                &self.dir,
+                rustix::fs::CWD,
+                spare_of(&self.target),
+                rustix::fs::RenameFlags::NOREPLACE,
+            )
+            .is_ok();
+        if !returned && (!spoiled || remove_in_background(&self.dir, &self.target).is_err()) {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
@@ -467,6 +572,56 @@ mod tests {
         wait_for_background_removal(&target).expect("wait");
         assert_eq!(names_in(tmp.path()), vec!["_site"]);
         assert!(!target.join("deep").exists());
+    }
+
+    #[test]
+    fn a_spare_is_kept_ignored_by_git_taken_by_the_next_writer_and_returned_if_it_fails() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let target = tmp.path().join("_site");
+        write(&target, "index.html", "first");
+        let staging = Staging::recycling(&target).expect("staging");
+        assert!(!staging.recycled(), "no spare yet");
+        write(staging.path(), "index.html", "second");
+        staging.commit_keeping(&[], Removal::Spare).expect("commit");
+        let spare = spare_of(&target);
+        assert_eq!(spare, tmp.path().join("._site.galley-spare"));
+        assert_eq!(read(&spare, "index.html"), "first", "the previous output");
+        assert_eq!(read(&spare, ".gitignore"), "*\n");
+        assert_eq!(names_in(tmp.path()), vec!["._site.galley-spare", "_site"]);
+
+        // The next writer takes it (one rename: it is gone from its place) ...
+        let staging = Staging::recycling(&target).expect("staging");
+        assert!(staging.recycled());
+        assert_eq!(read(staging.path(), "index.html"), "first");
+        assert!(!spare.exists());
+        // ... and, failing, gives it back.
+        drop(staging);
+        assert_eq!(read(&spare, "index.html"), "first");
+        assert_eq!(names_in(tmp.path()), vec!["._site.galley-spare", "_site"]);
+
+        // One that could not update it does not.
+        let staging = Staging::recycling(&target).expect("staging");
+        staging.spoil();
+        drop(staging);
+        wait_for_background_removal(&target).expect("wait");
+        assert_eq!(names_in(tmp.path()), vec!["_site"]);
+        assert_eq!(read(&target, "index.html"), "second");
+    }
+
+    #[test]
+    fn a_writer_not_keeping_a_spare_removes_an_earlier_one() {
+        for removal in [Removal::Wait, Removal::Background] {
+            let tmp = tempfile::tempdir().expect("temp dir");
+            let target = tmp.path().join("_site");
+            write(&target, "index.html", "first");
+            write(&spare_of(&target).join("deep"), "page.html", "older");
+            let staging = Staging::new(&target).expect("staging");
+            write(staging.path(), "index.html", "second");
+            let committed = staging.commit_keeping(&[], removal).expect("commit");
+            assert!(committed.leftover.is_none() && committed.stale.is_empty());
+            wait_for_background_removal(&target).expect("wait");
+            assert_eq!(names_in(tmp.path()), vec!["_site"], "{removal:?}");
+        }
     }
 
     #[test]

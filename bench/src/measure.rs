@@ -105,7 +105,7 @@ impl Outputs {
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
             .collect();
         let dir = self.base.join(format!("{}-{name}", self.made.len()));
-        let _ = std::fs::remove_dir_all(&dir);
+        remove_output(&dir);
         self.made.push(dir.clone());
         dir
     }
@@ -113,7 +113,7 @@ impl Outputs {
     /// A run is measured and its output no longer needed.
     pub fn done_with(&mut self, dir: &Path) {
         if self.on_tmpfs {
-            let _ = std::fs::remove_dir_all(dir);
+            remove_output(dir);
         }
     }
 
@@ -125,9 +125,15 @@ impl Outputs {
 impl Drop for Outputs {
     fn drop(&mut self) {
         for dir in &self.made {
-            let _ = std::fs::remove_dir_all(dir);
+            remove_output(dir);
         }
     }
+}
+
+/// Removes a build's output and the spare a rebuild kept beside it.
+fn remove_output(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(galley_atomic::spare_of(dir));
 }
 
 fn is_tmpfs(path: &Path) -> bool {

@@ -1,6 +1,8 @@
 //! `galley-bench site-build`: Galley (its Tera site, and Jekyll's Liquid site unchanged),
 //! Zola, Hugo and Jekyll build the same synthetic blog in one interleaved run; then
-//! Galley's rebuild after a one-post edit into the output it already wrote.
+//! Galley's rebuild after a one-post edit into the output it already wrote, in each of its
+//! ways of treating the previous output (kept as a spare, removed in the background or
+//! before returning).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -144,10 +146,12 @@ pub fn run(o: &Options) -> Result<()> {
         let r = rebuild(&galley, &sites.galley, &out, o.runs)?;
         outputs.done_with(&out);
         println!(
-            "{n} posts, Galley: first build into an empty folder {galley_time:.2} s; rebuild after a one-post edit into that output {:.2} s ({:.2}×), {:.0} MiB, its previous output's removal going on {:.2} s in the background after it returned; with --wait-for-removal {:.2} s ({:.2}×)\n",
+            "{n} posts, Galley: first build into an empty folder {galley_time:.2} s; rebuild after a one-post edit into that output, by default (updating the spare) {:.2} s ({:.2}×), {:.0} MiB; with --no-spare {:.2} s ({:.2}×), its previous output's removal going on {:.2} s in the background after it returned; with --wait-for-removal {:.2} s ({:.2}×)\n",
+            r.spare.wall.as_secs_f64(),
+            r.spare.wall.as_secs_f64() / galley_time,
+            r.spare.max_rss_kib as f64 / 1024.0,
             r.background.wall.as_secs_f64(),
             r.background.wall.as_secs_f64() / galley_time,
-            r.background.max_rss_kib as f64 / 1024.0,
             r.removal.as_secs_f64(),
             r.waiting.wall.as_secs_f64(),
             r.waiting.wall.as_secs_f64() / galley_time,
@@ -167,48 +171,76 @@ fn row(n: usize, label: &str, s: Sample, galley: Sample) {
     );
 }
 
-/// Galley's rebuilds: by default (the previous output removed in the background) and with
-/// `--wait-for-removal`.
+/// Galley's rebuilds in its three ways of treating the previous output: kept as the spare
+/// the next build updates (the default), removed in the background (`--no-spare`), removed
+/// before returning (`--wait-for-removal`).
 struct Rebuilds {
+    spare: Sample,
     background: Sample,
     waiting: Sample,
     /// The median time a background removal went on after its command returned.
     removal: std::time::Duration,
 }
 
-/// Galley's Tera site rebuilt into its own previous output after one post's edit, `runs`
-/// times in each mode, alternating them so that both meet the same disk (each edit
-/// different); median times, highest memory. Each run waits for the previous output's
-/// removal to end, so no run pays for the one before while it runs.
+/// How a rebuild treats the previous output.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Spare,
+    NoSpare,
+    Wait,
+}
+
+impl Mode {
+    fn flag(self) -> Option<&'static str> {
+        match self {
+            Mode::Spare => None,
+            Mode::NoSpare => Some("--no-spare"),
+            Mode::Wait => Some("--wait-for-removal"),
+        }
+    }
+}
+
+/// Galley's Tera site rebuilt into its own previous output after one post's edit (each
+/// edit different), `runs` times in each mode; median times, highest memory. The two modes
+/// that remove the previous output alternate, so that both meet the same disk, and each run
+/// waits for the removal to end, so no run pays for the one before while it runs. Then the
+/// default: one build keeps a spare (it costs what `--no-spare` does, not counted), and
+/// `runs` more each update the spare the one before kept.
 fn rebuild(galley: &Path, site: &Path, out: &Path, runs: usize) -> Result<Rebuilds> {
-    let build = |wait: bool| {
+    let build = |mode: Mode| {
         let mut c = Command::new(galley);
         c.arg("build").arg(site).arg("--destination").arg(out);
-        if wait {
-            c.arg("--wait-for-removal");
-        }
+        c.args(mode.flag());
         c
     };
-    measure::run(build(true), "Galley first build")?;
+    measure::run(build(Mode::Wait), "Galley first build")?;
     let post = std::fs::read_dir(site.join("_posts"))?
         .flatten()
         .map(|e| e.path())
         .max()
         .context("a post to edit")?;
     let original = std::fs::read_to_string(&post)?;
-    let (mut background, mut waiting) = (Vec::new(), Vec::new());
+    let (mut spare, mut background, mut waiting) = (Vec::new(), Vec::new(), Vec::new());
     let mut removals = Vec::new();
-    for i in 0..runs.max(1) * 2 {
-        let wait = i % 2 == 1;
+    let runs = runs.max(1);
+    let modes = (0..runs * 2)
+        .map(|i| {
+            if i % 2 == 1 {
+                Mode::Wait
+            } else {
+                Mode::NoSpare
+            }
+        })
+        .chain(std::iter::repeat_n(Mode::Spare, runs + 1));
+    for (i, mode) in modes.enumerate() {
         std::fs::write(&post, format!("{original}\nEdited for rebuild {i}.\n"))?;
         // SAFETY: sync(2) takes no arguments and cannot fail.
         unsafe { libc::sync() };
-        let label = if wait {
-            "Galley rebuild --wait-for-removal"
-        } else {
-            "Galley rebuild"
+        let label = match mode.flag() {
+            Some(flag) => format!("Galley rebuild {flag}"),
+            None => "Galley rebuild".to_string(),
         };
-        let s = measure::run(build(wait), label)?;
+        let s = measure::run(build(mode), &label)?;
         let returned = std::time::Instant::now();
         galley_atomic::wait_for_background_removal(out)
             .with_context(|| format!("waiting for the removal beside {}", out.display()))?;
@@ -219,16 +251,21 @@ fn rebuild(galley: &Path, site: &Path, out: &Path, runs: usize) -> Result<Rebuil
             s.max_rss_kib,
             after.as_secs_f64()
         );
-        if wait {
-            waiting.push(s);
-        } else {
-            removals.push(after);
-            background.push(s);
+        match mode {
+            Mode::Wait => waiting.push(s),
+            Mode::NoSpare => {
+                removals.push(after);
+                background.push(s);
+            }
+            Mode::Spare => spare.push(s),
         }
     }
     std::fs::write(&post, original)?;
     removals.sort();
+    // The first default build found no spare to update.
+    spare.remove(0);
     Ok(Rebuilds {
+        spare: median(spare),
         background: median(background),
         waiting: median(waiting),
         removal: removals[removals.len() / 2],

@@ -86,6 +86,7 @@ fn a_new_sites_git_ignores_what_builds_write_beside_the_sources() {
         "_site/index.html",
         "._site.galley-tmp-4242/index.html",
         "._site.galley-old-4243/index.html",
+        "._site.galley-spare/index.html",
         ".galley/state.json",
     ] {
         let path = site.join(written);

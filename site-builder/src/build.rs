@@ -9,6 +9,8 @@ use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value};
 use tera::Context;
 
+use galley_atomic::Removal;
+
 use crate::config::Config;
 use crate::discover::{self, Sources};
 use crate::document::{self, Collection, Document, Selection};
@@ -49,9 +51,10 @@ pub struct BuildOptions {
     pub config_files: Vec<PathBuf>,
     /// A local copy of the repository `remote_theme:` names (`--remote-theme`).
     pub remote_theme: Option<PathBuf>,
-    /// When the previous output goes once the new one is in place: `galley build` leaves it
-    /// to a background process, so that removing it is not part of the build's time.
-    pub remove_previous: galley_atomic::Removal,
+    /// What becomes of the previous output once the new one is in place: `galley build`
+    /// keeps it as the destination's spare, which its next build updates and swaps in, so
+    /// that a rebuild neither deletes nor creates a whole tree.
+    pub remove_previous: Removal,
 }
 
 impl BuildOptions {
@@ -85,7 +88,23 @@ pub struct Built {
 pub fn build(root: &Path, destination: &Path, options: &BuildOptions) -> Result<Built> {
     let mut options = options.clone();
     options.destination = Some(destination.to_path_buf());
-    let steps = render_steps(root, &options, Some(destination)).map_err(|e| e.under_site(root))?;
+    let spare = galley_atomic::spare_of(destination);
+    let had_spare = options.remove_previous == Removal::Spare && spare.is_dir();
+    let steps = match render_steps(root, &options, Some(destination)) {
+        // The spare could not be brought up to date (a file in it that cannot be removed,
+        // say) and was discarded: the spare is only a shortcut, so build without it.
+        Err(e) if had_spare && e.is_io() && !spare.exists() => {
+            options.remove_previous = Removal::Background;
+            let (mut state, timings) =
+                render_steps(root, &options, Some(destination)).map_err(|e| e.under_site(root))?;
+            state.leftover.push(format!(
+                "{} (the previous site, kept to make rebuilds faster) could not be brought up to date, so this build wrote the site afresh: {e}",
+                spare.display()
+            ));
+            (state, timings)
+        }
+        steps => steps.map_err(|e| e.under_site(root))?,
+    };
     built(root, steps)
 }
 
@@ -408,7 +427,7 @@ fn render_steps(
     }
     drop(html);
     let stream = destination
-        .map(|d| open_stream(root, &config, d, options.force, &plan.jobs))
+        .map(|d| open_stream(root, &config, d, options, &plan.jobs))
         .transpose()?;
     let pages = t.step("render", || {
         let liquid = tools.as_ref().map(|tools| render::Liquid {
@@ -518,12 +537,16 @@ fn open_stream(
     root: &Path,
     config: &Config,
     destination: &Path,
-    force: bool,
+    options: &BuildOptions,
     jobs: &[Job],
 ) -> Result<write::Stream> {
     let folders = discover::source_folders(root, config)?;
-    write::check_destination(root, &folders, destination, force)?;
-    write::Stream::open(destination, jobs.iter().map(|j| j.output.as_ref()))
+    write::check_destination(root, &folders, destination, options.force)?;
+    write::Stream::open(
+        destination,
+        jobs.iter().map(|j| j.output.as_ref()),
+        options.remove_previous,
+    )
 }
 
 /// What the content pass leaves: every document converted, `site` as content last saw

@@ -57,22 +57,44 @@ pub struct Stream {
     /// The site being replaced, if there is one: a file whose bytes it already has is
     /// hard-linked from it instead of written again.
     previous: Option<PathBuf>,
+    /// Whether the staging folder is the destination's spare, an earlier site being
+    /// brought up to date (see [`Removal::Spare`]), rather than an empty folder.
+    recycled: bool,
 }
 
 impl Stream {
-    /// Opens a staging folder beside `destination` with the folders `paths` need.
-    pub fn open<'a>(destination: &Path, paths: impl Iterator<Item = &'a str>) -> Result<Stream> {
-        let staging = Staging::new(destination).map_err(swap_error)?;
+    /// Opens a staging folder beside `destination` with the folders `paths` need: the
+    /// destination's spare when `removal` keeps one and there is one, else a new folder.
+    pub fn open<'a>(
+        destination: &Path,
+        paths: impl Iterator<Item = &'a str>,
+        removal: Removal,
+    ) -> Result<Stream> {
+        let staging = if removal == Removal::Spare {
+            Staging::recycling(destination)
+        } else {
+            Staging::new(destination)
+        }
+        .map_err(swap_error)?;
+        let recycled = staging.recycled();
         let root = staging.path();
         std::fs::create_dir_all(root).map_err(|e| io_error(root, "create folder", &e))?;
         let io = io_pool(root)?;
         let paths: Vec<&str> = paths.collect();
-        io.install(|| make_folders(paths.into_iter(), root))?;
+        // Nothing of this build is written yet: whatever is in a recycled folder where a
+        // folder is wanted is left from an earlier site.
+        if let Err(e) = io.install(|| make_folders(paths.into_iter(), root, recycled)) {
+            if recycled {
+                staging.spoil();
+            }
+            return Err(e);
+        }
         let previous = destination.is_dir().then(|| destination.to_path_buf());
         Ok(Stream {
             staging,
             io,
             previous,
+            recycled,
         })
     }
 
@@ -83,7 +105,11 @@ impl Stream {
         let rx = std::sync::Mutex::new(rx);
         let failed: std::sync::Mutex<Option<Diagnostic>> = std::sync::Mutex::new(None);
         let root = self.staging.path();
-        let previous = self.previous.as_deref();
+        let to = Target {
+            staging: root,
+            previous: self.previous.as_deref(),
+            recycled: self.recycled,
+        };
         let out = std::thread::scope(|scope| {
             for _ in 0..IO_THREADS {
                 scope.spawn(|| loop {
@@ -94,7 +120,7 @@ impl Stream {
                     let Ok((rel, origin, bytes)) = next else {
                         return;
                     };
-                    if let Err(d) = put(root, previous, &rel, &origin, &Body::Bytes(bytes)) {
+                    if let Err(d) = put(&to, &rel, &origin, &Body::Bytes(bytes)) {
                         if let Ok(mut first) = failed.lock() {
                             first.get_or_insert(d);
                         }
@@ -106,11 +132,13 @@ impl Stream {
             drop(sink);
             out
         });
-        match failed.into_inner() {
-            Ok(None) => Ok(out),
-            Ok(Some(d)) => Err(d.into()),
-            Err(_) => Err(Diagnostic::new(root, "a writer thread failed").into()),
-        }
+        let failed = match failed.into_inner() {
+            Ok(None) => return Ok(out),
+            Ok(Some(d)) => d,
+            Err(_) => Diagnostic::new(root, "a writer thread failed"),
+        };
+        self.spoil();
+        Err(failed.into())
     }
 
     /// Writes what is still in memory (everything not sent through a sink), marks the folder
@@ -122,9 +150,25 @@ impl Stream {
         keep: &[String],
         removal: Removal,
     ) -> Result<Vec<String>> {
-        self.io
-            .install(|| fill(site, self.staging.path(), self.previous.as_deref()))?;
+        let to = Target {
+            staging: self.staging.path(),
+            previous: self.previous.as_deref(),
+            recycled: self.recycled,
+        };
+        let filled = self.io.install(|| {
+            if to.recycled {
+                prune(to.staging, site)?;
+            }
+            fill(site, &to)
+        });
+        if filled.is_err() {
+            self.spoil();
+        }
+        filled?;
         let marker = self.staging.path().join(MARKER);
+        // A recycled folder has an earlier build's marker, its own file (never linked): a
+        // fresh one keeps it so.
+        let _ = std::fs::remove_file(&marker);
         std::fs::write(
             &marker,
             "written by galley build; a later build may replace this folder\n",
@@ -148,6 +192,16 @@ impl Stream {
             )
         });
         Ok(leftover.into_iter().chain(stale).collect())
+    }
+}
+
+impl Stream {
+    /// After a failed write: a recycled folder that could not be brought up to date is not
+    /// kept as the spare (it may hold what the next build cannot change either).
+    fn spoil(&self) {
+        if self.recycled {
+            self.staging.spoil();
+        }
     }
 }
 
@@ -181,31 +235,39 @@ fn io_pool(staging: &Path) -> Result<rayon::ThreadPool, Diagnostic> {
         .map_err(|e| Diagnostic::new(staging, format!("cannot start writer threads: {e}")))
 }
 
-/// Writes every file held in memory (or copied from a source) into `staging`, on the
-/// pool it is run in.
-fn fill(site: &RenderedSite, staging: &Path, previous: Option<&Path>) -> Result<()> {
+/// Where files go: the staging folder, the site it replaces (whose files with the same
+/// bytes are linked, not written), and whether the staging folder holds an earlier site.
+struct Target<'a> {
+    staging: &'a Path,
+    previous: Option<&'a Path>,
+    recycled: bool,
+}
+
+/// Writes every file held in memory (or copied from a source) into the staging folder, on
+/// the pool it is run in.
+fn fill(site: &RenderedSite, to: &Target) -> Result<()> {
     let pending = site
         .files
         .iter()
         .filter(|(_, f)| !matches!(f.body, Body::Written));
-    make_folders(pending.clone().map(|(rel, _)| rel.as_str()), staging)?;
+    make_folders(
+        pending.clone().map(|(rel, _)| rel.as_str()),
+        to.staging,
+        false,
+    )?;
     let pending: Vec<_> = pending.collect();
     pending
         .par_iter()
-        .try_for_each(|(rel, file)| put(staging, previous, rel, &file.origin, &file.body))
+        .try_for_each(|(rel, file)| put(to, rel, &file.origin, &file.body))
         .map_err(Into::into)
 }
 
-/// Writes one file into `staging`, or links the previous site's copy when it has the same
-/// bytes: a rebuild then writes only what changed (a link is a name, not data), and the
-/// previous site stays whole until the swap, so a failed build still leaves it as it was.
-fn put(
-    staging: &Path,
-    previous: Option<&Path>,
-    rel: &str,
-    origin: &str,
-    body: &Body,
-) -> Result<(), Diagnostic> {
+/// Writes one file into the staging folder, or links the previous site's copy when it has
+/// the same bytes: a rebuild then writes only what changed (a link is a name, not data),
+/// and the previous site stays whole until the swap, so a failed build still leaves it as
+/// it was. In a recycled folder, a file that already is that link stays; anything else
+/// there is replaced, never written into, since it may be a link to the live site's file.
+fn put(to: &Target, rel: &str, origin: &str, body: &Body) -> Result<(), Diagnostic> {
     // Every path was checked where it was made; this is the last line of defence.
     if rel.starts_with('/') || rel.split('/').any(|s| s == ".." || s == ".") {
         return Err(
@@ -213,25 +275,120 @@ fn put(
                 .hint("give the page a permalink inside the site"),
         );
     }
-    let target = staging.join(rel);
-    // The previous site's file, linked into place when `same` says it has these bytes (a
-    // failed link, say across file systems, falls back to writing).
-    let old = previous.map(|p| p.join(rel));
-    let linked = |same: &dyn Fn(&Path) -> bool| {
-        old.as_deref()
-            .is_some_and(|old| same(old) && std::fs::hard_link(old, &target).is_ok())
+    let target = to.staging.join(rel);
+    let old = to.previous.map(|p| p.join(rel));
+    let same = |old: &Path| match body {
+        Body::Bytes(bytes) => same_file_bytes(old, bytes),
+        Body::Copy(source) => same_files(source, old),
+        Body::Written => true,
     };
+    if matches!(body, Body::Written) {
+        return Ok(());
+    }
+    let unchanged = old.as_deref().filter(|old| same(old));
+    let here = if to.recycled {
+        std::fs::symlink_metadata(&target).ok()
+    } else {
+        None
+    };
+    if let (Some(old), Some(here)) = (unchanged, &here) {
+        if std::fs::symlink_metadata(old).is_ok_and(|m| same_inode(&m, here)) {
+            return Ok(());
+        }
+    }
+    if let Some(here) = here {
+        clear(&target, &here)?;
+    }
+    // A failed link (say, across file systems) falls back to writing.
+    if unchanged.is_some_and(|old| std::fs::hard_link(old, &target).is_ok()) {
+        return Ok(());
+    }
     match body {
-        Body::Bytes(bytes) if linked(&|old| same_file_bytes(old, bytes)) => Ok(()),
         Body::Bytes(bytes) => {
             std::fs::write(&target, bytes).map_err(|e| io_error(&target, "write", &e))
         }
-        Body::Copy(source) if linked(&|old| same_files(source, old)) => Ok(()),
         Body::Copy(source) => std::fs::copy(source, &target)
             .map(|_| ())
             .map_err(|e| io_error(source, "copy", &e)),
         Body::Written => Ok(()),
     }
+}
+
+fn same_inode(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// Removes what a recycled folder has at a path this build writes a file to.
+fn clear(path: &Path, here: &std::fs::Metadata) -> Result<(), Diagnostic> {
+    if here.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    }
+    .map_err(|e| io_error(path, "remove an earlier build's file", &e))
+}
+
+/// Removes from a recycled folder every file and folder the new site lacks, before the
+/// files kept in memory are written (so an earlier file where the site now has a folder
+/// is gone first). Pages already streamed in are in `site` and stay.
+fn prune(staging: &Path, site: &RenderedSite) -> Result<()> {
+    let mut folders: BTreeSet<&str> = BTreeSet::new();
+    for rel in site.files.keys() {
+        let mut path = rel.as_str();
+        while let Some((parent, _)) = path.rsplit_once('/') {
+            if !folders.insert(parent) {
+                break;
+            }
+            path = parent;
+        }
+    }
+    let keep = Keep {
+        files: &site.files,
+        folders: &folders,
+    };
+    prune_in(staging, "", &keep).map_err(Into::into)
+}
+
+/// What a recycled folder keeps: the new site's files and the folders that hold them.
+struct Keep<'a> {
+    files: &'a std::collections::BTreeMap<String, crate::output::OutputFile>,
+    folders: &'a BTreeSet<&'a str>,
+}
+
+fn prune_in(dir: &Path, prefix: &str, keep: &Keep) -> Result<(), Diagnostic> {
+    let entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir)
+        .and_then(|entries| entries.collect())
+        .map_err(|e| io_error(dir, "list", &e))?;
+    entries.par_iter().try_for_each(|entry| {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            // Never a name of this build's: remove it.
+            return remove_entry(&entry.path(), entry);
+        };
+        let rel = if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && keep.folders.contains(rel.as_str()) {
+            prune_in(&entry.path(), &rel, keep)
+        } else if !is_dir && keep.files.contains_key(&rel) {
+            Ok(())
+        } else {
+            remove_entry(&entry.path(), entry)
+        }
+    })
+}
+
+fn remove_entry(path: &Path, entry: &std::fs::DirEntry) -> Result<(), Diagnostic> {
+    if entry.file_type().is_ok_and(|t| t.is_dir()) {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    }
+    .map_err(|e| io_error(path, "remove an earlier build's file", &e))
 }
 
 /// Whether `path` is a plain file (not a link) holding exactly `bytes`. The size is
@@ -259,8 +416,13 @@ fn same_files(source: &Path, old: &Path) -> bool {
 }
 
 /// Creates every output folder, shallowest first, each level in parallel.
-/// Folders that exist already (made for pages written earlier) are left as they are.
-fn make_folders<'a>(paths: impl Iterator<Item = &'a str>, staging: &Path) -> Result<()> {
+/// Folders that exist already (made for pages written earlier) are left as they are; with
+/// `replace`, a file where a folder is wanted is an earlier site's, and goes.
+fn make_folders<'a>(
+    paths: impl Iterator<Item = &'a str>,
+    staging: &Path,
+    replace: bool,
+) -> Result<()> {
     let mut dirs: BTreeSet<&str> = BTreeSet::new();
     for rel in paths {
         let mut path = rel;
@@ -282,6 +444,13 @@ fn make_folders<'a>(paths: impl Iterator<Item = &'a str>, staging: &Path) -> Res
     for level in by_depth {
         level.par_iter().try_for_each(|d| {
             let dir = staging.join(d);
+            if replace {
+                if let Ok(here) = std::fs::symlink_metadata(&dir) {
+                    if !here.is_dir() {
+                        clear(&dir, &here)?;
+                    }
+                }
+            }
             match std::fs::create_dir(&dir) {
                 Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists || !dir.is_dir() => {
                     Err(io_error(&dir, "create folder", &e))

@@ -1,4 +1,4 @@
-//! `galley build [SITE] [--destination DIR] [--drafts] [--future] [--base-url URL] [--wait-for-removal]`
+//! `galley build [SITE] [--destination DIR] [--drafts] [--future] [--base-url URL] [--no-spare] [--wait-for-removal]`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,8 +26,13 @@ pub struct Args {
     /// parent of it, or a folder it reads).
     #[arg(long)]
     pub force: bool,
-    /// Remove the previous site before returning, instead of leaving it to a background
-    /// process (for a script that reads the destination's parent folder next).
+    /// Do not keep the previous site as the destination's spare (`.NAME.galley-spare`, its
+    /// folders and links to unchanged files) for the next build to update: a background
+    /// process removes it, and any spare an earlier build kept.
+    #[arg(long)]
+    pub no_spare: bool,
+    /// As `--no-spare`, and remove the previous site before returning (for a script that
+    /// reads the destination's parent folder next).
     #[arg(long)]
     pub wait_for_removal: bool,
 }
@@ -37,12 +42,14 @@ impl Args {
         Ok(self.sources.apply(BuildOptions {
             base_url: self.base_url.clone(),
             force: self.force,
-            // The command returns once the new site is in place; a process of its own
-            // removes the previous one.
+            // The previous site becomes the spare the next build updates: a rebuild then
+            // writes what changed and deletes nothing.
             remove_previous: if self.wait_for_removal {
                 Removal::Wait
-            } else {
+            } else if self.no_spare {
                 Removal::Background
+            } else {
+                Removal::Spare
             },
             ..crate::edge::build_options()?
         }))

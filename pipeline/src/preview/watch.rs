@@ -143,10 +143,40 @@ fn relevant(root: &Path, path: &Path) -> Option<String> {
     let rel_str = rel.to_string_lossy().replace('\\', "/");
     let ignored = rel.components().any(|c| {
         let name = c.as_os_str().to_string_lossy();
-        name == "_site" || name == ".git" || name == ".galley" || name.starts_with(".#")
+        // A build's staging folder, a previous site being removed or kept as a spare.
+        let builds = name.starts_with('.') && name.contains(".galley-");
+        name == "_site" || name == ".git" || name == ".galley" || name.starts_with(".#") || builds
     }) || rel_str.ends_with('~')
         || rel_str.ends_with(".swp")
-        || rel_str.ends_with(".swx")
-        || rel_str.contains(".galley-tmp-");
+        || rel_str.ends_with(".swx");
     (!ignored && !rel_str.is_empty()).then_some(rel_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relevant;
+    use std::path::Path;
+
+    #[test]
+    fn builds_folders_beside_the_output_are_not_changes_to_the_site() {
+        let root = Path::new("/site");
+        for ignored in [
+            "_site/index.html",
+            "._site.galley-tmp-42/index.html",
+            "._site.galley-old-43/about/index.html",
+            "._site.galley-spare/index.html",
+            ".git/HEAD",
+            "_posts/.#draft.md",
+            "about.md~",
+        ] {
+            assert_eq!(relevant(root, &root.join(ignored)), None, "{ignored}");
+        }
+        for change in ["about.md", "_posts/2024-01-01-a.md", "notes.galley-plan.md"] {
+            assert_eq!(
+                relevant(root, &root.join(change)).as_deref(),
+                Some(change),
+                "{change}"
+            );
+        }
+    }
 }
