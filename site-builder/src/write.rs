@@ -1,6 +1,8 @@
 //! Writing the rendered site atomically: pages go into a staging folder beside the
 //! destination as they render, the rest of the site after them, and the folder is then
-//! swapped in with one rename. A failed build never touches the previous site.
+//! swapped in with one rename. A failed build never touches the previous site. The staging
+//! folder is the destination's spare when there is one (the site before the previous one,
+//! brought up to date here), so a rebuild neither deletes nor creates a whole tree.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
