@@ -271,3 +271,44 @@ fn no_spare_and_wait_for_removal_keep_nothing_beside_the_site() {
     );
     assert_eq!(tree(&out), from_nothing(&site));
 }
+
+/// Two outputs that want one path as a file and as a folder fail the build the same way
+/// whether or not a spare is being updated: the spare's folder there is not taken for an
+/// earlier site's and removed.
+#[test]
+fn a_path_wanted_as_file_and_folder_fails_as_it_does_without_a_spare() {
+    let (tmp, site) = copy_fixture("sites/jekyll-blog");
+    let out = tmp.path().join("out");
+    write(
+        &site,
+        "thing/index.html",
+        "---\n---\n<p>a page in a folder</p>\n",
+    );
+    built(&site, &out, &[]);
+    built(&site, &out, &[]);
+    assert_eq!(beside(&out), vec![".out.galley-spare"]);
+    let before = tree(&out);
+    // A static file where the page's folder is.
+    write(&site, "thing_file", "x");
+    write(
+        &site,
+        "thing/index.html",
+        "---\npermalink: /thing_file/\n---\n<p>a page in a folder</p>\n",
+    );
+    let fresh = tempfile::tempdir().expect("temp dir");
+    let without = build(&site, &fresh.path().join("out"), &[]);
+    let with = build(&site, &out, &[]);
+    assert!(!without.status.success(), "{}", text(&without.stderr));
+    assert_eq!(
+        with.status.code(),
+        without.status.code(),
+        "{}",
+        text(&with.stderr)
+    );
+    assert!(
+        text(&with.stderr).contains("thing_file"),
+        "{}",
+        text(&with.stderr)
+    );
+    assert_eq!(tree(&out), before, "the live site stays byte for byte");
+}

@@ -62,6 +62,9 @@ pub struct Stream {
     /// Whether the staging folder is the destination's spare, an earlier site being
     /// brought up to date (see [`Removal::Spare`]), rather than an empty folder.
     recycled: bool,
+    /// In a recycled folder, the folders the streamed pages need: a folder there where a
+    /// page goes is an earlier site's only if this build does not need it.
+    folders: BTreeSet<String>,
 }
 
 impl Stream {
@@ -85,18 +88,27 @@ impl Stream {
         let paths: Vec<&str> = paths.collect();
         // Nothing of this build is written yet: whatever is in a recycled folder where a
         // folder is wanted is left from an earlier site.
-        if let Err(e) = io.install(|| make_folders(paths.into_iter(), root, recycled)) {
+        if let Err(e) = io.install(|| make_folders(paths.iter().copied(), root, recycled)) {
             if recycled {
                 staging.spoil();
             }
             return Err(e);
         }
         let previous = destination.is_dir().then(|| destination.to_path_buf());
+        let folders = if recycled {
+            folders_of(paths.iter().copied())
+                .into_iter()
+                .map(String::from)
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
         Ok(Stream {
             staging,
             io,
             previous,
             recycled,
+            folders,
         })
     }
 
@@ -111,6 +123,7 @@ impl Stream {
             staging: root,
             previous: self.previous.as_deref(),
             recycled: self.recycled,
+            folders: &self.folders,
         };
         let out = std::thread::scope(|scope| {
             for _ in 0..IO_THREADS {
@@ -156,6 +169,7 @@ impl Stream {
             staging: self.staging.path(),
             previous: self.previous.as_deref(),
             recycled: self.recycled,
+            folders: &self.folders,
         };
         let filled = self.io.install(|| {
             if to.recycled {
@@ -243,6 +257,8 @@ struct Target<'a> {
     staging: &'a Path,
     previous: Option<&'a Path>,
     recycled: bool,
+    /// The folders this build's streamed pages need (see [`Stream`]).
+    folders: &'a BTreeSet<String>,
 }
 
 /// Writes every file held in memory (or copied from a source) into the staging folder, on
@@ -298,7 +314,9 @@ fn put(to: &Target, rel: &str, origin: &str, body: &Body) -> Result<(), Diagnost
             return Ok(());
         }
     }
-    if let Some(here) = here {
+    // A folder this build needs stays (the write below then fails, as into a new folder:
+    // two outputs want the path as a file and as a folder).
+    if let Some(here) = here.filter(|h| !(h.is_dir() && to.folders.contains(rel))) {
         clear(&target, &here)?;
     }
     // A failed link (say, across file systems) falls back to writing.
@@ -335,16 +353,7 @@ fn clear(path: &Path, here: &std::fs::Metadata) -> Result<(), Diagnostic> {
 /// files kept in memory are written (so an earlier file where the site now has a folder
 /// is gone first). Pages already streamed in are in `site` and stay.
 fn prune(staging: &Path, site: &RenderedSite) -> Result<()> {
-    let mut folders: BTreeSet<&str> = BTreeSet::new();
-    for rel in site.files.keys() {
-        let mut path = rel.as_str();
-        while let Some((parent, _)) = path.rsplit_once('/') {
-            if !folders.insert(parent) {
-                break;
-            }
-            path = parent;
-        }
-    }
+    let folders = folders_of(site.files.keys().map(String::as_str));
     let keep = Keep {
         files: &site.files,
         folders: &folders,
@@ -417,6 +426,21 @@ fn same_files(source: &Path, old: &Path) -> bool {
     }
 }
 
+/// Every folder that holds one of `paths` (`a/b/c.html` needs `a` and `a/b`).
+fn folders_of<'a>(paths: impl Iterator<Item = &'a str>) -> BTreeSet<&'a str> {
+    let mut folders = BTreeSet::new();
+    for rel in paths {
+        let mut path = rel;
+        while let Some((parent, _)) = path.rsplit_once('/') {
+            if !folders.insert(parent) {
+                break;
+            }
+            path = parent;
+        }
+    }
+    folders
+}
+
 /// Creates every output folder, shallowest first, each level in parallel.
 /// Folders that exist already (made for pages written earlier) are left as they are; with
 /// `replace`, a file where a folder is wanted is an earlier site's, and goes.
@@ -425,18 +449,8 @@ fn make_folders<'a>(
     staging: &Path,
     replace: bool,
 ) -> Result<()> {
-    let mut dirs: BTreeSet<&str> = BTreeSet::new();
-    for rel in paths {
-        let mut path = rel;
-        while let Some((parent, _)) = path.rsplit_once('/') {
-            if !dirs.insert(parent) {
-                break;
-            }
-            path = parent;
-        }
-    }
     let mut by_depth: Vec<Vec<&str>> = Vec::new();
-    for d in dirs {
+    for d in folders_of(paths) {
         let depth = d.matches('/').count();
         if by_depth.len() <= depth {
             by_depth.resize_with(depth + 1, Vec::new);
