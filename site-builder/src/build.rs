@@ -98,7 +98,7 @@ pub fn build(root: &Path, destination: &Path, options: &BuildOptions) -> Result<
             let (mut state, timings) =
                 render_steps(root, &options, Some(destination)).map_err(|e| e.under_site(root))?;
             state.leftover.push(format!(
-                "{} (the previous site, kept to make rebuilds faster) could not be brought up to date, so this build wrote the site afresh: {e}",
+                "{}, an earlier site kept to make rebuilds faster, could not be brought up to date, so this build wrote the site afresh and set that copy aside to be removed: {e}",
                 spare.display()
             ));
             (state, timings)
