@@ -55,6 +55,16 @@ fn from_nothing(site: &Path) -> std::collections::BTreeMap<String, String> {
     tree(&out)
 }
 
+/// The fixture built twice into `out`: the second build kept the first's site as a spare.
+fn with_a_spare() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let (tmp, site) = copy_fixture("sites/jekyll-blog");
+    let out = tmp.path().join("out");
+    built(&site, &out, &[]);
+    built(&site, &out, &[]);
+    assert_eq!(beside(&out), vec![".out.galley-spare"]);
+    (tmp, site, out)
+}
+
 fn write(site: &Path, rel: &str, text: &str) {
     let path = site.join(rel);
     std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
@@ -175,10 +185,7 @@ fn the_spare_does_not_show_in_git_status() {
 
 #[test]
 fn a_failed_rebuild_leaves_the_site_and_keeps_the_spare() {
-    let (tmp, site) = copy_fixture("sites/jekyll-blog");
-    let out = tmp.path().join("out");
-    built(&site, &out, &[]);
-    built(&site, &out, &[]);
+    let (_tmp, site, out) = with_a_spare();
     let (site_before, spare_before) = (tree(&out), tree(&spare(&out)));
     // A template error in the post layout: the build fails while pages stream in.
     let layout = site.join("_layouts/post.html");
@@ -252,11 +259,7 @@ fn chattr(flag: &str, path: &Path) {
 
 #[test]
 fn no_spare_and_wait_for_removal_keep_nothing_beside_the_site() {
-    let (tmp, site) = copy_fixture("sites/jekyll-blog");
-    let out = tmp.path().join("out");
-    built(&site, &out, &[]);
-    built(&site, &out, &[]);
-    assert_eq!(beside(&out), vec![".out.galley-spare"]);
+    let (_tmp, site, out) = with_a_spare();
     built(&site, &out, &["--no-spare"]);
     galley_atomic::wait_for_background_removal(&out).expect("wait");
     assert_eq!(beside(&out), Vec::<String>::new(), "the spare went too");
