@@ -219,8 +219,8 @@ pub fn spare_of(target: &Path) -> PathBuf {
     parent_of(target).join(format!(".{}.galley-spare", name_of(target)))
 }
 
-/// Moves the previous output `old` to be `target`'s spare, unless another writer put one
-/// there meanwhile. The spare ignores itself in git (a `.gitignore` of `*`, which the
+/// Moves the previous output `old` (or a spare a failed writer gives back) to be
+/// `target`'s spare, unless another writer put one there meanwhile. The spare ignores itself in git (a `.gitignore` of `*`, which the
 /// next writer removes with the rest of what its output lacks), so a site whose
 /// `.gitignore` names only `_site` does not show it as new files.
 fn keep_as_spare(old: &Path, target: &Path) -> io::Result<()> {
@@ -333,16 +333,7 @@ impl Drop for Staging {
         // A spare taken for a write that failed is still a spare: the next writer checks
         // every file of it anyway.
         let spoiled = self.spoiled.load(std::sync::atomic::Ordering::Relaxed);
-        let returned = self.recycled
-            && !spoiled
-            && rustix::fs::renameat_with(
-                rustix::fs::CWD,
-                &self.dir,
-                rustix::fs::CWD,
-                spare_of(&self.target),
-                rustix::fs::RenameFlags::NOREPLACE,
-            )
-            .is_ok();
+        let returned = self.recycled && !spoiled && keep_as_spare(&self.dir, &self.target).is_ok();
         if !returned && (!spoiled || remove_in_background(&self.dir, &self.target).is_err()) {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
@@ -533,11 +524,7 @@ mod tests {
         let committed = staging.commit().expect("commit");
         assert!(committed.leftover.is_none());
         assert_eq!(read(&target, "index.html"), "new");
-        let names: Vec<_> = std::fs::read_dir(tmp.path())
-            .expect("list")
-            .map(|e| e.expect("entry").file_name())
-            .collect();
-        assert_eq!(names, vec!["_site"]);
+        assert_eq!(names_in(tmp.path()), vec!["_site"]);
     }
 
     fn names_in(dir: &Path) -> Vec<String> {

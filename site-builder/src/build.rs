@@ -461,9 +461,7 @@ fn render_steps(
     let rendered = t.step("assemble", || site.assemble(&plan, pages, feeds))?;
     drop(plan);
     let leftover = match stream {
-        Some(stream) => t.step("write", || {
-            stream.finish(&rendered, &config.keep_files(), options.remove_previous)
-        })?,
+        Some(stream) => t.step("write", || stream.finish(&rendered, &config.keep_files()))?,
         None => Vec::new(),
     };
     let state = State {

@@ -65,6 +65,8 @@ pub struct Stream {
     /// In a recycled folder, the folders the streamed pages need: a folder there where a
     /// page goes is an earlier site's only if this build does not need it.
     folders: BTreeSet<String>,
+    /// What becomes of the previous site at the swap (and whether a spare was taken).
+    removal: Removal,
 }
 
 impl Stream {
@@ -85,10 +87,10 @@ impl Stream {
         let root = staging.path();
         std::fs::create_dir_all(root).map_err(|e| io_error(root, "create folder", &e))?;
         let io = io_pool(root)?;
-        let paths: Vec<&str> = paths.collect();
+        let needed = folders_of(paths);
         // Nothing of this build is written yet: whatever is in a recycled folder where a
         // folder is wanted is left from an earlier site.
-        if let Err(e) = io.install(|| make_folders(paths.iter().copied(), root, recycled)) {
+        if let Err(e) = io.install(|| make_folders(&needed, root, recycled)) {
             if recycled {
                 staging.spoil();
             }
@@ -96,10 +98,7 @@ impl Stream {
         }
         let previous = destination.is_dir().then(|| destination.to_path_buf());
         let folders = if recycled {
-            folders_of(paths.iter().copied())
-                .into_iter()
-                .map(String::from)
-                .collect()
+            needed.into_iter().map(String::from).collect()
         } else {
             BTreeSet::new()
         };
@@ -109,6 +108,7 @@ impl Stream {
             previous,
             recycled,
             folders,
+            removal,
         })
     }
 
@@ -119,12 +119,7 @@ impl Stream {
         let rx = std::sync::Mutex::new(rx);
         let failed: std::sync::Mutex<Option<Diagnostic>> = std::sync::Mutex::new(None);
         let root = self.staging.path();
-        let to = Target {
-            staging: root,
-            previous: self.previous.as_deref(),
-            recycled: self.recycled,
-            folders: &self.folders,
-        };
+        let to = self.target();
         let out = std::thread::scope(|scope| {
             for _ in 0..IO_THREADS {
                 scope.spawn(|| loop {
@@ -158,19 +153,10 @@ impl Stream {
 
     /// Writes what is still in memory (everything not sent through a sink), marks the folder
     /// as Galley's and swaps it in, carrying `keep` over from the previous site, which goes
-    /// as `removal` says. Returns warnings about folders left beside the site.
-    pub fn finish(
-        self,
-        site: &RenderedSite,
-        keep: &[String],
-        removal: Removal,
-    ) -> Result<Vec<String>> {
-        let to = Target {
-            staging: self.staging.path(),
-            previous: self.previous.as_deref(),
-            recycled: self.recycled,
-            folders: &self.folders,
-        };
+    /// as the `removal` given to [`Stream::open`] says. Returns warnings about folders left
+    /// beside the site.
+    pub fn finish(self, site: &RenderedSite, keep: &[String]) -> Result<Vec<String>> {
+        let to = self.target();
         let filled = self.io.install(|| {
             if to.recycled {
                 prune(to.staging, site)?;
@@ -193,7 +179,7 @@ impl Stream {
         let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
         let committed = self
             .staging
-            .commit_keeping(&keep, removal)
+            .commit_keeping(&keep, self.removal)
             .map_err(swap_error)?;
         let leftover = committed.leftover.map(|(old, e)| {
             format!(
@@ -209,9 +195,17 @@ impl Stream {
         });
         Ok(leftover.into_iter().chain(stale).collect())
     }
-}
 
-impl Stream {
+    /// Where this build's files go.
+    fn target(&self) -> Target<'_> {
+        Target {
+            staging: self.staging.path(),
+            previous: self.previous.as_deref(),
+            recycled: self.recycled,
+            folders: &self.folders,
+        }
+    }
+
     /// After a failed write: a recycled folder that could not be brought up to date is not
     /// kept as the spare (it may hold what the next build cannot change either).
     fn spoil(&self) {
@@ -269,7 +263,7 @@ fn fill(site: &RenderedSite, to: &Target) -> Result<()> {
         .iter()
         .filter(|(_, f)| !matches!(f.body, Body::Written));
     make_folders(
-        pending.clone().map(|(rel, _)| rel.as_str()),
+        &folders_of(pending.clone().map(|(rel, _)| rel.as_str())),
         to.staging,
         false,
     )?;
@@ -317,7 +311,7 @@ fn put(to: &Target, rel: &str, origin: &str, body: &Body) -> Result<(), Diagnost
     // A folder this build needs stays (the write below then fails, as into a new folder:
     // two outputs want the path as a file and as a folder).
     if let Some(here) = here.filter(|h| !(h.is_dir() && to.folders.contains(rel))) {
-        clear(&target, &here)?;
+        remove(&target, here.is_dir())?;
     }
     // A failed link (say, across file systems) falls back to writing.
     if unchanged.is_some_and(|old| std::fs::hard_link(old, &target).is_ok()) {
@@ -339,9 +333,9 @@ fn same_inode(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
     a.dev() == b.dev() && a.ino() == b.ino()
 }
 
-/// Removes what a recycled folder has at a path this build writes a file to.
-fn clear(path: &Path, here: &std::fs::Metadata) -> Result<(), Diagnostic> {
-    if here.is_dir() {
+/// Removes a file or folder an earlier site left in a recycled folder.
+fn remove(path: &Path, is_dir: bool) -> Result<(), Diagnostic> {
+    if is_dir {
         std::fs::remove_dir_all(path)
     } else {
         std::fs::remove_file(path)
@@ -373,33 +367,24 @@ fn prune_in(dir: &Path, prefix: &str, keep: &Keep) -> Result<(), Diagnostic> {
         .map_err(|e| io_error(dir, "list", &e))?;
     entries.par_iter().try_for_each(|entry| {
         let name = entry.file_name();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
         let Some(name) = name.to_str() else {
             // Never a name of this build's: remove it.
-            return remove_entry(&entry.path(), entry);
+            return remove(&entry.path(), is_dir);
         };
         let rel = if prefix.is_empty() {
             name.to_string()
         } else {
             format!("{prefix}/{name}")
         };
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
         if is_dir && keep.folders.contains(rel.as_str()) {
             prune_in(&entry.path(), &rel, keep)
         } else if !is_dir && keep.files.contains_key(&rel) {
             Ok(())
         } else {
-            remove_entry(&entry.path(), entry)
+            remove(&entry.path(), is_dir)
         }
     })
-}
-
-fn remove_entry(path: &Path, entry: &std::fs::DirEntry) -> Result<(), Diagnostic> {
-    if entry.file_type().is_ok_and(|t| t.is_dir()) {
-        std::fs::remove_dir_all(path)
-    } else {
-        std::fs::remove_file(path)
-    }
-    .map_err(|e| io_error(path, "remove an earlier build's file", &e))
 }
 
 /// Whether `path` is a plain file (not a link) holding exactly `bytes`. The size is
@@ -441,16 +426,12 @@ fn folders_of<'a>(paths: impl Iterator<Item = &'a str>) -> BTreeSet<&'a str> {
     folders
 }
 
-/// Creates every output folder, shallowest first, each level in parallel.
+/// Creates `folders` (see [`folders_of`]), shallowest first, each level in parallel.
 /// Folders that exist already (made for pages written earlier) are left as they are; with
 /// `replace`, a file where a folder is wanted is an earlier site's, and goes.
-fn make_folders<'a>(
-    paths: impl Iterator<Item = &'a str>,
-    staging: &Path,
-    replace: bool,
-) -> Result<()> {
+fn make_folders(folders: &BTreeSet<&str>, staging: &Path, replace: bool) -> Result<()> {
     let mut by_depth: Vec<Vec<&str>> = Vec::new();
-    for d in folders_of(paths) {
+    for &d in folders {
         let depth = d.matches('/').count();
         if by_depth.len() <= depth {
             by_depth.resize_with(depth + 1, Vec::new);
@@ -463,7 +444,7 @@ fn make_folders<'a>(
             if replace {
                 if let Ok(here) = std::fs::symlink_metadata(&dir) {
                     if !here.is_dir() {
-                        clear(&dir, &here)?;
+                        remove(&dir, false)?;
                     }
                 }
             }
