@@ -232,8 +232,13 @@ fn keep_as_spare(old: &Path, target: &Path) -> io::Result<()> {
         &spare,
         rustix::fs::RenameFlags::NOREPLACE,
     )?;
-    // Only a convenience: a spare that git lists is still a good spare.
-    let _ = std::fs::write(spare.join(".gitignore"), "*\n");
+    // Only a convenience: a spare that git lists is still a good spare. Never over a
+    // `.gitignore` the site itself has: that file may be a link to the live site's.
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(spare.join(".gitignore"))
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"*\n"));
     Ok(())
 }
 
@@ -593,6 +598,20 @@ mod tests {
         wait_for_background_removal(&target).expect("wait");
         assert_eq!(names_in(tmp.path()), vec!["_site"]);
         assert_eq!(read(&target, "index.html"), "second");
+    }
+
+    #[test]
+    fn keeping_a_spare_never_writes_into_a_gitignore_the_site_has() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let target = tmp.path().join("_site");
+        write(&target, ".gitignore", "site rules\n");
+        let staging = Staging::recycling(&target).expect("staging");
+        // As a rebuild does with a file whose bytes did not change.
+        std::fs::hard_link(target.join(".gitignore"), staging.path().join(".gitignore"))
+            .expect("link");
+        staging.commit_keeping(&[], Removal::Spare).expect("commit");
+        assert_eq!(read(&target, ".gitignore"), "site rules\n");
+        assert_eq!(read(&spare_of(&target), ".gitignore"), "site rules\n");
     }
 
     #[test]
